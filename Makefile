@@ -1,0 +1,48 @@
+# Two commands do everything on a fresh machine:
+#   make demo   create .venv, install, run the multi-agent workflow on the embedded default (./.maas)
+#   make test   install what the tests need and run the whole suite (lint, types, pytest)
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+PIP    := $(PY) -m pip
+
+.PHONY: demo test install install-test lint typecheck pytest bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+$(VENV)/.installed: $(PY) pyproject.toml
+	$(PIP) install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(PIP) install -q -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+demo: install
+	$(PY) -m maas_langchain.demo
+
+lint: install-test
+	$(BIN)/ruff check maas_langchain tests benchmarks
+	$(BIN)/ruff format --check maas_langchain
+
+typecheck: install-test
+	$(BIN)/mypy
+
+pytest: install-test
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+bench: install-test
+	$(PIP) install -q -e ".[bench]"
+	$(PY) -m benchmarks.core_bench $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) .maas .pytest_cache .mypy_cache .ruff_cache build dist

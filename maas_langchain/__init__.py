@@ -1,0 +1,82 @@
+"""maas_langchain — Memory as a Service for multi-agent systems.
+
+Agents with identities and capabilities share memories through pools with scoped audiences,
+and hand tasks to each other with a lifecycle and a TTL; every operation is checked and
+audited. ``MaaS.open()`` keeps everything durable in ``./.maas/`` (or ``$MAAS_HOME``).
+
+Example:
+    >>> import tempfile
+    >>> from maas_langchain import MaaS, AgentType, SharedScope, PermissionModel
+    >>> with MaaS.open(tempfile.mkdtemp()) as maas:
+    ...     a = maas.agents.register_agent(AgentType.CLAUDE_CODE, owner_id="user-123")
+    ...     pool = maas.pools.create_pool("auth-refactor", owner_id="user-123")
+    ...     maas.pools.join_pool(pool, a, PermissionModel.WRITE)
+    True
+"""
+
+from maas_langchain.core.agents import AgentRegistry
+from maas_langchain.core.audit import ChainReport, MaaSAuditLogger
+from maas_langchain.core.enums import (
+    DEFAULT_CAPABILITIES,
+    AgentCapability,
+    AgentType,
+    AuditEventType,
+    HandoffStatus,
+    PermissionModel,
+    PoolStatus,
+    SharedScope,
+)
+from maas_langchain.core.handoffs import HandoffManager
+from maas_langchain.core.limits import CapacityLimits
+from maas_langchain.core.pools import PoolRegistry
+from maas_langchain.core.records import Agent, AuditEvent, Handoff, HandoffContext, Membership, Pool, SharedMemory
+from maas_langchain.core.screening import MemoryPoisoningDefense, MEXTRAValidator
+from maas_langchain.errors import (
+    BackendUnavailableError,
+    CapacityExceededError,
+    ConflictError,
+    InvalidInputError,
+    MaaSError,
+    NotFoundError,
+    PermissionDeniedError,
+    PolicyViolationError,
+)
+from maas_langchain.maas import MaaS
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_CAPABILITIES",
+    "Agent",
+    "AgentCapability",
+    "AgentRegistry",
+    "AgentType",
+    "AuditEvent",
+    "AuditEventType",
+    "BackendUnavailableError",
+    "CapacityExceededError",
+    "CapacityLimits",
+    "ChainReport",
+    "ConflictError",
+    "Handoff",
+    "HandoffContext",
+    "HandoffManager",
+    "HandoffStatus",
+    "InvalidInputError",
+    "MEXTRAValidator",
+    "MaaS",
+    "MaaSAuditLogger",
+    "MaaSError",
+    "Membership",
+    "MemoryPoisoningDefense",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "PermissionModel",
+    "PolicyViolationError",
+    "Pool",
+    "PoolRegistry",
+    "PoolStatus",
+    "SharedMemory",
+    "SharedScope",
+    "__version__",
+]

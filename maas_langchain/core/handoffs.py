@@ -1,0 +1,445 @@
+"""Task handoffs: PENDING → ACCEPTED → COMPLETED, or REJECTED, EXPIRED, CANCELLED.
+
+Only the target accepts, rejects and completes; only the source cancels. The TTL runs in every
+open state: an expired handoff can be neither accepted nor completed, whether or not the
+sweeper (:class:`HandoffSweeper`) has marked it yet. Every transition is a compare-and-set in
+one transaction, so when several processes accept the same handoff exactly one wins and the
+others get a :class:`~maas_langchain.errors.ConflictError` naming the state they lost to.
+
+Example:
+    >>> from maas_langchain import MaaS, AgentType, HandoffContext
+    >>> maas = MaaS.open(":memory:")
+    >>> a = maas.agents.register_agent(AgentType.CLAUDE_CODE, owner_id="u1")
+    >>> b = maas.agents.register_agent(AgentType.GPT_AGENT, owner_id="u1")
+    >>> h = maas.handoffs.initiate_handoff(a, b, HandoffContext(task_description="Build the form"))
+    >>> maas.handoffs.accept_handoff(h, b), maas.handoffs.complete_handoff(h, b, {"ok": True})
+    (True, True)
+    >>> maas.handoffs.get_handoff(h).status.name
+    'COMPLETED'
+    >>> maas.close()
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+from typing import Any
+
+from maas_langchain.core.enums import AgentCapability, AuditEventType, HandoffStatus, SharedScope
+from maas_langchain.core.policy import audience_filter, require_active, require_capability
+from maas_langchain.core.pools import load_agent
+from maas_langchain.core.records import Handoff, HandoffContext, SharedMemory
+from maas_langchain.core.runtime import AuditEntry, Runtime, default_runtime
+from maas_langchain.core.validation import (
+    check_id,
+    check_json,
+    check_optional_text,
+    check_str_list,
+    check_text,
+    check_ttl,
+    new_id,
+)
+from maas_langchain.errors import (
+    CapacityExceededError,
+    ConflictError,
+    InvalidInputError,
+    MaaSError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from maas_langchain.storage.base import StateTx
+
+__all__ = ["HandoffManager", "HandoffSweeper", "finish"]
+
+_HANDOFF = AuditEventType.HANDOFF
+_OPEN = (HandoffStatus.PENDING, HandoffStatus.ACCEPTED)
+_TERMINAL = (HandoffStatus.COMPLETED, HandoffStatus.REJECTED, HandoffStatus.EXPIRED, HandoffStatus.CANCELLED)
+_ACTION = {
+    HandoffStatus.COMPLETED: "complete",
+    HandoffStatus.REJECTED: "reject",
+    HandoffStatus.EXPIRED: "expire",
+    HandoffStatus.CANCELLED: "cancel",
+}
+_log = logging.getLogger(__name__)
+
+
+def finish(
+    rt: Runtime,
+    tx: StateTx,
+    handoff: Handoff,
+    status: HandoffStatus,
+    *,
+    actor: str | None,
+    reason: str | None = None,
+    result: dict[str, Any] | None = None,
+) -> Handoff:
+    """Move an open handoff to a terminal ``status`` and audit it (inside ``tx``)."""
+    now = rt.clock()
+    done = dataclasses.replace(handoff, status=status, updated_at=now, finished_at=now, reason=reason, result=result)
+    if not tx.transition_handoff(handoff.handoff_id, _OPEN, done):
+        raise ConflictError(f"handoff {handoff.handoff_id} changed state concurrently", handoff_id=handoff.handoff_id)
+    rt.record(
+        tx,
+        AuditEntry(
+            _HANDOFF,
+            _ACTION[status],
+            actor,
+            handoff.handoff_id,
+            reason=reason,
+            details={
+                "source": handoff.source_agent_id,
+                "target": handoff.target_agent_id,
+            },
+        ),
+    )
+    return done
+
+
+def _check_context(context: Any, max_bytes: int, max_chars: int) -> HandoffContext:
+    if isinstance(context, dict):
+        if "task_description" not in context:
+            raise InvalidInputError("context needs a task_description", field="context")
+        context = HandoffContext.from_dict(context)
+    if not isinstance(context, HandoffContext):
+        raise InvalidInputError(
+            f"context must be a HandoffContext or a dict, got {type(context).__name__}", field="context"
+        )
+    checked = HandoffContext(
+        task_description=check_text(context.task_description, "task_description", max_bytes),
+        current_state=check_json(context.current_state, "current_state", max_bytes),
+        relevant_memories=check_str_list(context.relevant_memories, "relevant_memories", 512),
+        relevant_files=check_str_list(context.relevant_files, "relevant_files", 4096),
+        notes=check_json(context.notes, "notes", max_bytes),
+    )
+    check_json(checked.to_dict(), "context", max_bytes)
+    return checked
+
+
+class HandoffManager:
+    """Initiates handoffs and moves them through their lifecycle.
+
+    ``HandoffManager.get()`` returns the manager of the default MaaS instance.
+    """
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._rt = runtime
+
+    @classmethod
+    def get(cls) -> HandoffManager:
+        """Return the handoff manager of the default MaaS instance."""
+        manager: HandoffManager = default_runtime().handoffs
+        return manager
+
+    def initiate_handoff(
+        self,
+        source_agent_id: str,
+        target_agent_id: str,
+        context: HandoffContext | dict[str, Any],
+        ttl_seconds: float | None = None,
+    ) -> str | None:
+        """Hand a task from source to target; return the handoff id, or None on a denial.
+
+        The source needs HANDOFF_INITIATE, the target HANDOFF_RECEIVE; both must be active.
+
+        Raises:
+            InvalidInputError: Malformed ids or context, a TTL that is not positive, or a
+                handoff to oneself.
+            NotFoundError: Unknown source or target.
+            CapacityExceededError: The target has ``limits.max_pending_handoffs_per_target``
+                pending handoffs, or ``limits.max_handoffs`` exist.
+        """
+        lim = self._rt.limits
+        src, dst = check_id(source_agent_id, "source_agent_id"), check_id(target_agent_id, "target_agent_id")
+        if src == dst:
+            raise InvalidInputError("an agent cannot hand off to itself", field="target_agent_id")
+        ctx = _check_context(context, lim.max_context_bytes, lim.max_name_chars)
+        ttl = check_ttl(ttl_seconds, lim.default_handoff_ttl_seconds, lim.max_handoff_ttl_seconds)
+
+        def op(tx: StateTx) -> str:
+            source, target = load_agent(tx, src), load_agent(tx, dst)
+            require_capability(source, AgentCapability.HANDOFF_INITIATE)
+            require_capability(target, AgentCapability.HANDOFF_RECEIVE)
+            if tx.count_handoffs(target_id=dst, status=HandoffStatus.PENDING) >= lim.max_pending_handoffs_per_target:
+                raise CapacityExceededError(
+                    f"agent {dst} already has {lim.max_pending_handoffs_per_target} pending handoffs",
+                    limit=lim.max_pending_handoffs_per_target,
+                )
+            if tx.count_handoffs() >= lim.max_handoffs:
+                raise CapacityExceededError(
+                    f"the handoff limit of {lim.max_handoffs} is reached; cleanup_terminal_handoffs() frees space",
+                    limit=lim.max_handoffs,
+                )
+            now = self._rt.clock()
+            handoff = Handoff(new_id(), src, dst, ctx, HandoffStatus.PENDING, now, now + ttl, now)
+            tx.insert_handoff(handoff)
+            self._rt.record(
+                tx,
+                AuditEntry(
+                    _HANDOFF,
+                    "initiate",
+                    src,
+                    handoff.handoff_id,
+                    details={
+                        "source": src,
+                        "target": dst,
+                        "ttl_seconds": ttl,
+                    },
+                ),
+            )
+            return handoff.handoff_id
+
+        return self._rt.deny(
+            None, lambda: self._rt.write(op, event_type=_HANDOFF, action="initiate", actor=src, target=dst)
+        )
+
+    def _load(self, tx: StateTx, handoff_id: str) -> Handoff:
+        handoff = tx.get_handoff(handoff_id)
+        if handoff is None:
+            raise NotFoundError(f"no handoff with id {handoff_id}", handoff_id=handoff_id)
+        return handoff
+
+    def _transition(
+        self,
+        handoff_id: str,
+        agent_id: str,
+        action: str,
+        *,
+        role: str,
+        to: HandoffStatus,
+        allowed: tuple[HandoffStatus, ...],
+        reason: str | None = None,
+        result: dict[str, Any] | None = None,
+    ) -> bool:
+        hkey, akey = check_id(handoff_id, "handoff_id"), check_id(agent_id, "agent_id")
+
+        def op(tx: StateTx) -> bool:
+            handoff = self._load(tx, hkey)
+            agent = load_agent(tx, akey)
+            party = handoff.target_agent_id if role == "target" else handoff.source_agent_id
+            if akey != party:
+                raise PermissionDeniedError(f"only the {role} of handoff {hkey} may {action} it", handoff_id=hkey)
+            if role == "target":
+                require_capability(agent, AgentCapability.HANDOFF_RECEIVE)
+            else:
+                require_active(agent)
+            now = self._rt.clock()
+            if handoff.is_expired_at(now):
+                raise ConflictError(
+                    f"handoff {hkey} expired at {handoff.expires_at:.3f}",
+                    handoff_id=hkey,
+                    status=HandoffStatus.EXPIRED.value,
+                )
+            if handoff.status not in allowed:
+                raise ConflictError(
+                    f"handoff {hkey} is {handoff.status.name}; cannot {action} it",
+                    handoff_id=hkey,
+                    status=handoff.status.value,
+                )
+            if to.is_terminal:
+                finish(self._rt, tx, handoff, to, actor=akey, reason=reason, result=result)
+                return True
+            accepted = dataclasses.replace(handoff, status=to, updated_at=now, accepted_at=now)
+            if not tx.transition_handoff(hkey, allowed, accepted):
+                raise ConflictError(f"handoff {hkey} changed state concurrently", handoff_id=hkey)
+            self._rt.record(tx, AuditEntry(_HANDOFF, action, akey, hkey))
+            return True
+
+        def run() -> bool:
+            try:
+                return self._rt.write(op, event_type=_HANDOFF, action=action, actor=akey, target=hkey)
+            except ConflictError as exc:
+                if exc.details.get("status") == HandoffStatus.EXPIRED.value:
+                    self.expire_handoffs()  # mark it now rather than at the next sweep
+                raise
+
+        return self._rt.deny(False, run)
+
+    def accept_handoff(self, handoff_id: str, agent_id: str) -> bool:
+        """The target takes the task. False on a denial.
+
+        Raises:
+            ConflictError: The handoff is not PENDING (already accepted, finished, expired).
+            NotFoundError: Unknown handoff or agent.
+        """
+        return self._transition(
+            handoff_id, agent_id, "accept", role="target", to=HandoffStatus.ACCEPTED, allowed=(HandoffStatus.PENDING,)
+        )
+
+    def reject_handoff(self, handoff_id: str, agent_id: str, reason: str | None = None) -> bool:
+        """The target declines a PENDING or ACCEPTED handoff. False on a denial."""
+        why = check_optional_text(reason, "reason", 2_000)
+        return self._transition(
+            handoff_id, agent_id, "reject", role="target", to=HandoffStatus.REJECTED, allowed=_OPEN, reason=why
+        )
+
+    def complete_handoff(self, handoff_id: str, agent_id: str, result: dict[str, Any] | None = None) -> bool:
+        """The target finishes an ACCEPTED handoff with ``result``. False on a denial.
+
+        Raises:
+            ConflictError: Not ACCEPTED, or expired.
+        """
+        payload = check_json(result, "result", self._rt.limits.max_context_bytes)
+        return self._transition(
+            handoff_id,
+            agent_id,
+            "complete",
+            role="target",
+            to=HandoffStatus.COMPLETED,
+            allowed=(HandoffStatus.ACCEPTED,),
+            result=payload,
+        )
+
+    def cancel_handoff(self, handoff_id: str, agent_id: str, reason: str | None = None) -> bool:
+        """The source withdraws an open handoff. False on a denial."""
+        why = check_optional_text(reason, "reason", 2_000)
+        return self._transition(
+            handoff_id, agent_id, "cancel", role="source", to=HandoffStatus.CANCELLED, allowed=_OPEN, reason=why
+        )
+
+    def get_handoff(self, handoff_id: str, agent_id: str | None = None) -> Handoff | None:
+        """Return the handoff, or None if unknown. With ``agent_id``, only its source or
+        target may see it (others get None, audited as a denial)."""
+        hkey = check_id(handoff_id, "handoff_id")
+        akey = None if agent_id is None else check_id(agent_id, "agent_id")
+        handoff = self._rt.read(lambda tx: tx.get_handoff(hkey))
+        if handoff is None or akey is None or akey in (handoff.source_agent_id, handoff.target_agent_id):
+            return handoff
+        exc = PermissionDeniedError(f"agent {akey} is not a party to handoff {hkey}", handoff_id=hkey)
+        self._rt.record_failure(exc, event_type=_HANDOFF, action="get", actor=akey, target=hkey)
+        if self._rt.raise_on_denial:
+            raise exc
+        return None
+
+    def get_pending_handoffs(self, agent_id: str) -> list[Handoff]:
+        """Return the unexpired PENDING handoffs waiting for ``agent_id``, oldest first."""
+        akey = check_id(agent_id, "agent_id")
+        now = self._rt.clock()
+
+        def op(tx: StateTx) -> list[Handoff]:
+            require_capability(load_agent(tx, akey), AgentCapability.HANDOFF_RECEIVE)
+            return [
+                h
+                for h in tx.list_handoffs(target_id=akey, statuses=(HandoffStatus.PENDING,))
+                if not h.is_expired_at(now)
+            ]
+
+        def run() -> list[Handoff]:
+            try:
+                return self._rt.read(op)
+            except PermissionDeniedError as exc:
+                self._rt.record_failure(exc, event_type=_HANDOFF, action="get_pending", actor=akey, target=akey)
+                raise
+
+        return self._rt.deny([], run)
+
+    def list_handoffs(self, agent_id: str, *, statuses: list[HandoffStatus | str] | None = None) -> list[Handoff]:
+        """Return handoffs where ``agent_id`` is source or target, oldest first."""
+        akey = check_id(agent_id, "agent_id")
+        wanted = None if statuses is None else [HandoffStatus.parse(s) for s in statuses]
+
+        def op(tx: StateTx) -> list[Handoff]:
+            both = tx.list_handoffs(source_id=akey, statuses=wanted) + tx.list_handoffs(target_id=akey, statuses=wanted)
+            unique = {h.handoff_id: h for h in both}
+            return sorted(unique.values(), key=lambda h: (h.created_at, h.handoff_id))
+
+        return self._rt.read(op)
+
+    def get_handoff_memories(self, handoff_id: str, agent_id: str) -> list[SharedMemory]:
+        """The target's delegated grant: while the handoff is open and unexpired, return the
+        shares of its ``relevant_memories`` that the *source* may read. The source may call it
+        too. Returns [] on a denial (audited)."""
+        hkey, akey = check_id(handoff_id, "handoff_id"), check_id(agent_id, "agent_id")
+
+        def op(tx: StateTx) -> list[SharedMemory]:
+            handoff = self._load(tx, hkey)
+            if akey not in (handoff.source_agent_id, handoff.target_agent_id):
+                raise PermissionDeniedError(f"agent {akey} is not a party to handoff {hkey}")
+            require_capability(load_agent(tx, akey), AgentCapability.MEMORY_READ)
+            if not handoff.status.is_open or handoff.is_expired_at(self._rt.clock()):
+                raise PermissionDeniedError(f"handoff {hkey} is no longer open; its grant has ended")
+            source = load_agent(tx, handoff.source_agent_id)
+            audience = audience_filter(source, SharedScope.GLOBAL)
+            readable = []
+            for share in tx.shares_by_memory_ids(handoff.context.relevant_memories):
+                if tx.get_membership(share.pool_id, source.agent_id) is not None and audience.matches(share):
+                    readable.append(share)
+            self._rt.record(
+                tx,
+                AuditEntry(
+                    AuditEventType.CROSS_AGENT_READ, "handoff_memories", akey, hkey, details={"count": len(readable)}
+                ),
+            )
+            return readable
+
+        return self._rt.deny(
+            [], lambda: self._rt.write(op, event_type=_HANDOFF, action="handoff_memories", actor=akey, target=hkey)
+        )
+
+    def expire_handoffs(self) -> int:
+        """Mark every open handoff whose TTL has run out as EXPIRED; return how many."""
+        now = self._rt.clock()
+
+        def op(tx: StateTx) -> int:
+            due = tx.list_handoffs(statuses=_OPEN, expires_before=now, limit=500)
+            for handoff in due:
+                finish(self._rt, tx, handoff, HandoffStatus.EXPIRED, actor=None, reason="ttl elapsed")
+            return len(due)
+
+        total = 0
+        while True:
+            count = self._rt.write(op, event_type=_HANDOFF, action="expire", actor=None, target=None)
+            total += count
+            if count < 500:
+                return total
+
+    def cleanup_terminal_handoffs(self, older_than_seconds: float = 0.0) -> int:
+        """Delete COMPLETED, REJECTED, EXPIRED and CANCELLED handoffs finished more than
+        ``older_than_seconds`` ago (0: all of them); return how many. Their audit entries stay."""
+        if (
+            isinstance(older_than_seconds, bool)
+            or not isinstance(older_than_seconds, (int, float))
+            or older_than_seconds < 0
+        ):
+            raise InvalidInputError("older_than_seconds must be a non-negative number", field="older_than_seconds")
+        self.expire_handoffs()
+        cutoff = self._rt.clock() - older_than_seconds
+
+        def op(tx: StateTx) -> int:
+            count = tx.delete_handoffs(_TERMINAL, finished_before=cutoff if older_than_seconds else cutoff + 1.0)
+            self._rt.record(tx, AuditEntry(_HANDOFF, "cleanup", None, None, details={"deleted": count}))
+            return count
+
+        return self._rt.write(op, event_type=_HANDOFF, action="cleanup", actor=None, target=None)
+
+
+class HandoffSweeper:
+    """A daemon thread that expires handoffs every ``interval`` seconds without being asked.
+
+    Args:
+        manager: The manager whose :meth:`HandoffManager.expire_handoffs` it calls.
+        interval: Seconds between sweeps.
+    """
+
+    def __init__(self, manager: HandoffManager, interval: float) -> None:
+        self._manager = manager
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="maas-handoff-sweeper", daemon=True)
+
+    def start(self) -> None:
+        """Start sweeping."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop and wait for the thread (at most one sweep)."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self._manager.expire_handoffs()
+            except MaaSError as exc:  # keep sweeping; the backend may come back
+                _log.warning("handoff sweep failed: %s", exc)

@@ -1,0 +1,134 @@
+"""Access policy, in one place: capabilities, pool permissions and scope audiences.
+
+The services call these functions; the storage backends only *translate* the
+:class:`AudienceFilter` built here into SQL or a Python predicate, so every path (registries,
+LangGraph store, tools, MCP) applies the same rules.
+
+Scopes name an audience (DESIGN.md §5): AGENT_PRIVATE — the author only; USER — agents of the
+same owner; PROJECT / TEAM — agents of the same project / team; GLOBAL — every reader of the
+pool. ``max_scope`` on a query only removes levels; it never adds readers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from maas_langchain.core.enums import AgentCapability, PermissionModel, PoolStatus, SharedScope
+from maas_langchain.core.records import Agent, Membership, Pool, SharedMemory
+from maas_langchain.errors import ConflictError, InvalidInputError, PermissionDeniedError
+
+__all__ = [
+    "AudienceClause",
+    "AudienceFilter",
+    "audience_filter",
+    "require_active",
+    "require_capability",
+    "require_permission",
+    "require_pool_active",
+    "require_share_scope",
+]
+
+
+def require_active(agent: Agent) -> None:
+    """Deactivated agents lose every access at once."""
+    if not agent.active:
+        raise PermissionDeniedError(f"agent {agent.agent_id} is deactivated", agent_id=agent.agent_id)
+
+
+def require_capability(agent: Agent, capability: AgentCapability) -> None:
+    """Raise unless ``agent`` is active and holds ``capability``."""
+    require_active(agent)
+    if capability not in agent.capabilities:
+        raise PermissionDeniedError(
+            f"agent {agent.agent_id} lacks the {capability.name} capability",
+            agent_id=agent.agent_id,
+            capability=capability.value,
+        )
+
+
+def require_permission(
+    membership: Membership | None, needed: PermissionModel, pool_id: str, agent_id: str
+) -> Membership:
+    """Raise unless ``membership`` exists and grants at least ``needed``."""
+    if membership is None:
+        raise PermissionDeniedError(
+            f"agent {agent_id} is not a member of pool {pool_id}", agent_id=agent_id, pool_id=pool_id
+        )
+    if membership.permission < needed:
+        raise PermissionDeniedError(
+            f"agent {agent_id} has {membership.permission.name} in pool {pool_id}; {needed.name} is needed",
+            agent_id=agent_id,
+            pool_id=pool_id,
+            permission=membership.permission.value,
+            needed=needed.value,
+        )
+    return membership
+
+
+def require_pool_active(pool: Pool) -> None:
+    """Archived pools are read-only."""
+    if pool.status is not PoolStatus.ACTIVE:
+        raise ConflictError(f"pool {pool.pool_id} is archived and read-only", pool_id=pool.pool_id)
+
+
+def require_share_scope(pool: Pool, scope: SharedScope) -> None:
+    """A share may not reach a wider audience than the pool's own scope."""
+    if scope > pool.scope:
+        raise InvalidInputError(
+            f"scope {scope.name} is wider than pool {pool.pool_id}'s scope {pool.scope.name}",
+            scope=scope.value,
+            pool_scope=pool.scope.value,
+        )
+
+
+@dataclass(frozen=True)
+class AudienceClause:
+    """Rows at ``level`` are visible when column ``column`` equals ``value`` (NULL-safe).
+
+    ``column`` is ``None`` for GLOBAL: every row at that level is visible.
+    """
+
+    level: int
+    column: str | None
+    value: str | None
+
+
+@dataclass(frozen=True)
+class AudienceFilter:
+    """The rows of a pool one reader may see: a disjunction of :class:`AudienceClause`."""
+
+    clauses: tuple[AudienceClause, ...]
+
+    def matches(self, share: SharedMemory) -> bool:
+        """Python form of the filter (the in-memory backend and tests use it)."""
+        level = share.scope.level
+        for clause in self.clauses:
+            if clause.level == level and (clause.column is None or getattr(share, clause.column) == clause.value):
+                return True
+        return False
+
+
+_AUDIENCE_COLUMN = {
+    SharedScope.AGENT_PRIVATE: "author_id",
+    SharedScope.USER: "owner_id",
+    SharedScope.PROJECT: "project_id",
+    SharedScope.TEAM: "team_id",
+    SharedScope.GLOBAL: None,
+}
+
+
+def audience_filter(reader: Agent, max_scope: SharedScope) -> AudienceFilter:
+    """Return what ``reader`` may see among shares at levels up to ``max_scope``."""
+    values = {
+        "author_id": reader.agent_id,
+        "owner_id": reader.owner_id,
+        "project_id": reader.project_id,
+        "team_id": reader.team_id,
+    }
+    clauses = []
+    for scope in SharedScope:
+        if scope > max_scope:
+            break
+        column = _AUDIENCE_COLUMN[scope]
+        clauses.append(AudienceClause(scope.level, column, None if column is None else values[column]))
+    return AudienceFilter(tuple(clauses))

@@ -1,0 +1,440 @@
+"""Shared memory pools: membership with permissions, sharing at a scope, scoped queries.
+
+Who may do what (DESIGN.md §5):
+
+* ``share_memory`` needs MEMORY_WRITE and WRITE in the pool; the scope may not exceed the
+  pool's scope. ``query_shared`` needs MEMORY_READ and membership; it returns what the reader's
+  audience admits, at levels up to ``max_scope``, newest first, filtered inside storage.
+* Membership management — adding *another* agent, changing a permission, archiving, deleting —
+  needs ADMIN in the pool when an ``actor_id`` is given. Calls without ``actor_id`` come from
+  the trusted orchestrator (the in-process Python API) and are allowed.
+
+Example:
+    >>> from maas_langchain import MaaS, AgentType, PermissionModel, SharedScope
+    >>> maas = MaaS.open(":memory:")
+    >>> a = maas.agents.register_agent(AgentType.CLAUDE_CODE, owner_id="u1")
+    >>> pool = maas.pools.create_pool("auth-refactor", owner_id="u1", scope=SharedScope.PROJECT)
+    >>> maas.pools.join_pool(pool, a, PermissionModel.WRITE)
+    True
+    >>> maas.pools.share_memory(pool, "mem-bug-123", a, SharedScope.PROJECT)
+    True
+    >>> [m.memory_id for m in maas.pools.query_shared(pool, a, SharedScope.PROJECT)]
+    ['mem-bug-123']
+    >>> maas.close()
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from maas_langchain.core.enums import (
+    AgentCapability,
+    AuditEventType,
+    PermissionModel,
+    PoolStatus,
+    SharedScope,
+)
+from maas_langchain.core.policy import (
+    audience_filter,
+    require_capability,
+    require_permission,
+    require_pool_active,
+    require_share_scope,
+)
+from maas_langchain.core.records import Agent, Membership, Pool, SharedMemory
+from maas_langchain.core.runtime import AuditEntry, Runtime, default_runtime
+from maas_langchain.core.validation import (
+    check_id,
+    check_json,
+    check_memory_id,
+    check_positive_int,
+    check_text,
+    new_id,
+)
+from maas_langchain.errors import (
+    CapacityExceededError,
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from maas_langchain.storage.base import StateTx
+
+__all__ = ["PoolRegistry", "load_agent", "load_pool"]
+
+_POOL = AuditEventType.POOL_OPERATION
+
+
+def load_agent(tx: StateTx, agent_id: str) -> Agent:
+    """Return the agent or raise :class:`NotFoundError`."""
+    agent = tx.get_agent(agent_id)
+    if agent is None:
+        raise NotFoundError(f"no agent with id {agent_id}", agent_id=agent_id)
+    return agent
+
+
+def load_pool(tx: StateTx, pool_id: str) -> Pool:
+    """Return the pool or raise :class:`NotFoundError`."""
+    pool = tx.get_pool(pool_id)
+    if pool is None:
+        raise NotFoundError(f"no pool with id {pool_id}", pool_id=pool_id)
+    return pool
+
+
+def _require_admin(tx: StateTx, pool_id: str, actor_id: str | None) -> None:
+    if actor_id is None:
+        return  # trusted orchestrator
+    actor = load_agent(tx, actor_id)
+    if not actor.active:
+        raise PermissionDeniedError(f"agent {actor_id} is deactivated", agent_id=actor_id)
+    require_permission(tx.get_membership(pool_id, actor_id), PermissionModel.ADMIN, pool_id, actor_id)
+
+
+class PoolRegistry:
+    """Creates pools, manages members, shares memories into scopes and queries them.
+
+    ``PoolRegistry.get()`` returns the registry of the default MaaS instance.
+    """
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._rt = runtime
+
+    @classmethod
+    def get(cls) -> PoolRegistry:
+        """Return the pool registry of the default MaaS instance."""
+        registry: PoolRegistry = default_runtime().pools
+        return registry
+
+    # --- pools ------------------------------------------------------------------------
+    def create_pool(
+        self,
+        name: str,
+        owner_id: str,
+        scope: SharedScope | str = SharedScope.PROJECT,
+        *,
+        metadata: dict[str, Any] | None = None,
+        admin_agent_id: str | None = None,
+    ) -> str:
+        """Create a pool and return its id.
+
+        Args:
+            name: A label for people; need not be unique.
+            owner_id: The user who owns the pool.
+            scope: The widest audience a share in this pool may have.
+            metadata: JSON-ready extras.
+            admin_agent_id: An agent that joins at once with ADMIN.
+
+        Raises:
+            InvalidInputError: A malformed argument.
+            CapacityExceededError: ``limits.max_pools`` pools exist.
+            NotFoundError: ``admin_agent_id`` names no agent.
+        """
+        lim = self._rt.limits
+        pool = Pool(
+            pool_id=new_id(),
+            name=check_text(name, "name", lim.max_name_chars),
+            owner_id=check_text(owner_id, "owner_id", lim.max_name_chars),
+            scope=SharedScope.parse(scope),
+            created_at=self._rt.clock(),
+            metadata=check_json(metadata, "metadata", lim.max_metadata_bytes),
+        )
+        admin = None if admin_agent_id is None else check_id(admin_agent_id, "admin_agent_id")
+
+        def op(tx: StateTx) -> str:
+            if tx.count_pools() >= lim.max_pools:
+                raise CapacityExceededError(f"the pool limit of {lim.max_pools} is reached", limit=lim.max_pools)
+            tx.insert_pool(pool)
+            if admin is not None:
+                require_capability(load_agent(tx, admin), AgentCapability.MEMORY_READ)
+                tx.upsert_membership(Membership(pool.pool_id, admin, PermissionModel.ADMIN, pool.created_at))
+            self._rt.record(
+                tx,
+                AuditEntry(
+                    _POOL,
+                    "create",
+                    admin,
+                    pool.pool_id,
+                    details={
+                        "name": pool.name,
+                        "owner_id": pool.owner_id,
+                        "scope": pool.scope.value,
+                    },
+                ),
+            )
+            return pool.pool_id
+
+        return self._rt.write(op, event_type=_POOL, action="create", actor=admin, target=pool.pool_id)
+
+    def get_pool(self, pool_id: str) -> Pool | None:
+        """Return the pool, or ``None`` if no pool has that id."""
+        key = check_id(pool_id, "pool_id")
+        return self._rt.read(lambda tx: tx.get_pool(key))
+
+    def list_pools(self, *, owner_id: str | None = None, agent_id: str | None = None) -> list[Pool]:
+        """Return pools, optionally only those of ``owner_id`` or with ``agent_id`` as a member."""
+        member = None if agent_id is None else check_id(agent_id, "agent_id")
+        return self._rt.read(lambda tx: tx.list_pools(owner_id=owner_id, member_id=member))
+
+    def archive_pool(self, pool_id: str, *, actor_id: str | None = None) -> bool:
+        """Make the pool read-only. Needs ADMIN when ``actor_id`` is given; False on denial."""
+        key = check_id(pool_id, "pool_id")
+        actor = None if actor_id is None else check_id(actor_id, "actor_id")
+
+        def op(tx: StateTx) -> bool:
+            pool = load_pool(tx, key)
+            _require_admin(tx, key, actor)
+            if pool.status is PoolStatus.ARCHIVED:
+                return True
+            tx.set_pool_status(Pool(**{**pool.__dict__, "status": PoolStatus.ARCHIVED}))
+            self._rt.record(tx, AuditEntry(_POOL, "archive", actor, key))
+            return True
+
+        return self._rt.deny(
+            False, lambda: self._rt.write(op, event_type=_POOL, action="archive", actor=actor, target=key)
+        )
+
+    def delete_pool(self, pool_id: str, *, actor_id: str | None = None) -> bool:
+        """Delete the pool with its members and shares. Needs ADMIN with ``actor_id``."""
+        key = check_id(pool_id, "pool_id")
+        actor = None if actor_id is None else check_id(actor_id, "actor_id")
+
+        def op(tx: StateTx) -> bool:
+            load_pool(tx, key)
+            _require_admin(tx, key, actor)
+            tx.delete_pool(key)
+            self._rt.record(tx, AuditEntry(_POOL, "delete", actor, key))
+            return True
+
+        return self._rt.deny(
+            False, lambda: self._rt.write(op, event_type=_POOL, action="delete", actor=actor, target=key)
+        )
+
+    # --- membership -------------------------------------------------------------------
+    def join_pool(
+        self,
+        pool_id: str,
+        agent_id: str,
+        permission: PermissionModel | str = PermissionModel.READ,
+        *,
+        actor_id: str | None = None,
+    ) -> bool:
+        """Add ``agent_id`` to the pool, or change its permission.
+
+        Without ``actor_id`` the call is the trusted orchestrator's. With it, the actor needs
+        ADMIN in the pool, except an agent joining itself at READ or WRITE into a pool of its
+        own owner. Returns False on a permission denial (audited as PERMISSION_DENIED).
+
+        Raises:
+            NotFoundError: Unknown pool or agent.
+            ConflictError: The pool is archived.
+            CapacityExceededError: ``limits.max_members_per_pool`` members.
+        """
+        pkey, akey = check_id(pool_id, "pool_id"), check_id(agent_id, "agent_id")
+        perm = PermissionModel.parse(permission)
+        actor = None if actor_id is None else check_id(actor_id, "actor_id")
+        lim = self._rt.limits
+
+        def op(tx: StateTx) -> bool:
+            pool = load_pool(tx, pkey)
+            agent = load_agent(tx, akey)
+            if not agent.active:
+                raise PermissionDeniedError(f"agent {akey} is deactivated", agent_id=akey)
+            require_pool_active(pool)
+            self_join = actor == akey and perm < PermissionModel.ADMIN and agent.owner_id == pool.owner_id
+            if not self_join:
+                _require_admin(tx, pkey, actor)
+            existing = tx.get_membership(pkey, akey)
+            if existing is None and tx.count_members(pkey) >= lim.max_members_per_pool:
+                raise CapacityExceededError(
+                    f"pool {pkey} has the maximum of {lim.max_members_per_pool} members",
+                    limit=lim.max_members_per_pool,
+                )
+            tx.upsert_membership(Membership(pkey, akey, perm, self._rt.clock()))
+            self._rt.record(
+                tx,
+                AuditEntry(
+                    _POOL,
+                    "join",
+                    actor,
+                    pkey,
+                    details={
+                        "agent_id": akey,
+                        "permission": perm.value,
+                        **({"previous": existing.permission.value} if existing else {}),
+                    },
+                ),
+            )
+            return True
+
+        return self._rt.deny(
+            False, lambda: self._rt.write(op, event_type=_POOL, action="join", actor=actor, target=pkey)
+        )
+
+    def leave_pool(self, pool_id: str, agent_id: str, *, actor_id: str | None = None) -> bool:
+        """Remove ``agent_id`` from the pool. An agent may always remove itself; removing
+        another needs ADMIN. Returns False if it was not a member or on a denial."""
+        pkey, akey = check_id(pool_id, "pool_id"), check_id(agent_id, "agent_id")
+        actor = None if actor_id is None else check_id(actor_id, "actor_id")
+
+        def op(tx: StateTx) -> bool:
+            load_pool(tx, pkey)
+            if actor != akey:
+                _require_admin(tx, pkey, actor)
+            if not tx.delete_membership(pkey, akey):
+                return False
+            self._rt.record(tx, AuditEntry(_POOL, "leave", actor, pkey, details={"agent_id": akey}))
+            return True
+
+        return self._rt.deny(
+            False, lambda: self._rt.write(op, event_type=_POOL, action="leave", actor=actor, target=pkey)
+        )
+
+    def get_members(self, pool_id: str) -> list[Membership]:
+        """Return the pool's memberships, oldest first."""
+        key = check_id(pool_id, "pool_id")
+        return self._rt.read(lambda tx: tx.list_members(key))
+
+    def get_permission(self, pool_id: str, agent_id: str) -> PermissionModel | None:
+        """Return the agent's permission in the pool, or ``None`` if it is not a member."""
+        pkey, akey = check_id(pool_id, "pool_id"), check_id(agent_id, "agent_id")
+        membership = self._rt.read(lambda tx: tx.get_membership(pkey, akey))
+        return None if membership is None else membership.permission
+
+    # --- sharing ----------------------------------------------------------------------
+    def share_memory(
+        self,
+        pool_id: str,
+        memory_id: str,
+        agent_id: str,
+        scope: SharedScope | str = SharedScope.PROJECT,
+        *,
+        metadata: dict[str, Any] | None = None,
+    ) -> bool:
+        """Share ``memory_id`` into the pool at ``scope``, authored by ``agent_id``.
+
+        Sharing the same memory id again by its author updates scope and metadata.
+        Returns False when the agent lacks MEMORY_WRITE or WRITE permission (audited).
+
+        Raises:
+            InvalidInputError: Malformed ids, or a scope wider than the pool's.
+            NotFoundError: Unknown pool or agent.
+            ConflictError: Archived pool, or the memory id was shared here by another agent.
+            CapacityExceededError: ``limits.max_shared_memories_per_pool`` shares.
+        """
+        pkey, akey = check_id(pool_id, "pool_id"), check_id(agent_id, "agent_id")
+        mem = check_memory_id(memory_id)
+        level = SharedScope.parse(scope)
+        meta = check_json(metadata, "metadata", self._rt.limits.max_metadata_bytes)
+
+        def op(tx: StateTx) -> bool:
+            pool = load_pool(tx, pkey)
+            author = load_agent(tx, akey)
+            require_capability(author, AgentCapability.MEMORY_WRITE)
+            require_permission(tx.get_membership(pkey, akey), PermissionModel.WRITE, pkey, akey)
+            require_pool_active(pool)
+            require_share_scope(pool, level)
+            existing = tx.get_share(pkey, mem)
+            if existing is not None and existing.author_id != akey:
+                raise ConflictError(
+                    f"memory {mem} is already shared in pool {pkey} by another agent", memory_id=mem, pool_id=pkey
+                )
+            limit = self._rt.limits.max_shared_memories_per_pool
+            if existing is None and tx.count_shares(pkey) >= limit:
+                raise CapacityExceededError(f"pool {pkey} holds the maximum of {limit} shared memories", limit=limit)
+            tx.upsert_share(
+                SharedMemory(
+                    pool_id=pkey,
+                    memory_id=mem,
+                    author_id=akey,
+                    scope=level,
+                    owner_id=author.owner_id,
+                    project_id=author.project_id,
+                    team_id=author.team_id,
+                    shared_at=self._rt.clock(),
+                    metadata=meta,
+                )
+            )
+            self._rt.record(
+                tx, AuditEntry(_POOL, "share", akey, pkey, details={"memory_id": mem, "scope": level.value})
+            )
+            return True
+
+        return self._rt.deny(
+            False, lambda: self._rt.write(op, event_type=_POOL, action="share", actor=akey, target=pkey)
+        )
+
+    def unshare_memory(self, pool_id: str, memory_id: str, agent_id: str) -> bool:
+        """Withdraw a share. Needs MEMORY_DELETE, and authorship with WRITE or ADMIN in the pool.
+        Returns False on a denial or when the memory is not shared there."""
+        pkey, akey = check_id(pool_id, "pool_id"), check_id(agent_id, "agent_id")
+        mem = check_memory_id(memory_id)
+
+        def op(tx: StateTx) -> bool:
+            load_pool(tx, pkey)
+            agent = load_agent(tx, akey)
+            require_capability(agent, AgentCapability.MEMORY_DELETE)
+            share = tx.get_share(pkey, mem)
+            if share is None:
+                return False
+            needed = PermissionModel.WRITE if share.author_id == akey else PermissionModel.ADMIN
+            require_permission(tx.get_membership(pkey, akey), needed, pkey, akey)
+            tx.delete_share(pkey, mem)
+            self._rt.record(tx, AuditEntry(_POOL, "unshare", akey, pkey, details={"memory_id": mem}))
+            return True
+
+        return self._rt.deny(
+            False, lambda: self._rt.write(op, event_type=_POOL, action="unshare", actor=akey, target=pkey)
+        )
+
+    def query_shared(
+        self,
+        pool_id: str,
+        agent_id: str,
+        max_scope: SharedScope | str = SharedScope.GLOBAL,
+        *,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[SharedMemory]:
+        """Return the shares of the pool that ``agent_id`` may read, newest first.
+
+        ``max_scope`` only narrows: levels above it are left out; it never widens what the
+        reader's identity allows. Reading others' memories writes one CROSS_AGENT_READ audit
+        entry for the whole result. Returns ``[]`` on a denial (audited).
+
+        Raises:
+            InvalidInputError: Malformed ids, or ``limit`` outside 1..``limits.max_query_limit``.
+            NotFoundError: Unknown pool or agent.
+        """
+        pkey, akey = check_id(pool_id, "pool_id"), check_id(agent_id, "agent_id")
+        top = SharedScope.parse(max_scope)
+        page = check_positive_int(limit, "limit", self._rt.limits.max_query_limit)
+        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+            raise InvalidInputError(f"offset must be a non-negative integer, got {offset!r}", field="offset")
+
+        def op(tx: StateTx) -> list[SharedMemory]:
+            load_pool(tx, pkey)
+            reader = load_agent(tx, akey)
+            require_capability(reader, AgentCapability.MEMORY_READ)
+            require_permission(tx.get_membership(pkey, akey), PermissionModel.READ, pkey, akey)
+            found = tx.query_shares(pkey, audience_filter(reader, top), page, offset)
+            others = sorted({m.author_id for m in found if m.author_id != akey})
+            if others:
+                self._rt.record(
+                    tx,
+                    AuditEntry(
+                        AuditEventType.CROSS_AGENT_READ,
+                        "query_shared",
+                        akey,
+                        pkey,
+                        details={
+                            "count": len(found),
+                            "authors": others[:50],
+                            "max_scope": top.value,
+                        },
+                    ),
+                )
+            return found
+
+        return self._rt.deny(
+            [], lambda: self._rt.write(op, event_type=_POOL, action="query_shared", actor=akey, target=pkey)
+        )

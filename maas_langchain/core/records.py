@@ -1,0 +1,205 @@
+"""Domain records: frozen dataclasses that the services return and the backends store.
+
+Nested containers (handoff context, results, metadata) are deep-copied whenever a record is
+built, so a caller that mutates what it passed in, or what it got back, never changes stored
+state (the specification's "defensive copies").
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+from maas_langchain.core.enums import (
+    AgentCapability,
+    AgentType,
+    AuditEventType,
+    HandoffStatus,
+    PermissionModel,
+    PoolStatus,
+    SharedScope,
+)
+
+__all__ = [
+    "Agent",
+    "AuditEvent",
+    "Handoff",
+    "HandoffContext",
+    "Membership",
+    "Pool",
+    "SharedMemory",
+]
+
+
+_IMMUTABLE = (str, int, float, bool, type(None))
+
+
+def _frozen_copy(obj: object, name: str, value: Any) -> None:
+    if not value or isinstance(value, _IMMUTABLE):
+        object.__setattr__(obj, name, type(value)() if isinstance(value, (dict, list)) else value)
+        return
+    object.__setattr__(obj, name, copy.deepcopy(value))
+
+
+@dataclass(frozen=True)
+class Agent:
+    """A registered agent: its identity, owner, audience keys and capabilities.
+
+    ``project_id`` and ``team_id`` decide who is in the PROJECT and TEAM audiences of the
+    memories it shares; ``None`` is a value of its own ("no project").
+    """
+
+    agent_id: str
+    agent_type: AgentType
+    owner_id: str
+    capabilities: frozenset[AgentCapability]
+    created_at: float
+    name: str | None = None
+    project_id: str | None = None
+    team_id: str | None = None
+    active: bool = True
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _frozen_copy(self, "metadata", self.metadata)
+        if type(self.capabilities) is not frozenset:
+            object.__setattr__(self, "capabilities", frozenset(self.capabilities))
+
+    def can(self, capability: AgentCapability) -> bool:
+        """True when the agent is active and holds ``capability``."""
+        return self.active and capability in self.capabilities
+
+
+@dataclass(frozen=True)
+class Pool:
+    """A shared memory pool. ``scope`` is the widest audience a share in it may have."""
+
+    pool_id: str
+    name: str
+    owner_id: str
+    scope: SharedScope
+    created_at: float
+    status: PoolStatus = PoolStatus.ACTIVE
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _frozen_copy(self, "metadata", self.metadata)
+
+
+@dataclass(frozen=True)
+class Membership:
+    """An agent's permission in a pool."""
+
+    pool_id: str
+    agent_id: str
+    permission: PermissionModel
+    joined_at: float
+
+
+@dataclass(frozen=True)
+class SharedMemory:
+    """A memory shared into a pool at a scope, with the author's audience keys at share time."""
+
+    pool_id: str
+    memory_id: str
+    author_id: str
+    scope: SharedScope
+    owner_id: str
+    project_id: str | None
+    team_id: str | None
+    shared_at: float
+    metadata: dict[str, Any] = field(default_factory=dict)
+    seq: int = 0
+
+    def __post_init__(self) -> None:
+        _frozen_copy(self, "metadata", self.metadata)
+
+
+@dataclass(frozen=True)
+class HandoffContext:
+    """What the source agent hands to the target: the task, its state, memories and files.
+
+    Args:
+        task_description: What the target should do; must not be empty.
+        current_state: JSON-ready dict of progress so far.
+        relevant_memories: Memory ids the target may read while the handoff is open.
+        relevant_files: Paths the target should look at.
+        notes: Free-form JSON-ready extras.
+    """
+
+    task_description: str
+    current_state: dict[str, Any] = field(default_factory=dict)
+    relevant_memories: list[str] = field(default_factory=list)
+    relevant_files: list[str] = field(default_factory=list)
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in ("current_state", "relevant_memories", "relevant_files", "notes"):
+            _frozen_copy(self, name, getattr(self, name))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a deep copy as a JSON-ready dict."""
+        return {
+            "task_description": self.task_description,
+            "current_state": copy.deepcopy(self.current_state),
+            "relevant_memories": list(self.relevant_memories),
+            "relevant_files": list(self.relevant_files),
+            "notes": copy.deepcopy(self.notes),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> HandoffContext:
+        """Build a context from ``to_dict`` output (unknown keys are ignored)."""
+        return cls(
+            task_description=data["task_description"],
+            current_state=data.get("current_state") or {},
+            relevant_memories=list(data.get("relevant_memories") or []),
+            relevant_files=list(data.get("relevant_files") or []),
+            notes=data.get("notes") or {},
+        )
+
+
+@dataclass(frozen=True)
+class Handoff:
+    """A task handed from ``source_agent_id`` to ``target_agent_id``, with its timeline."""
+
+    handoff_id: str
+    source_agent_id: str
+    target_agent_id: str
+    context: HandoffContext
+    status: HandoffStatus
+    created_at: float
+    expires_at: float
+    updated_at: float
+    accepted_at: float | None = None
+    finished_at: float | None = None
+    result: dict[str, Any] | None = None
+    reason: str | None = None
+
+    def __post_init__(self) -> None:
+        _frozen_copy(self, "result", self.result)
+
+    def is_expired_at(self, now: float) -> bool:
+        """True when the handoff is open but its TTL has run out at ``now``."""
+        return self.status.is_open and now >= self.expires_at
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """One entry of the hash-chained audit log."""
+
+    seq: int
+    timestamp: float
+    event_type: AuditEventType
+    action: str
+    actor: str | None
+    target: str | None
+    outcome: str
+    reason: str | None
+    details: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+    def __post_init__(self) -> None:
+        _frozen_copy(self, "details", self.details)

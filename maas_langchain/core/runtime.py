@@ -1,0 +1,188 @@
+"""What every service shares: the backend, limits, clock, audit writer and error conventions.
+
+The :class:`Runtime` also runs write operations (:meth:`Runtime.write`): the operation and its
+audit entry commit in one transaction, and a failure is recorded in the audit log (in a
+transaction of its own, since the failed one rolled back) before the error propagates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from maas_langchain.core.enums import AuditEventType
+from maas_langchain.core.limits import CapacityLimits
+from maas_langchain.core.records import AuditEvent
+from maas_langchain.errors import MaaSError, PermissionDeniedError
+from maas_langchain.storage.base import StateBackend, StateTx
+
+__all__ = ["GENESIS_HASH", "AuditEntry", "Runtime", "chain_hash", "default_runtime", "set_default_factory"]
+
+T = TypeVar("T")
+
+GENESIS_HASH = "0" * 64
+"""``prev_hash`` of the first audit entry."""
+
+
+def chain_hash(prev_hash: str, seq: int, timestamp: float, body: dict[str, Any]) -> str:
+    """Hash of one audit entry: SHA-256 over the previous hash and the entry's canonical JSON."""
+    canonical = json.dumps(
+        {"prev": prev_hash, "seq": seq, "ts": repr(timestamp), **body},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        default=str,
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """What a service wants to record; the runtime adds sequence, time and hashes."""
+
+    event_type: AuditEventType
+    action: str
+    actor: str | None
+    target: str | None
+    outcome: str = "success"
+    reason: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def body(self) -> dict[str, Any]:
+        """The hashed fields, as JSON-ready values."""
+        return {
+            "event_type": self.event_type.value,
+            "action": self.action,
+            "actor": self.actor,
+            "target": self.target,
+            "outcome": self.outcome,
+            "reason": self.reason,
+            "details": self.details,
+        }
+
+
+class Runtime:
+    """Shared plumbing of the services of one MaaS instance.
+
+    Args:
+        backend: Where state lives.
+        limits: Capacity and input-size limits.
+        clock: Seconds since the epoch; tests pass a controllable clock.
+        audit: Record audit entries (on by default).
+        raise_on_denial: Raise :class:`PermissionDeniedError` instead of the specification's
+            ``None`` / ``False`` returns.
+    """
+
+    def __init__(
+        self,
+        backend: StateBackend,
+        limits: CapacityLimits,
+        clock: Callable[[], float],
+        *,
+        audit: bool = True,
+        raise_on_denial: bool = False,
+    ) -> None:
+        self.backend = backend
+        self.limits = limits
+        self.clock = clock
+        self.audit_enabled = audit
+        self.raise_on_denial = raise_on_denial
+
+    def record(self, tx: StateTx, entry: AuditEntry) -> None:
+        """Append ``entry`` to the hash chain inside ``tx``."""
+        if not self.audit_enabled:
+            return
+        seq, prev = tx.lock_audit_head()
+        now = self.clock()
+        body = entry.body()
+        tx.append_audit(
+            AuditEvent(
+                seq=seq + 1,
+                timestamp=now,
+                event_type=entry.event_type,
+                action=entry.action,
+                actor=entry.actor,
+                target=entry.target,
+                outcome=entry.outcome,
+                reason=entry.reason,
+                details=entry.details,
+                prev_hash=prev,
+                hash=chain_hash(prev, seq + 1, now, body),
+            )
+        )
+
+    def read(self, fn: Callable[[StateTx], T]) -> T:
+        """Run ``fn`` in a read transaction."""
+        with self.backend.transaction(write=False) as tx:
+            return fn(tx)
+
+    def write(
+        self,
+        fn: Callable[[StateTx], T],
+        *,
+        event_type: AuditEventType,
+        action: str,
+        actor: str | None,
+        target: str | None,
+    ) -> T:
+        """Run ``fn`` in a write transaction; on a :class:`MaaSError` record the failure, re-raise."""
+        try:
+            with self.backend.transaction(write=True) as tx:
+                return fn(tx)
+        except MaaSError as exc:
+            self.record_failure(exc, event_type=event_type, action=action, actor=actor, target=target)
+            raise
+
+    def record_failure(
+        self, exc: MaaSError, *, event_type: AuditEventType, action: str, actor: str | None, target: str | None
+    ) -> None:
+        """Record a denied or failed operation: PERMISSION_DENIED for denials, else the op's type."""
+        if not self.audit_enabled or exc.retryable:
+            return
+        denied = isinstance(exc, PermissionDeniedError)
+        entry = AuditEntry(
+            event_type=AuditEventType.PERMISSION_DENIED if denied else event_type,
+            action=action,
+            actor=actor,
+            target=target,
+            outcome="denied" if denied else exc.code,
+            reason=exc.message[:500],
+            details={"code": exc.code, **({"operation": event_type.value} if denied else {})},
+        )
+        try:
+            with self.backend.transaction(write=True) as tx:
+                self.record(tx, entry)
+        except MaaSError:
+            pass  # the original error matters more than a failed audit of it
+
+    def deny(self, default: T, fn: Callable[[], T]) -> T:
+        """Call ``fn``; on a permission denial return ``default`` (the specification's convention)."""
+        try:
+            return fn()
+        except PermissionDeniedError:
+            if self.raise_on_denial:
+                raise
+            return default
+
+
+_default_lock = threading.Lock()
+_default_factory: Callable[[], Any] | None = None
+
+
+def set_default_factory(factory: Callable[[], Any]) -> None:
+    """Register how the default instance is obtained (the facade does this at import)."""
+    global _default_factory
+    with _default_lock:
+        _default_factory = factory
+
+
+def default_runtime() -> Any:
+    """Return the default MaaS instance (``MaaS.default()``) for the singleton accessors."""
+    if _default_factory is None:
+        import maas_langchain  # noqa: F401  (registers the factory)
+    assert _default_factory is not None
+    return _default_factory()

@@ -1,0 +1,107 @@
+"""The specification's complete multi-agent workflow, narrated: ``make demo`` / ``maas demo``.
+
+A backend agent (Claude Code) and a frontend agent (GPT) of one user join a project pool, the
+backend agent shares its API design and hands the login UI to the frontend agent, which accepts
+and completes it. Along the way the demo shows what MaaS refuses: a read-only pipeline trying to
+share, and an agent accepting a handoff meant for someone else. Then it prints the pool, the
+shares, the handoff's timeline and the audit trail, all kept in the instance's store.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from maas_langchain.core.enums import AgentType, PermissionModel, SharedScope
+from maas_langchain.core.records import HandoffContext
+from maas_langchain.maas import MaaS
+
+__all__ = ["main", "run_demo"]
+
+
+def _t(ts: float | None) -> str:
+    return "-" if ts is None else datetime.fromtimestamp(ts, tz=UTC).strftime("%H:%M:%S.%f")[:-3]
+
+
+def _short(value: str | None) -> str:
+    return "system" if value is None else value[:8]
+
+
+def run_demo(maas: MaaS) -> dict[str, str]:
+    """Run the workflow on ``maas`` and print what happened; return the ids it created."""
+    first_seq = maas.audit.count()
+    agents, pools, handoffs = maas.agents, maas.pools, maas.handoffs
+    print(f"MaaS at {maas.backend.location} ({maas.backend.name})\n")
+
+    backend = agents.register_agent(AgentType.CLAUDE_CODE, owner_id="user-123", name="backend (Claude Code)")
+    frontend = agents.register_agent(AgentType.GPT_AGENT, owner_id="user-123", name="frontend (GPT agent)")
+    tests = agents.register_agent(AgentType.CUSTOM_PIPELINE, owner_id="user-123", name="test pipeline")
+    print("1. Agents")
+    for agent_id in (backend, frontend, tests):
+        agent = agents.require_agent(agent_id)
+        caps = ", ".join(sorted(c.name for c in agent.capabilities))
+        print(f"   {_short(agent_id)}  {agent.name:<22} {caps}")
+
+    pool_id = pools.create_pool(name="feature-auth", owner_id="user-123", scope=SharedScope.PROJECT)
+    pools.join_pool(pool_id, backend, PermissionModel.WRITE)
+    pools.join_pool(pool_id, frontend, PermissionModel.WRITE)
+    pools.join_pool(pool_id, tests, PermissionModel.READ)
+    print(f"\n2. Pool 'feature-auth' ({_short(pool_id)}), scope PROJECT")
+    for m in pools.get_members(pool_id):
+        print(f"   {_short(m.agent_id)}  {m.permission.name}")
+
+    pools.share_memory(pool_id, "mem-api-design", backend, SharedScope.PROJECT)
+    pools.share_memory(pool_id, "mem-auth-flow", backend, SharedScope.USER)
+    refused = pools.share_memory(pool_id, "mem-test-notes", tests, SharedScope.PROJECT)
+    print("\n3. Shares")
+    print("   backend shared mem-api-design (PROJECT) and mem-auth-flow (USER)")
+    print(f"   test pipeline tried to share: {refused}  (read-only type: no MEMORY_WRITE)")
+    seen = pools.query_shared(pool_id, frontend, max_scope=SharedScope.PROJECT)
+    print(f"   frontend reads: {', '.join(m.memory_id for m in seen)}")
+
+    context = HandoffContext(
+        task_description="Implement login UI using the API spec",
+        relevant_memories=["mem-api-design"],
+        relevant_files=["src/api/auth.py"],
+    )
+    handoff_id = handoffs.initiate_handoff(source_agent_id=backend, target_agent_id=frontend, context=context)
+    assert handoff_id is not None
+    stolen = handoffs.accept_handoff(handoff_id, tests)
+    handoffs.accept_handoff(handoff_id, frontend)
+    granted = handoffs.get_handoff_memories(handoff_id, frontend)
+    handoffs.complete_handoff(handoff_id, frontend, result={"status": "success", "files_modified": ["Login.tsx"]})
+    final = handoffs.get_handoff(handoff_id)
+    assert final is not None
+    print(f"\n4. Handoff {_short(handoff_id)}: {final.context.task_description!r}")
+    print(f"   test pipeline tried to accept it: {stolen}")
+    print(f"   frontend read the handed-over memories: {[m.memory_id for m in granted]}")
+    print(
+        f"   timeline: created {_t(final.created_at)} → accepted {_t(final.accepted_at)} → "
+        f"{final.status.name.lower()} {_t(final.finished_at)}  (expires {_t(final.expires_at)})"
+    )
+    print(f"   result: {final.result}")
+
+    print("\n5. Audit trail of this run")
+    for e in maas.audit.query(limit=10_000)[first_seq:]:
+        print(
+            f"   {e.seq:>5} {e.event_type.value:<17} {e.action:<16} {e.outcome:<7} actor={_short(e.actor)}"
+            f"{'  — ' + e.reason if e.reason else ''}"
+        )
+    chain = maas.audit.verify_chain()
+    status = maas.status()["counts"]
+    print(
+        f"\nAudit chain {'intact' if chain.ok else 'BROKEN'} over {chain.checked} entries. "
+        f"Kept in {maas.backend.location}: {status['agents']} agents, {status['pools']} pools, "
+        f"{status['handoffs']} handoffs (run again, or `maas status`, to see them add up)."
+    )
+    print("Multi-agent workflow complete!")
+    return {"backend": backend, "frontend": frontend, "tests": tests, "pool": pool_id, "handoff": handoff_id}
+
+
+def main() -> None:
+    """Run the demo on the embedded default (``$MAAS_HOME`` or ``./.maas``)."""
+    with MaaS.open(sweep_interval=None) as maas:
+        run_demo(maas)
+
+
+if __name__ == "__main__":
+    main()

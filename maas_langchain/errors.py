@@ -1,0 +1,101 @@
+"""One exception tree for everything MaaS raises.
+
+Every error carries a stable ``code`` that the tools and the MCP server pass to clients
+unchanged, a human sentence, and optional ``details``::
+
+    MaaSError                      code
+    ├── PermissionDeniedError      permission_denied
+    ├── NotFoundError              not_found
+    ├── ConflictError              conflict
+    ├── CapacityExceededError      capacity_exceeded
+    ├── InvalidInputError          invalid_input
+    ├── PolicyViolationError       policy_violation
+    └── BackendUnavailableError    backend_unavailable   (``retryable`` is True)
+
+Driver errors (``sqlite3``, ``psycopg``) are translated at the storage boundary with
+``raise ... from exc``; none of them ever reaches a caller.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+__all__ = [
+    "BackendUnavailableError",
+    "CapacityExceededError",
+    "ConflictError",
+    "InvalidInputError",
+    "MaaSError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "PolicyViolationError",
+]
+
+
+class MaaSError(Exception):
+    """Base class of every MaaS error.
+
+    Args:
+        message: A sentence that says what was wrong and, where possible, what to do.
+        details: Structured facts about the failure (ids, limits), safe to show a client.
+    """
+
+    code: ClassVar[str] = "maas_error"
+    retryable: ClassVar[bool] = False
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the error as a JSON-ready dict: ``code``, ``message``, ``retryable``, details."""
+        return {
+            "code": self.code,
+            "message": self.message,
+            "retryable": self.retryable,
+            **({"details": self.details} if self.details else {}),
+        }
+
+
+class PermissionDeniedError(MaaSError):
+    """The acting agent lacks a capability, a pool permission or the scope for the operation."""
+
+    code = "permission_denied"
+
+
+class NotFoundError(MaaSError):
+    """A well-formed id names nothing that exists (or nothing the caller may see)."""
+
+    code = "not_found"
+
+
+class ConflictError(MaaSError):
+    """The operation does not fit the current state (a handoff already accepted, a duplicate id)."""
+
+    code = "conflict"
+
+
+class CapacityExceededError(MaaSError):
+    """A capacity limit (agents, pools, members, shares, handoffs) would be exceeded."""
+
+    code = "capacity_exceeded"
+
+
+class InvalidInputError(MaaSError):
+    """An argument is malformed: wrong type, empty, too large, unknown enum value."""
+
+    code = "invalid_input"
+
+
+class PolicyViolationError(MaaSError):
+    """Screening refused the content (prompt injection, payloads, exfiltration phrasing)."""
+
+    code = "policy_violation"
+
+
+class BackendUnavailableError(MaaSError):
+    """The storage backend could not be reached or stayed busy; the call may be retried."""
+
+    code = "backend_unavailable"
+    retryable = True

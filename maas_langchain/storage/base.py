@@ -1,0 +1,212 @@
+"""The storage contract every state backend implements.
+
+A backend hands out transactions; a :class:`StateTx` is a small set of record operations that
+the core services compose, so each service call is one atomic unit (the check, the write and
+its audit entry commit together or not at all). Policy is *not* here: the services decide, the
+backend stores. The only policy-shaped input is :class:`~maas_langchain.core.policy.AudienceFilter`,
+which a backend translates into its own query language so filtering happens in storage.
+
+Implementations: ``storage.memory`` (in-memory reference), ``storage.sqlite`` (embedded
+default); a new backend implements these two classes and passes ``tests/conformance``.
+
+Example:
+    >>> from maas_langchain.storage.memory import MemoryBackend
+    >>> backend = MemoryBackend()
+    >>> with backend.transaction(write=False) as tx:
+    ...     tx.count_agents()
+    0
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any
+
+from maas_langchain.core.enums import AuditEventType, HandoffStatus
+from maas_langchain.core.policy import AudienceFilter
+from maas_langchain.core.records import Agent, AuditEvent, Handoff, Membership, Pool, SharedMemory
+
+__all__ = ["AuditQuery", "StateBackend", "StateTx"]
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    """Filters for reading the audit log; ``None`` means "any"."""
+
+    event_type: AuditEventType | None = None
+    actor: str | None = None
+    target: str | None = None
+    outcome: str | None = None
+    action: str | None = None
+    since: float | None = None
+    until: float | None = None
+    after_seq: int = 0
+    limit: int = 1_000
+    newest_first: bool = False
+
+
+class StateTx(abc.ABC):
+    """One transaction. Reads see a consistent snapshot; writes commit together."""
+
+    # --- agents -----------------------------------------------------------------------
+    @abc.abstractmethod
+    def get_agent(self, agent_id: str) -> Agent | None: ...
+
+    @abc.abstractmethod
+    def insert_agent(self, agent: Agent) -> None: ...
+
+    @abc.abstractmethod
+    def set_agent_active(self, agent_id: str, active: bool) -> bool: ...
+
+    @abc.abstractmethod
+    def delete_agent(self, agent_id: str) -> bool:
+        """Delete the agent and its memberships."""
+
+    @abc.abstractmethod
+    def list_agents(self, owner_id: str | None = None) -> list[Agent]: ...
+
+    @abc.abstractmethod
+    def count_agents(self) -> int: ...
+
+    # --- pools and memberships --------------------------------------------------------
+    @abc.abstractmethod
+    def get_pool(self, pool_id: str) -> Pool | None: ...
+
+    @abc.abstractmethod
+    def insert_pool(self, pool: Pool) -> None: ...
+
+    @abc.abstractmethod
+    def set_pool_status(self, pool: Pool) -> None:
+        """Store ``pool.status`` for ``pool.pool_id``."""
+
+    @abc.abstractmethod
+    def delete_pool(self, pool_id: str) -> bool:
+        """Delete the pool with its memberships and shares."""
+
+    @abc.abstractmethod
+    def list_pools(self, owner_id: str | None = None, member_id: str | None = None) -> list[Pool]: ...
+
+    @abc.abstractmethod
+    def count_pools(self) -> int: ...
+
+    @abc.abstractmethod
+    def get_membership(self, pool_id: str, agent_id: str) -> Membership | None: ...
+
+    @abc.abstractmethod
+    def upsert_membership(self, membership: Membership) -> None: ...
+
+    @abc.abstractmethod
+    def delete_membership(self, pool_id: str, agent_id: str) -> bool: ...
+
+    @abc.abstractmethod
+    def list_members(self, pool_id: str) -> list[Membership]: ...
+
+    @abc.abstractmethod
+    def count_members(self, pool_id: str) -> int: ...
+
+    # --- shared memories --------------------------------------------------------------
+    @abc.abstractmethod
+    def get_share(self, pool_id: str, memory_id: str) -> SharedMemory | None: ...
+
+    @abc.abstractmethod
+    def upsert_share(self, share: SharedMemory) -> SharedMemory:
+        """Insert or replace the share of ``memory_id`` in its pool; return it with its seq."""
+
+    @abc.abstractmethod
+    def delete_share(self, pool_id: str, memory_id: str) -> bool: ...
+
+    @abc.abstractmethod
+    def count_shares(self, pool_id: str) -> int: ...
+
+    @abc.abstractmethod
+    def query_shares(self, pool_id: str, audience: AudienceFilter, limit: int, offset: int = 0) -> list[SharedMemory]:
+        """Shares of ``pool_id`` that ``audience`` admits, newest first."""
+
+    @abc.abstractmethod
+    def shares_by_memory_ids(self, memory_ids: Sequence[str]) -> list[SharedMemory]:
+        """Every share, in any pool, of the given memory ids."""
+
+    # --- handoffs ---------------------------------------------------------------------
+    @abc.abstractmethod
+    def get_handoff(self, handoff_id: str) -> Handoff | None: ...
+
+    @abc.abstractmethod
+    def insert_handoff(self, handoff: Handoff) -> None: ...
+
+    @abc.abstractmethod
+    def transition_handoff(self, handoff_id: str, expected: Iterable[HandoffStatus], new: Handoff) -> bool:
+        """Compare-and-set: store ``new`` only if the current status is in ``expected``."""
+
+    @abc.abstractmethod
+    def list_handoffs(
+        self,
+        *,
+        target_id: str | None = None,
+        source_id: str | None = None,
+        statuses: Iterable[HandoffStatus] | None = None,
+        expires_before: float | None = None,
+        limit: int | None = None,
+    ) -> list[Handoff]:
+        """Handoffs matching every given filter, oldest first."""
+
+    @abc.abstractmethod
+    def count_handoffs(self, *, target_id: str | None = None, status: HandoffStatus | None = None) -> int: ...
+
+    @abc.abstractmethod
+    def delete_handoffs(self, statuses: Iterable[HandoffStatus], finished_before: float) -> int:
+        """Delete handoffs in ``statuses`` finished before the given time; return how many."""
+
+    # --- audit ------------------------------------------------------------------------
+    @abc.abstractmethod
+    def lock_audit_head(self) -> tuple[int, str]:
+        """Return ``(seq, hash)`` of the newest entry, holding the chain until commit."""
+
+    @abc.abstractmethod
+    def append_audit(self, event: AuditEvent) -> None:
+        """Append ``event`` and move the chain head to it."""
+
+    @abc.abstractmethod
+    def query_audit(self, query: AuditQuery) -> list[AuditEvent]: ...
+
+    @abc.abstractmethod
+    def count_audit(self) -> int: ...
+
+
+class StateBackend(abc.ABC):
+    """A durable (or in-memory) home for MaaS state.
+
+    Attributes:
+        name: Short name of the technology (``"memory"``, ``"sqlite"``, ``"postgres"``).
+        location: Where the data lives, for people (a path, a URL without password).
+    """
+
+    name: str = "abstract"
+    location: str = ""
+
+    @abc.abstractmethod
+    def transaction(self, *, write: bool) -> AbstractContextManager[StateTx]:
+        """Open a transaction; it commits on normal exit and rolls back on an exception.
+
+        Write transactions are serialised against other writers (other threads and other
+        processes), so read-check-write sequences inside one are atomic.
+
+        Raises:
+            BackendUnavailableError: The store could not be reached or stayed busy.
+        """
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release connections. Idempotent."""
+
+    def info(self) -> dict[str, Any]:
+        """Facts for ``maas status``: backend name, location, settings."""
+        return {"backend": self.name, "location": self.location}
+
+
+def iter_chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    """Yield ``items`` in slices of ``size`` (SQL parameter limits)."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,97 @@
+-- Agents, pools, memberships, shared memories, handoffs and the hash-chained audit log.
+CREATE TABLE agents (
+    agent_id     TEXT PRIMARY KEY,
+    agent_type   TEXT NOT NULL,
+    owner_id     TEXT NOT NULL,
+    name         TEXT,
+    project_id   TEXT,
+    team_id      TEXT,
+    capabilities TEXT NOT NULL,
+    active       INTEGER NOT NULL,
+    metadata     TEXT NOT NULL,
+    created_at   REAL NOT NULL
+);
+CREATE INDEX agents_owner ON agents (owner_id, created_at);
+
+CREATE TABLE pools (
+    pool_id    TEXT PRIMARY KEY,
+    name       TEXT NOT NULL,
+    owner_id   TEXT NOT NULL,
+    scope      TEXT NOT NULL,
+    status     TEXT NOT NULL,
+    metadata   TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE INDEX pools_owner ON pools (owner_id);
+
+CREATE TABLE memberships (
+    pool_id    TEXT NOT NULL REFERENCES pools (pool_id) ON DELETE CASCADE,
+    agent_id   TEXT NOT NULL REFERENCES agents (agent_id) ON DELETE CASCADE,
+    permission TEXT NOT NULL,
+    joined_at  REAL NOT NULL,
+    PRIMARY KEY (pool_id, agent_id)
+);
+CREATE INDEX memberships_agent ON memberships (agent_id);
+
+CREATE TABLE shared_memories (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    pool_id     TEXT NOT NULL REFERENCES pools (pool_id) ON DELETE CASCADE,
+    memory_id   TEXT NOT NULL,
+    author_id   TEXT NOT NULL,
+    scope_level INTEGER NOT NULL,
+    owner_id    TEXT NOT NULL,
+    project_id  TEXT,
+    team_id     TEXT,
+    metadata    TEXT NOT NULL,
+    shared_at   REAL NOT NULL,
+    UNIQUE (pool_id, memory_id)
+);
+CREATE INDEX shared_pool_seq ON shared_memories (pool_id, seq);
+CREATE INDEX shared_memory_id ON shared_memories (memory_id);
+
+CREATE TABLE handoffs (
+    handoff_id      TEXT PRIMARY KEY,
+    source_agent_id TEXT NOT NULL,
+    target_agent_id TEXT NOT NULL,
+    context         TEXT NOT NULL,
+    status          TEXT NOT NULL,
+    created_at      REAL NOT NULL,
+    expires_at      REAL NOT NULL,
+    updated_at      REAL NOT NULL,
+    accepted_at     REAL,
+    finished_at     REAL,
+    result          TEXT,
+    reason          TEXT
+);
+CREATE INDEX handoffs_target ON handoffs (target_agent_id, status);
+CREATE INDEX handoffs_source ON handoffs (source_agent_id, status);
+CREATE INDEX handoffs_status_expiry ON handoffs (status, expires_at);
+
+CREATE TABLE audit_log (
+    seq        INTEGER PRIMARY KEY,
+    timestamp  REAL NOT NULL,
+    event_type TEXT NOT NULL,
+    action     TEXT NOT NULL,
+    actor      TEXT,
+    target     TEXT,
+    outcome    TEXT NOT NULL,
+    reason     TEXT,
+    details    TEXT NOT NULL,
+    prev_hash  TEXT NOT NULL,
+    hash       TEXT NOT NULL
+);
+CREATE INDEX audit_type ON audit_log (event_type, seq);
+CREATE INDEX audit_actor ON audit_log (actor, seq);
+CREATE INDEX audit_target ON audit_log (target, seq);
+
+CREATE TABLE audit_head (
+    id   INTEGER PRIMARY KEY CHECK (id = 1),
+    seq  INTEGER NOT NULL,
+    hash TEXT NOT NULL
+);
+INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
+
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
