@@ -36,7 +36,7 @@ class _Tables:
         self.agents: dict[str, Agent] = {}
         self.pools: dict[str, Pool] = {}
         self.members: dict[tuple[str, str], Membership] = {}
-        self.shares: dict[tuple[str, str], SharedMemory] = {}
+        self.shares: dict[str, dict[str, SharedMemory]] = {}  # pool -> memory id -> share, in seq order
         self.handoffs: dict[str, Handoff] = {}
         self.audit: list[AuditEvent] = []
         self.share_seq = 0
@@ -102,9 +102,9 @@ class _MemoryTx(StateTx):
         self._put(self.t.pools, pool.pool_id, pool)
 
     def delete_pool(self, pool_id: str) -> bool:
-        for table in (self.t.members, self.t.shares):
-            for key in [k for k in table if k[0] == pool_id]:
-                self._pop(table, key)
+        for key in [k for k in self.t.members if k[0] == pool_id]:
+            self._pop(self.t.members, key)
+        self._pop(self.t.shares, pool_id)
         return self._pop(self.t.pools, pool_id)
 
     def list_pools(self, owner_id: str | None = None, member_id: str | None = None) -> list[Pool]:
@@ -136,31 +136,67 @@ class _MemoryTx(StateTx):
         return sum(1 for k in self.t.members if k[0] == pool_id)
 
     # shared memories
+    def _pool_shares(self, pool_id: str) -> dict[str, SharedMemory]:
+        return self.t.shares.get(pool_id, {})
+
     def get_share(self, pool_id: str, memory_id: str) -> SharedMemory | None:
-        return self._out(self.t.shares.get((pool_id, memory_id)))
+        return self._out(self._pool_shares(pool_id).get(memory_id))
 
     def upsert_share(self, share: SharedMemory) -> SharedMemory:
         old_seq = self.t.share_seq
         self.t.share_seq += 1
-        self.undo.append(lambda: setattr(self.t, "share_seq", old_seq))
         stored: SharedMemory = dataclasses.replace(share, seq=self.t.share_seq)
-        self._put(self.t.shares, (share.pool_id, share.memory_id), stored)
+        shares = self.t.shares.setdefault(share.pool_id, {})
+        old = shares.pop(share.memory_id, None)
+        shares[share.memory_id] = copy.deepcopy(stored)  # appended: dict order stays seq order
+
+        def undo() -> None:
+            self.t.share_seq = old_seq
+            shares.pop(share.memory_id, None)
+            if old is not None:
+                shares[share.memory_id] = old
+                ordered = sorted(shares.values(), key=lambda s: s.seq)
+                shares.clear()
+                shares.update((s.memory_id, s) for s in ordered)
+
+        self.undo.append(undo)
         return self._out(stored)
 
     def delete_share(self, pool_id: str, memory_id: str) -> bool:
-        return self._pop(self.t.shares, (pool_id, memory_id))
+        shares = self._pool_shares(pool_id)
+        if memory_id not in shares:
+            return False
+        old = shares.pop(memory_id)
+
+        def undo() -> None:
+            shares[memory_id] = old
+            ordered = sorted(shares.values(), key=lambda s: s.seq)
+            shares.clear()
+            shares.update((s.memory_id, s) for s in ordered)
+
+        self.undo.append(undo)
+        return True
 
     def count_shares(self, pool_id: str) -> int:
-        return sum(1 for k in self.t.shares if k[0] == pool_id)
+        return len(self._pool_shares(pool_id))
 
     def query_shares(self, pool_id: str, audience: AudienceFilter, limit: int, offset: int = 0) -> list[SharedMemory]:
-        found = [s for k, s in self.t.shares.items() if k[0] == pool_id and audience.matches(s)]
-        found.sort(key=lambda s: s.seq, reverse=True)
-        return self._out(found[offset : offset + limit])
+        found: list[SharedMemory] = []
+        skip = offset
+        for share in reversed(self._pool_shares(pool_id).values()):  # newest first
+            if audience.matches(share):
+                if skip:
+                    skip -= 1
+                    continue
+                found.append(share)
+                if len(found) >= limit:
+                    break
+        return self._out(found)
 
     def shares_by_memory_ids(self, memory_ids: Sequence[str]) -> list[SharedMemory]:
         wanted = set(memory_ids)
-        return self._out(sorted((s for s in self.t.shares.values() if s.memory_id in wanted), key=lambda s: s.seq))
+        found = [s for shares in self.t.shares.values() for s in shares.values() if s.memory_id in wanted]
+        return self._out(sorted(found, key=lambda s: s.seq))
 
     # handoffs
     def get_handoff(self, handoff_id: str) -> Handoff | None:

@@ -168,6 +168,13 @@ class SqlTx(StateTx):
     def _count(self, sql: str, params: Sequence[Any] = ()) -> int:
         return int(self._one(sql, params)[0])
 
+    def _bump(self, name: str, delta: int) -> None:
+        if delta:
+            self._exec("UPDATE counters SET value = value + ? WHERE name = ?", (delta, name))
+
+    def _counter(self, name: str) -> int:
+        return self._count("SELECT value FROM counters WHERE name = ?", (name,))
+
     # agents
     def get_agent(self, agent_id: str) -> Agent | None:
         row = self._one(f"SELECT {_AGENT} FROM agents WHERE agent_id = ?", (agent_id,))
@@ -190,13 +197,16 @@ class SqlTx(StateTx):
                 agent.created_at,
             ),
         )
+        self._bump("agents", 1)
 
     def set_agent_active(self, agent_id: str, active: bool) -> bool:
         return int(self._exec("UPDATE agents SET active = ? WHERE agent_id = ?", (int(active), agent_id)).rowcount) > 0
 
     def delete_agent(self, agent_id: str) -> bool:
         self._exec("DELETE FROM memberships WHERE agent_id = ?", (agent_id,))
-        return int(self._exec("DELETE FROM agents WHERE agent_id = ?", (agent_id,)).rowcount) > 0
+        deleted = int(self._exec("DELETE FROM agents WHERE agent_id = ?", (agent_id,)).rowcount)
+        self._bump("agents", -deleted)
+        return deleted > 0
 
     def list_agents(self, owner_id: str | None = None) -> list[Agent]:
         where, params = ("WHERE owner_id = ?", (owner_id,)) if owner_id is not None else ("", ())
@@ -204,7 +214,7 @@ class SqlTx(StateTx):
         return [_agent(r) for r in rows]
 
     def count_agents(self) -> int:
-        return self._count("SELECT COUNT(*) FROM agents")
+        return self._counter("agents")
 
     # pools and memberships
     def get_pool(self, pool_id: str) -> Pool | None:
@@ -224,6 +234,7 @@ class SqlTx(StateTx):
                 pool.created_at,
             ),
         )
+        self._bump("pools", 1)
 
     def set_pool_status(self, pool: Pool) -> None:
         self._exec("UPDATE pools SET status = ? WHERE pool_id = ?", (pool.status.value, pool.pool_id))
@@ -231,7 +242,9 @@ class SqlTx(StateTx):
     def delete_pool(self, pool_id: str) -> bool:
         self._exec("DELETE FROM memberships WHERE pool_id = ?", (pool_id,))
         self._exec("DELETE FROM shared_memories WHERE pool_id = ?", (pool_id,))
-        return int(self._exec("DELETE FROM pools WHERE pool_id = ?", (pool_id,)).rowcount) > 0
+        deleted = int(self._exec("DELETE FROM pools WHERE pool_id = ?", (pool_id,)).rowcount)
+        self._bump("pools", -deleted)
+        return deleted > 0
 
     def list_pools(self, owner_id: str | None = None, member_id: str | None = None) -> list[Pool]:
         clauses: list[str] = []
@@ -246,7 +259,7 @@ class SqlTx(StateTx):
         return [_pool(r) for r in self._all(f"SELECT {_POOL} FROM pools {where} ORDER BY created_at, pool_id", params)]
 
     def count_pools(self) -> int:
-        return self._count("SELECT COUNT(*) FROM pools")
+        return self._counter("pools")
 
     def get_membership(self, pool_id: str, agent_id: str) -> Membership | None:
         row = self._one(f"SELECT {_MEMBER} FROM memberships WHERE pool_id = ? AND agent_id = ?", (pool_id, agent_id))
@@ -281,6 +294,7 @@ class SqlTx(StateTx):
 
     def upsert_share(self, share: SharedMemory) -> SharedMemory:
         self.delete_share(share.pool_id, share.memory_id)
+        self._exec("UPDATE pools SET share_count = share_count + 1 WHERE pool_id = ?", (share.pool_id,))
         row = self._one(
             f"INSERT INTO shared_memories ({_SHARE.removesuffix(', seq')}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "RETURNING seq",
@@ -300,10 +314,14 @@ class SqlTx(StateTx):
 
     def delete_share(self, pool_id: str, memory_id: str) -> bool:
         cur = self._exec("DELETE FROM shared_memories WHERE pool_id = ? AND memory_id = ?", (pool_id, memory_id))
-        return int(cur.rowcount) > 0
+        deleted = int(cur.rowcount)
+        if deleted:
+            self._exec("UPDATE pools SET share_count = share_count - ? WHERE pool_id = ?", (deleted, pool_id))
+        return deleted > 0
 
     def count_shares(self, pool_id: str) -> int:
-        return self._count("SELECT COUNT(*) FROM shared_memories WHERE pool_id = ?", (pool_id,))
+        row = self._one("SELECT share_count FROM pools WHERE pool_id = ?", (pool_id,))
+        return 0 if row is None else int(row[0])
 
     def query_shares(self, pool_id: str, audience: AudienceFilter, limit: int, offset: int = 0) -> list[SharedMemory]:
         ors: list[str] = []
@@ -336,9 +354,9 @@ class SqlTx(StateTx):
         return None if row is None else _handoff(row)
 
     def insert_handoff(self, handoff: Handoff) -> None:
-        self._exec(
-            f"INSERT INTO handoffs ({_HANDOFF}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", _handoff_params(handoff)
-        )
+        marks = ", ".join("?" * 12)
+        self._exec(f"INSERT INTO handoffs ({_HANDOFF}) VALUES ({marks})", _handoff_params(handoff))
+        self._bump("handoffs", 1)
 
     def transition_handoff(self, handoff_id: str, expected: Iterable[HandoffStatus], new: Handoff) -> bool:
         states = [s.value for s in expected]
@@ -371,14 +389,17 @@ class SqlTx(StateTx):
         return [_handoff(r) for r in rows]
 
     def count_handoffs(self, *, target_id: str | None = None, status: HandoffStatus | None = None) -> int:
+        if target_id is None and status is None:
+            return self._counter("handoffs")
         clauses, params = _handoff_filters(target_id, None, None if status is None else [status])
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        return self._count(f"SELECT COUNT(*) FROM handoffs {where}", params)
+        return self._count(f"SELECT COUNT(*) FROM handoffs WHERE {' AND '.join(clauses)}", params)
 
     def delete_handoffs(self, statuses: Iterable[HandoffStatus], finished_before: float) -> int:
         clauses, params = _handoff_filters(None, None, statuses)
         cur = self._exec(f"DELETE FROM handoffs WHERE {clauses[0]} AND finished_at < ?", [*params, finished_before])
-        return int(cur.rowcount)
+        deleted = int(cur.rowcount)
+        self._bump("handoffs", -deleted)
+        return deleted
 
     # audit
     def lock_audit_head(self) -> tuple[int, str]:
@@ -428,7 +449,7 @@ class SqlTx(StateTx):
         return [_audit(r) for r in self._all(sql, [*params, query.limit])]
 
     def count_audit(self) -> int:
-        return self._count("SELECT COUNT(*) FROM audit_log")
+        return self._count("SELECT seq FROM audit_head WHERE id = 1")
 
 
 def _handoff_params(h: Handoff) -> tuple[Any, ...]:

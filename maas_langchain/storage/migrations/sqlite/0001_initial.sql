@@ -20,7 +20,8 @@ CREATE TABLE pools (
     scope      TEXT NOT NULL,
     status     TEXT NOT NULL,
     metadata   TEXT NOT NULL,
-    created_at REAL NOT NULL
+    created_at REAL NOT NULL,
+    share_count INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX pools_owner ON pools (owner_id);
 
@@ -83,6 +84,13 @@ CREATE TABLE audit_log (
 CREATE INDEX audit_type ON audit_log (event_type, seq);
 CREATE INDEX audit_actor ON audit_log (actor, seq);
 CREATE INDEX audit_target ON audit_log (target, seq);
+
+-- Row counts kept in step by every insert and delete, so capacity checks cost O(1).
+CREATE TABLE counters (
+    name  TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+INSERT INTO counters (name, value) VALUES ('agents', 0), ('pools', 0), ('handoffs', 0);
 
 CREATE TABLE audit_head (
     id   INTEGER PRIMARY KEY CHECK (id = 1),
