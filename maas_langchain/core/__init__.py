@@ -1,0 +1,1 @@
+"""Core services and domain: agents, pools, handoffs, audit, policy. Imports no framework."""

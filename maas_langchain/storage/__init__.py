@@ -1,0 +1,1 @@
+"""Storage ports (``base``) and backends: ``memory`` (reference), ``sqlite`` (default), ``postgres``."""
