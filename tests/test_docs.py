@@ -1,0 +1,49 @@
+"""Docs that are tested: the README's Python blocks and every docstring example run."""
+
+from __future__ import annotations
+
+import contextlib
+import doctest
+import importlib
+import io
+import re
+from pathlib import Path
+
+import pytest
+
+import maas_langchain
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = Path(maas_langchain.__file__).parent
+
+
+def _python_blocks(path: Path) -> list[str]:
+    return re.findall(r"```python\n(.*?)```", path.read_text(encoding="utf-8"), flags=re.DOTALL)
+
+
+def test_readme_quick_start_runs(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MAAS_HOME")
+    blocks = _python_blocks(ROOT / "README.md")
+    assert blocks
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(blocks[0], "README.md", "exec"), {})
+    assert out.getvalue().strip() == "['mem-api-design']"
+    assert (tmp_path / ".maas" / "maas.db").is_file()
+
+
+def _modules_with_examples() -> list[str]:
+    names = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if ">>>" in path.read_text(encoding="utf-8"):
+            parts = path.relative_to(PACKAGE).with_suffix("").parts
+            names.append(".".join(("maas_langchain", *parts)).removesuffix(".__init__"))
+    return names
+
+
+@pytest.mark.parametrize("module_name", _modules_with_examples())
+def test_docstring_examples_run(module_name: str) -> None:
+    module = importlib.import_module(module_name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
