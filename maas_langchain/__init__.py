@@ -21,15 +21,26 @@ from maas_langchain.core.enums import (
     AgentCapability,
     AgentType,
     AuditEventType,
+    EventKind,
     HandoffStatus,
     PermissionModel,
     PoolStatus,
     SharedScope,
 )
+from maas_langchain.core.events import EventService, Subscription
 from maas_langchain.core.handoffs import HandoffManager
 from maas_langchain.core.limits import CapacityLimits
 from maas_langchain.core.pools import PoolRegistry
-from maas_langchain.core.records import Agent, AuditEvent, Handoff, HandoffContext, Membership, Pool, SharedMemory
+from maas_langchain.core.records import (
+    Agent,
+    AuditEvent,
+    Handoff,
+    HandoffContext,
+    MaaSEvent,
+    Membership,
+    Pool,
+    SharedMemory,
+)
 from maas_langchain.core.screening import MemoryPoisoningDefense, MEXTRAValidator
 from maas_langchain.errors import (
     BackendUnavailableError,
@@ -58,6 +69,8 @@ __all__ = [
     "CapacityLimits",
     "ChainReport",
     "ConflictError",
+    "EventKind",
+    "EventService",
     "Handoff",
     "HandoffContext",
     "HandoffManager",
@@ -67,6 +80,7 @@ __all__ = [
     "MaaS",
     "MaaSAuditLogger",
     "MaaSError",
+    "MaaSEvent",
     "Membership",
     "MemoryPoisoningDefense",
     "NotFoundError",
@@ -78,5 +92,6 @@ __all__ = [
     "PoolStatus",
     "SharedMemory",
     "SharedScope",
+    "Subscription",
     "__version__",
 ]

@@ -2,9 +2,12 @@
 
 Locations:
 
-* ``None`` — ``$MAAS_HOME`` if set, else ``./.maas/``: the embedded SQLite default
-  (``maas.db`` in that folder).
+* ``None`` — ``$MAAS_URL`` if set (any of the locations below), else ``$MAAS_HOME`` if set,
+  else ``./.maas/``: the embedded SQLite default (``maas.db`` in that folder).
 * a folder path, or a path ending in ``.db`` / ``.sqlite`` — SQLite there.
+* ``"postgresql://user:password@host:5432/db"`` (or ``postgres://``) — PostgreSQL, for many
+  processes and hosts; needs the ``postgres`` extra (``pip install "maas_langchain[postgres]"``).
+  A ``search_path`` option (``?options=-csearch_path%3Dmaas``) picks the schema.
 * ``":memory:"`` or ``"memory://"`` — the in-memory reference backend.
 
 Example:
@@ -27,6 +30,7 @@ from typing import Any
 
 from maas_langchain.core.agents import AgentRegistry
 from maas_langchain.core.audit import MaaSAuditLogger
+from maas_langchain.core.events import EventService
 from maas_langchain.core.handoffs import HandoffManager, HandoffSweeper
 from maas_langchain.core.limits import CapacityLimits
 from maas_langchain.core.pools import PoolRegistry
@@ -40,6 +44,7 @@ __all__ = ["DEFAULT_HOME", "MaaS", "resolve_home"]
 
 DEFAULT_HOME = ".maas"
 _MEMORY = (":memory:", "memory://", "memory")
+_POSTGRES = ("postgresql://", "postgres://")
 
 
 def resolve_home(location: str | os.PathLike[str] | None = None) -> Path:
@@ -49,9 +54,25 @@ def resolve_home(location: str | os.PathLike[str] | None = None) -> Path:
     return Path(os.environ.get("MAAS_HOME") or DEFAULT_HOME)
 
 
+def _open_postgres(url: str, durability: str) -> StateBackend:
+    try:
+        from maas_langchain.storage.postgres import PostgresBackend
+    except ImportError as exc:
+        if not (exc.name or "").startswith("psycopg"):
+            raise
+        raise InvalidInputError(
+            'a postgresql:// location needs psycopg; install the postgres extra: pip install "maas_langchain[postgres]"'
+        ) from exc
+    return PostgresBackend(url, durability=durability)
+
+
 def _open_backend(location: str | os.PathLike[str] | None, durability: str) -> StateBackend:
+    if location is None:
+        location = os.environ.get("MAAS_URL") or None
     if isinstance(location, str) and location.strip().lower() in _MEMORY:
         return MemoryBackend()
+    if isinstance(location, str) and location.strip().lower().startswith(_POSTGRES):
+        return _open_postgres(location.strip(), durability)
     if isinstance(location, str) and "://" in location:
         raise InvalidInputError(
             f"unsupported location {location.split('://')[0]}://...; use a folder path, ':memory:', "
@@ -70,6 +91,7 @@ class MaaS:
         pools: The :class:`PoolRegistry`.
         handoffs: The :class:`HandoffManager`.
         audit: The :class:`MaaSAuditLogger`.
+        events: The :class:`EventService` (``subscribe`` to changes, from any process).
         limits: The :class:`CapacityLimits` in force.
     """
 
@@ -84,6 +106,7 @@ class MaaS:
         self.pools = PoolRegistry(runtime)
         self.handoffs = HandoffManager(runtime)
         self.audit = MaaSAuditLogger(runtime)
+        self.events = EventService(runtime)
         self._sweeper = None if not sweep_interval else HandoffSweeper(self.handoffs, sweep_interval)
         if self._sweeper is not None:
             self._sweeper.start()
@@ -104,10 +127,12 @@ class MaaS:
         """Open (creating if needed) a MaaS instance.
 
         Args:
-            location: See the module docstring. ``None`` is ``$MAAS_HOME`` or ``./.maas``.
+            location: See the module docstring. ``None`` is ``$MAAS_URL``, else
+                ``$MAAS_HOME``, else ``./.maas``.
             limits: Capacity limits, as :class:`CapacityLimits` or a mapping of overrides.
             durability: SQLite ``"normal"`` (survives a process crash) or ``"full"``
-                (also a power cut).
+                (also a power cut). On PostgreSQL, ``"full"`` forces ``synchronous_commit``
+                on for MaaS writes and ``"normal"`` keeps the server's setting.
             audit: Keep the audit log (on by default).
             sweep_interval: Seconds between background sweeps that expire handoffs; ``None``
                 or 0 turns the sweeper off (expiry is still enforced on every access).
@@ -128,7 +153,7 @@ class MaaS:
     @classmethod
     def default(cls) -> MaaS:
         """The process-wide default instance behind ``AgentRegistry.get()`` and friends,
-        opened on first use at ``$MAAS_HOME`` or ``./.maas``."""
+        opened on first use at ``$MAAS_URL``, ``$MAAS_HOME`` or ``./.maas``."""
         with cls._default_lock:
             if cls._default is None or cls._default._closed:
                 cls._default = cls.open()

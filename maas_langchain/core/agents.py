@@ -14,7 +14,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from maas_langchain.core.enums import DEFAULT_CAPABILITIES, AgentCapability, AgentType, AuditEventType, HandoffStatus
+from maas_langchain.core.enums import (
+    DEFAULT_CAPABILITIES,
+    AgentCapability,
+    AgentType,
+    AuditEventType,
+    EventKind,
+    HandoffStatus,
+)
 from maas_langchain.core.records import Agent
 from maas_langchain.core.runtime import AuditEntry, Runtime, default_runtime
 from maas_langchain.core.validation import check_id, check_json, check_optional_text, check_text, new_id
@@ -111,6 +118,9 @@ class AgentRegistry:
                     limit=lim.max_agents,
                 )
             tx.insert_agent(agent)
+            self._rt.emit(
+                tx, EventKind.AGENT_REGISTERED, agent_id=agent.agent_id, owner_id=agent.owner_id, agent_type=kind.value
+            )
             self._rt.record(
                 tx,
                 AuditEntry(

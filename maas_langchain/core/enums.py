@@ -16,6 +16,7 @@ __all__ = [
     "AgentCapability",
     "AgentType",
     "AuditEventType",
+    "EventKind",
     "HandoffStatus",
     "PermissionModel",
     "PoolStatus",
@@ -171,6 +172,21 @@ class AuditEventType(_ParseableEnum):
     HANDOFF = "HANDOFF"
     CROSS_AGENT_READ = "CROSS_AGENT_READ"
     PERMISSION_DENIED = "PERMISSION_DENIED"
+
+
+class EventKind(_ParseableEnum):
+    """Kinds of event on the stream (``maas.events.subscribe``)."""
+
+    AGENT_REGISTERED = "agent.registered"
+    POOL_JOINED = "pool.joined"
+    POOL_LEFT = "pool.left"
+    MEMORY_SHARED = "memory.shared"
+    HANDOFF_INITIATED = "handoff.initiated"
+    HANDOFF_ACCEPTED = "handoff.accepted"
+    HANDOFF_REJECTED = "handoff.rejected"
+    HANDOFF_COMPLETED = "handoff.completed"
+    HANDOFF_EXPIRED = "handoff.expired"
+    HANDOFF_CANCELLED = "handoff.cancelled"
 
 
 _READ_SEARCH = frozenset(

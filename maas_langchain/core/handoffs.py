@@ -26,7 +26,7 @@ import logging
 import threading
 from typing import Any
 
-from maas_langchain.core.enums import AgentCapability, AuditEventType, HandoffStatus, SharedScope
+from maas_langchain.core.enums import AgentCapability, AuditEventType, EventKind, HandoffStatus, SharedScope
 from maas_langchain.core.policy import audience_filter, require_active, require_capability
 from maas_langchain.core.pools import load_agent
 from maas_langchain.core.records import Handoff, HandoffContext, SharedMemory
@@ -79,6 +79,14 @@ def finish(
     done = dataclasses.replace(handoff, status=status, updated_at=now, finished_at=now, reason=reason, result=result)
     if not tx.transition_handoff(handoff.handoff_id, _OPEN, done):
         raise ConflictError(f"handoff {handoff.handoff_id} changed state concurrently", handoff_id=handoff.handoff_id)
+    rt.emit(
+        tx,
+        EventKind.parse(f"handoff.{status.value}"),
+        handoff_id=handoff.handoff_id,
+        source=handoff.source_agent_id,
+        target=handoff.target_agent_id,
+        reason=reason,
+    )
     rt.record(
         tx,
         AuditEntry(
@@ -173,6 +181,7 @@ class HandoffManager:
             now = self._rt.clock()
             handoff = Handoff(new_id(), src, dst, ctx, HandoffStatus.PENDING, now, now + ttl, now)
             tx.insert_handoff(handoff)
+            self._rt.emit(tx, EventKind.HANDOFF_INITIATED, handoff_id=handoff.handoff_id, source=src, target=dst)
             self._rt.record(
                 tx,
                 AuditEntry(
@@ -242,6 +251,13 @@ class HandoffManager:
             accepted = dataclasses.replace(handoff, status=to, updated_at=now, accepted_at=now)
             if not tx.transition_handoff(hkey, allowed, accepted):
                 raise ConflictError(f"handoff {hkey} changed state concurrently", handoff_id=hkey)
+            self._rt.emit(
+                tx,
+                EventKind.HANDOFF_ACCEPTED,
+                handoff_id=hkey,
+                source=handoff.source_agent_id,
+                target=handoff.target_agent_id,
+            )
             self._rt.record(tx, AuditEntry(_HANDOFF, action, akey, hkey))
             return True
 

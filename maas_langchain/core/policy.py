@@ -12,15 +12,20 @@ pool. ``max_scope`` on a query only removes levels; it never adds readers.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from maas_langchain.core.enums import AgentCapability, PermissionModel, PoolStatus, SharedScope
-from maas_langchain.core.records import Agent, Membership, Pool, SharedMemory
+from maas_langchain.core.enums import AgentCapability, EventKind, PermissionModel, PoolStatus, SharedScope
+from maas_langchain.core.records import Agent, MaaSEvent, Membership, Pool, SharedMemory
 from maas_langchain.errors import ConflictError, InvalidInputError, PermissionDeniedError
+
+if TYPE_CHECKING:
+    from maas_langchain.storage.base import StateTx
 
 __all__ = [
     "AudienceClause",
     "AudienceFilter",
     "audience_filter",
+    "can_see_event",
     "require_active",
     "require_capability",
     "require_permission",
@@ -132,3 +137,37 @@ def audience_filter(reader: Agent, max_scope: SharedScope) -> AudienceFilter:
         column = _AUDIENCE_COLUMN[scope]
         clauses.append(AudienceClause(scope.level, column, None if column is None else values[column]))
     return AudienceFilter(tuple(clauses))
+
+
+def can_see_event(tx: StateTx, agent_id: str, event: MaaSEvent) -> bool:
+    """May ``agent_id`` see ``event``? Checked against its identity and memberships *now*.
+
+    Agent registrations: agents of the same owner. Joins and leaves: the agent itself and the
+    pool's current members. Shares: readers the share's audience admits (as ``query_shared``).
+    Handoff events: its source and target. A deactivated or unknown agent sees nothing.
+    """
+    agent = tx.get_agent(agent_id)
+    if agent is None or not agent.active:
+        return False
+    data = event.data
+    if event.kind is EventKind.AGENT_REGISTERED:
+        return bool(data.get("owner_id") == agent.owner_id)
+    if event.kind.value.startswith("handoff."):
+        return agent_id in (data.get("source"), data.get("target"))
+    if event.pool_id is None or tx.get_membership(event.pool_id, agent_id) is None:
+        return event.kind in (EventKind.POOL_JOINED, EventKind.POOL_LEFT) and data.get("agent_id") == agent_id
+    if event.kind is EventKind.MEMORY_SHARED:
+        if AgentCapability.MEMORY_READ not in agent.capabilities:
+            return False
+        share = SharedMemory(
+            pool_id=event.pool_id,
+            memory_id=data["memory_id"],
+            author_id=data["author_id"],
+            scope=SharedScope.parse(data["scope"]),
+            owner_id=data["owner_id"],
+            project_id=data.get("project_id"),
+            team_id=data.get("team_id"),
+            shared_at=event.timestamp,
+        )
+        return audience_filter(agent, SharedScope.GLOBAL).matches(share)
+    return True

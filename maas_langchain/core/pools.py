@@ -30,6 +30,7 @@ from typing import Any
 from maas_langchain.core.enums import (
     AgentCapability,
     AuditEventType,
+    EventKind,
     PermissionModel,
     PoolStatus,
     SharedScope,
@@ -250,6 +251,7 @@ class PoolRegistry:
                     limit=lim.max_members_per_pool,
                 )
             tx.upsert_membership(Membership(pkey, akey, perm, self._rt.clock()))
+            self._rt.emit(tx, EventKind.POOL_JOINED, pkey, agent_id=akey, permission=perm.value)
             self._rt.record(
                 tx,
                 AuditEntry(
@@ -282,6 +284,7 @@ class PoolRegistry:
                 _require_admin(tx, pkey, actor)
             if not tx.delete_membership(pkey, akey):
                 return False
+            self._rt.emit(tx, EventKind.POOL_LEFT, pkey, agent_id=akey)
             self._rt.record(tx, AuditEntry(_POOL, "leave", actor, pkey, details={"agent_id": akey}))
             return True
 
@@ -353,6 +356,17 @@ class PoolRegistry:
                     shared_at=self._rt.clock(),
                     metadata=meta,
                 )
+            )
+            self._rt.emit(
+                tx,
+                EventKind.MEMORY_SHARED,
+                pkey,
+                memory_id=mem,
+                author_id=akey,
+                scope=level.value,
+                owner_id=author.owner_id,
+                project_id=author.project_id,
+                team_id=author.team_id,
             )
             self._rt.record(
                 tx, AuditEntry(_POOL, "share", akey, pkey, details={"memory_id": mem, "scope": level.value})

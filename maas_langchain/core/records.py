@@ -15,6 +15,7 @@ from maas_langchain.core.enums import (
     AgentCapability,
     AgentType,
     AuditEventType,
+    EventKind,
     HandoffStatus,
     PermissionModel,
     PoolStatus,
@@ -26,6 +27,7 @@ __all__ = [
     "AuditEvent",
     "Handoff",
     "HandoffContext",
+    "MaaSEvent",
     "Membership",
     "Pool",
     "SharedMemory",
@@ -203,3 +205,26 @@ class AuditEvent:
 
     def __post_init__(self) -> None:
         _frozen_copy(self, "details", self.details)
+
+
+@dataclass(frozen=True)
+class MaaSEvent:
+    """One change on the event stream.
+
+    Attributes:
+        seq: Position in the stream; strictly increasing in commit order.
+        kind: What happened.
+        timestamp: When it was committed (seconds since the epoch).
+        pool_id: The pool concerned, if any.
+        data: Ids and facts of the change (``agent_id``, ``handoff_id``, ``source``, ``target``,
+            ``memory_id``, ``scope``, ...).
+    """
+
+    seq: int
+    kind: EventKind
+    timestamp: float
+    pool_id: str | None
+    data: dict[str, Any]
+
+    def __post_init__(self) -> None:
+        _frozen_copy(self, "data", self.data)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from maas_langchain.core.enums import AuditEventType
+from maas_langchain.core.enums import AuditEventType, EventKind
 from maas_langchain.core.limits import CapacityLimits
 from maas_langchain.core.records import AuditEvent
 from maas_langchain.errors import MaaSError, PermissionDeniedError
@@ -114,6 +114,10 @@ class Runtime:
                 hash=chain_hash(prev, seq + 1, now, body),
             )
         )
+
+    def emit(self, tx: StateTx, kind: EventKind, pool_id: str | None = None, **data: Any) -> None:
+        """Append an event of ``kind`` to the stream inside ``tx`` (``None`` values dropped)."""
+        tx.append_event(kind, self.clock(), pool_id, {k: v for k, v in data.items() if v is not None})
 
     def read(self, fn: Callable[[StateTx], T]) -> T:
         """Run ``fn`` in a read transaction."""

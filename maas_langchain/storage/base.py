@@ -20,14 +20,15 @@ Example:
 from __future__ import annotations
 
 import abc
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
-from maas_langchain.core.enums import AuditEventType, HandoffStatus
+from maas_langchain.core.enums import AuditEventType, EventKind, HandoffStatus
 from maas_langchain.core.policy import AudienceFilter
-from maas_langchain.core.records import Agent, AuditEvent, Handoff, Membership, Pool, SharedMemory
+from maas_langchain.core.records import Agent, AuditEvent, Handoff, MaaSEvent, Membership, Pool, SharedMemory
 
 __all__ = ["AuditQuery", "StateBackend", "StateTx"]
 
@@ -174,6 +175,24 @@ class StateTx(abc.ABC):
     @abc.abstractmethod
     def count_audit(self) -> int: ...
 
+    # --- events -----------------------------------------------------------------------
+    @abc.abstractmethod
+    def append_event(self, kind: EventKind, timestamp: float, pool_id: str | None, data: dict[str, Any]) -> int:
+        """Append an event; its sequence number is taken under a lock held until commit, so
+        sequence order is commit order. Return the sequence number."""
+
+    @abc.abstractmethod
+    def read_events(self, after_seq: int, pool_id: str | None, limit: int) -> list[MaaSEvent]:
+        """Events with ``seq > after_seq`` (of ``pool_id`` if given), in sequence order."""
+
+    @abc.abstractmethod
+    def event_head(self) -> int:
+        """Sequence number of the newest event ever appended (0 if none)."""
+
+    @abc.abstractmethod
+    def delete_events(self, before: float) -> int:
+        """Delete events older than ``before``; return how many."""
+
 
 class StateBackend(abc.ABC):
     """A durable (or in-memory) home for MaaS state.
@@ -200,6 +219,15 @@ class StateBackend(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None:
         """Release connections. Idempotent."""
+
+    def wait_for_events(self, after_seq: int, timeout: float) -> None:
+        """Block until an event after ``after_seq`` may have been committed, or ``timeout``.
+
+        The default polls (sleeps briefly); backends with a notification channel override it.
+        """
+        time.sleep(min(max(timeout, 0.0), self.event_poll_interval))
+
+    event_poll_interval: float = 0.02
 
     def info(self) -> dict[str, Any]:
         """Facts for ``maas status``: backend name, location, settings."""

@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import bisect
 import copy
 import dataclasses
 import threading
@@ -20,9 +21,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from maas_langchain.core.enums import HandoffStatus
+from maas_langchain.core.enums import EventKind, HandoffStatus
 from maas_langchain.core.policy import AudienceFilter
-from maas_langchain.core.records import Agent, AuditEvent, Handoff, Membership, Pool, SharedMemory
+from maas_langchain.core.records import Agent, AuditEvent, Handoff, MaaSEvent, Membership, Pool, SharedMemory
 from maas_langchain.core.runtime import GENESIS_HASH
 from maas_langchain.storage.base import AuditQuery, StateBackend, StateTx
 
@@ -39,6 +40,8 @@ class _Tables:
         self.shares: dict[str, dict[str, SharedMemory]] = {}  # pool -> memory id -> share, in seq order
         self.handoffs: dict[str, Handoff] = {}
         self.audit: list[AuditEvent] = []
+        self.events: list[MaaSEvent] = []
+        self.event_seq = 0
         self.share_seq = 0
 
 
@@ -276,6 +279,34 @@ class _MemoryTx(StateTx):
     def count_audit(self) -> int:
         return len(self.t.audit)
 
+    # events
+    def append_event(self, kind: EventKind, timestamp: float, pool_id: str | None, data: dict[str, Any]) -> int:
+        tables = self.t
+        tables.event_seq += 1
+        tables.events.append(MaaSEvent(tables.event_seq, kind, timestamp, pool_id, data))
+
+        def undo() -> None:
+            tables.events.pop()
+            tables.event_seq -= 1
+
+        self.undo.append(undo)
+        return tables.event_seq
+
+    def read_events(self, after_seq: int, pool_id: str | None, limit: int) -> list[MaaSEvent]:
+        start = bisect.bisect_right([e.seq for e in self.t.events], after_seq)
+        found = [e for e in self.t.events[start:] if pool_id is None or e.pool_id == pool_id]
+        return self._out(found[:limit])
+
+    def event_head(self) -> int:
+        return self.t.event_seq
+
+    def delete_events(self, before: float) -> int:
+        keep = [e for e in self.t.events if e.timestamp >= before]
+        removed, old = len(self.t.events) - len(keep), self.t.events
+        self.t.events = keep
+        self.undo.append(lambda: setattr(self.t, "events", old))
+        return removed
+
 
 def _audit_match(e: AuditEvent, q: AuditQuery) -> bool:
     return (
@@ -299,6 +330,7 @@ class MemoryBackend(StateBackend):
     def __init__(self) -> None:
         self._tables = _Tables()
         self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
 
     @contextmanager
     def transaction(self, *, write: bool) -> Iterator[StateTx]:
@@ -310,6 +342,14 @@ class MemoryBackend(StateBackend):
                 for undo in reversed(tx.undo):
                     undo()
                 raise
+            if write:
+                self._changed.notify_all()
+
+    def wait_for_events(self, after_seq: int, timeout: float) -> None:
+        """Wake as soon as a write commits (no polling)."""
+        with self._changed:
+            if self._tables.event_seq <= after_seq:
+                self._changed.wait(timeout)
 
     def close(self) -> None:
         """Nothing to release."""

@@ -7,36 +7,45 @@ transactions.
 
 from __future__ import annotations
 
-import functools
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from maas_langchain.core.enums import (
-    AgentCapability,
-    AgentType,
-    AuditEventType,
+    EventKind,
     HandoffStatus,
-    PermissionModel,
-    PoolStatus,
-    SharedScope,
 )
 from maas_langchain.core.policy import AudienceFilter
-from maas_langchain.core.records import Agent, AuditEvent, Handoff, HandoffContext, Membership, Pool, SharedMemory
+from maas_langchain.core.records import (
+    Agent,
+    AuditEvent,
+    Handoff,
+    MaaSEvent,
+    Membership,
+    Pool,
+    SharedMemory,
+)
 from maas_langchain.storage.base import AuditQuery, StateTx, iter_chunks
+from maas_langchain.storage.sql_codec import (
+    AGENT_COLUMNS,
+    AUDIT_COLUMNS,
+    EVENT_COLUMNS,
+    HANDOFF_COLUMNS,
+    MEMBER_COLUMNS,
+    POOL_COLUMNS,
+    SHARE_COLUMNS,
+    agent_from_row,
+    audit_from_row,
+    dump,
+    event_from_row,
+    handoff_from_row,
+    handoff_params,
+    member_from_row,
+    pool_from_row,
+    share_from_row,
+)
 
 __all__ = ["POSTGRES", "SQLITE", "Dialect", "SqlTx"]
-
-_AGENT = "agent_id, agent_type, owner_id, name, project_id, team_id, capabilities, active, metadata, created_at"
-_POOL = "pool_id, name, owner_id, scope, status, metadata, created_at"
-_MEMBER = "pool_id, agent_id, permission, joined_at"
-_SHARE = "pool_id, memory_id, author_id, scope_level, owner_id, project_id, team_id, shared_at, metadata, seq"
-_HANDOFF = (
-    "handoff_id, source_agent_id, target_agent_id, context, status, created_at, expires_at, updated_at, "
-    "accepted_at, finished_at, result, reason"
-)
-_AUDIT = "seq, timestamp, event_type, action, actor, target, outcome, reason, details, prev_hash, hash"
 
 
 @dataclass(frozen=True)
@@ -47,6 +56,7 @@ class Dialect:
     placeholder: str
     null_safe_eq: str
     for_update: str
+    notify_sql: str = ""
     _cache: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def sql(self, text: str) -> str:
@@ -61,91 +71,7 @@ class Dialect:
 
 
 SQLITE = Dialect("sqlite", "?", "IS", "")
-POSTGRES = Dialect("postgres", "%s", "IS NOT DISTINCT FROM", " FOR UPDATE")
-
-
-def _dump(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
-@functools.lru_cache(maxsize=256)
-def _capabilities(text: str) -> frozenset[AgentCapability]:
-    return frozenset(AgentCapability(c) for c in json.loads(text))
-
-
-def _json_dict(text: str) -> dict[str, Any]:
-    return {} if text == "{}" else dict(json.loads(text))
-
-
-def _agent(row: Sequence[Any]) -> Agent:
-    return Agent(
-        agent_id=row[0],
-        agent_type=AgentType(row[1]),
-        owner_id=row[2],
-        name=row[3],
-        project_id=row[4],
-        team_id=row[5],
-        capabilities=_capabilities(row[6]),
-        active=bool(row[7]),
-        metadata=_json_dict(row[8]),
-        created_at=row[9],
-    )
-
-
-def _pool(row: Sequence[Any]) -> Pool:
-    return Pool(row[0], row[1], row[2], SharedScope(row[3]), row[6], PoolStatus(row[4]), _json_dict(row[5]))
-
-
-def _member(row: Sequence[Any]) -> Membership:
-    return Membership(row[0], row[1], PermissionModel(row[2]), row[3])
-
-
-def _share(row: Sequence[Any]) -> SharedMemory:
-    return SharedMemory(
-        pool_id=row[0],
-        memory_id=row[1],
-        author_id=row[2],
-        scope=SharedScope.from_level(row[3]),
-        owner_id=row[4],
-        project_id=row[5],
-        team_id=row[6],
-        shared_at=row[7],
-        metadata=_json_dict(row[8]),
-        seq=row[9],
-    )
-
-
-def _handoff(row: Sequence[Any]) -> Handoff:
-    return Handoff(
-        handoff_id=row[0],
-        source_agent_id=row[1],
-        target_agent_id=row[2],
-        context=HandoffContext.from_dict(json.loads(row[3])),
-        status=HandoffStatus(row[4]),
-        created_at=row[5],
-        expires_at=row[6],
-        updated_at=row[7],
-        accepted_at=row[8],
-        finished_at=row[9],
-        result=None if row[10] is None else json.loads(row[10]),
-        reason=row[11],
-    )
-
-
-def _audit(row: Sequence[Any]) -> AuditEvent:
-    return AuditEvent(
-        seq=row[0],
-        timestamp=row[1],
-        event_type=AuditEventType(row[2]),
-        action=row[3],
-        actor=row[4],
-        target=row[5],
-        outcome=row[6],
-        reason=row[7],
-        details=json.loads(row[8]),
-        prev_hash=row[9],
-        hash=row[10],
-    )
+POSTGRES = Dialect("postgres", "%s", "IS NOT DISTINCT FROM", " FOR UPDATE", "SELECT pg_notify('maas_events', ?)")
 
 
 class SqlTx(StateTx):
@@ -177,13 +103,13 @@ class SqlTx(StateTx):
 
     # agents
     def get_agent(self, agent_id: str) -> Agent | None:
-        row = self._one(f"SELECT {_AGENT} FROM agents WHERE agent_id = ?", (agent_id,))
-        return None if row is None else _agent(row)
+        row = self._one(f"SELECT {AGENT_COLUMNS} FROM agents WHERE agent_id = ?", (agent_id,))
+        return None if row is None else agent_from_row(row)
 
     def insert_agent(self, agent: Agent) -> None:
-        caps = _dump(sorted(c.value for c in agent.capabilities))
+        caps = dump(sorted(c.value for c in agent.capabilities))
         self._exec(
-            f"INSERT INTO agents ({_AGENT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO agents ({AGENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 agent.agent_id,
                 agent.agent_type.value,
@@ -193,7 +119,7 @@ class SqlTx(StateTx):
                 agent.team_id,
                 caps,
                 int(agent.active),
-                _dump(agent.metadata),
+                dump(agent.metadata),
                 agent.created_at,
             ),
         )
@@ -210,27 +136,27 @@ class SqlTx(StateTx):
 
     def list_agents(self, owner_id: str | None = None) -> list[Agent]:
         where, params = ("WHERE owner_id = ?", (owner_id,)) if owner_id is not None else ("", ())
-        rows = self._all(f"SELECT {_AGENT} FROM agents {where} ORDER BY created_at, agent_id", params)
-        return [_agent(r) for r in rows]
+        rows = self._all(f"SELECT {AGENT_COLUMNS} FROM agents {where} ORDER BY created_at, agent_id", params)
+        return [agent_from_row(r) for r in rows]
 
     def count_agents(self) -> int:
         return self._counter("agents")
 
     # pools and memberships
     def get_pool(self, pool_id: str) -> Pool | None:
-        row = self._one(f"SELECT {_POOL} FROM pools WHERE pool_id = ?", (pool_id,))
-        return None if row is None else _pool(row)
+        row = self._one(f"SELECT {POOL_COLUMNS} FROM pools WHERE pool_id = ?", (pool_id,))
+        return None if row is None else pool_from_row(row)
 
     def insert_pool(self, pool: Pool) -> None:
         self._exec(
-            f"INSERT INTO pools ({_POOL}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO pools ({POOL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 pool.pool_id,
                 pool.name,
                 pool.owner_id,
                 pool.scope.value,
                 pool.status.value,
-                _dump(pool.metadata),
+                dump(pool.metadata),
                 pool.created_at,
             ),
         )
@@ -256,18 +182,23 @@ class SqlTx(StateTx):
             clauses.append("pool_id IN (SELECT pool_id FROM memberships WHERE agent_id = ?)")
             params.append(member_id)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        return [_pool(r) for r in self._all(f"SELECT {_POOL} FROM pools {where} ORDER BY created_at, pool_id", params)]
+        return [
+            pool_from_row(r)
+            for r in self._all(f"SELECT {POOL_COLUMNS} FROM pools {where} ORDER BY created_at, pool_id", params)
+        ]
 
     def count_pools(self) -> int:
         return self._counter("pools")
 
     def get_membership(self, pool_id: str, agent_id: str) -> Membership | None:
-        row = self._one(f"SELECT {_MEMBER} FROM memberships WHERE pool_id = ? AND agent_id = ?", (pool_id, agent_id))
-        return None if row is None else _member(row)
+        row = self._one(
+            f"SELECT {MEMBER_COLUMNS} FROM memberships WHERE pool_id = ? AND agent_id = ?", (pool_id, agent_id)
+        )
+        return None if row is None else member_from_row(row)
 
     def upsert_membership(self, membership: Membership) -> None:
         self._exec(
-            f"INSERT INTO memberships ({_MEMBER}) VALUES (?, ?, ?, ?) "
+            f"INSERT INTO memberships ({MEMBER_COLUMNS}) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (pool_id, agent_id) DO UPDATE SET permission = excluded.permission",
             (membership.pool_id, membership.agent_id, membership.permission.value, membership.joined_at),
         )
@@ -278,9 +209,9 @@ class SqlTx(StateTx):
 
     def list_members(self, pool_id: str) -> list[Membership]:
         rows = self._all(
-            f"SELECT {_MEMBER} FROM memberships WHERE pool_id = ? ORDER BY joined_at, agent_id", (pool_id,)
+            f"SELECT {MEMBER_COLUMNS} FROM memberships WHERE pool_id = ? ORDER BY joined_at, agent_id", (pool_id,)
         )
-        return [_member(r) for r in rows]
+        return [member_from_row(r) for r in rows]
 
     def count_members(self, pool_id: str) -> int:
         return self._count("SELECT COUNT(*) FROM memberships WHERE pool_id = ?", (pool_id,))
@@ -288,15 +219,15 @@ class SqlTx(StateTx):
     # shared memories
     def get_share(self, pool_id: str, memory_id: str) -> SharedMemory | None:
         row = self._one(
-            f"SELECT {_SHARE} FROM shared_memories WHERE pool_id = ? AND memory_id = ?", (pool_id, memory_id)
+            f"SELECT {SHARE_COLUMNS} FROM shared_memories WHERE pool_id = ? AND memory_id = ?", (pool_id, memory_id)
         )
-        return None if row is None else _share(row)
+        return None if row is None else share_from_row(row)
 
     def upsert_share(self, share: SharedMemory) -> SharedMemory:
         self.delete_share(share.pool_id, share.memory_id)
         self._exec("UPDATE pools SET share_count = share_count + 1 WHERE pool_id = ?", (share.pool_id,))
         row = self._one(
-            f"INSERT INTO shared_memories ({_SHARE.removesuffix(', seq')}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            f"INSERT INTO shared_memories ({SHARE_COLUMNS.removesuffix(', seq')}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "RETURNING seq",
             (
                 share.pool_id,
@@ -307,7 +238,7 @@ class SqlTx(StateTx):
                 share.project_id,
                 share.team_id,
                 share.shared_at,
-                _dump(share.metadata),
+                dump(share.metadata),
             ),
         )
         return SharedMemory(**{**share.__dict__, "seq": int(row[0])})
@@ -335,33 +266,35 @@ class SqlTx(StateTx):
         if not ors:
             return []
         sql = (
-            f"SELECT {_SHARE} FROM shared_memories WHERE pool_id = ? AND ({' OR '.join(ors)}) "
+            f"SELECT {SHARE_COLUMNS} FROM shared_memories WHERE pool_id = ? AND ({' OR '.join(ors)}) "
             "ORDER BY seq DESC LIMIT ? OFFSET ?"
         )
-        return [_share(r) for r in self._all(sql, [*params, limit, offset])]
+        return [share_from_row(r) for r in self._all(sql, [*params, limit, offset])]
 
     def shares_by_memory_ids(self, memory_ids: Sequence[str]) -> list[SharedMemory]:
         found: list[SharedMemory] = []
         for chunk in iter_chunks(list(dict.fromkeys(memory_ids)), 500):
             marks = ", ".join("?" * len(chunk))
-            rows = self._all(f"SELECT {_SHARE} FROM shared_memories WHERE memory_id IN ({marks}) ORDER BY seq", chunk)
-            found.extend(_share(r) for r in rows)
+            rows = self._all(
+                f"SELECT {SHARE_COLUMNS} FROM shared_memories WHERE memory_id IN ({marks}) ORDER BY seq", chunk
+            )
+            found.extend(share_from_row(r) for r in rows)
         return found
 
     # handoffs
     def get_handoff(self, handoff_id: str) -> Handoff | None:
-        row = self._one(f"SELECT {_HANDOFF} FROM handoffs WHERE handoff_id = ?", (handoff_id,))
-        return None if row is None else _handoff(row)
+        row = self._one(f"SELECT {HANDOFF_COLUMNS} FROM handoffs WHERE handoff_id = ?", (handoff_id,))
+        return None if row is None else handoff_from_row(row)
 
     def insert_handoff(self, handoff: Handoff) -> None:
         marks = ", ".join("?" * 12)
-        self._exec(f"INSERT INTO handoffs ({_HANDOFF}) VALUES ({marks})", _handoff_params(handoff))
+        self._exec(f"INSERT INTO handoffs ({HANDOFF_COLUMNS}) VALUES ({marks})", handoff_params(handoff))
         self._bump("handoffs", 1)
 
     def transition_handoff(self, handoff_id: str, expected: Iterable[HandoffStatus], new: Handoff) -> bool:
         states = [s.value for s in expected]
         marks = ", ".join("?" * len(states))
-        p = _handoff_params(new)
+        p = handoff_params(new)
         cur = self._exec(
             "UPDATE handoffs SET status = ?, updated_at = ?, accepted_at = ?, finished_at = ?, result = ?, reason = ? "
             f"WHERE handoff_id = ? AND status IN ({marks})",
@@ -385,8 +318,10 @@ class SqlTx(StateTx):
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         tail = " LIMIT ?" if limit is not None else ""
         params += [limit] if limit is not None else []
-        rows = self._all(f"SELECT {_HANDOFF} FROM handoffs {where} ORDER BY created_at, handoff_id{tail}", params)
-        return [_handoff(r) for r in rows]
+        rows = self._all(
+            f"SELECT {HANDOFF_COLUMNS} FROM handoffs {where} ORDER BY created_at, handoff_id{tail}", params
+        )
+        return [handoff_from_row(r) for r in rows]
 
     def count_handoffs(self, *, target_id: str | None = None, status: HandoffStatus | None = None) -> int:
         if target_id is None and status is None:
@@ -408,7 +343,7 @@ class SqlTx(StateTx):
 
     def append_audit(self, event: AuditEvent) -> None:
         self._exec(
-            f"INSERT INTO audit_log ({_AUDIT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 event.seq,
                 event.timestamp,
@@ -418,7 +353,7 @@ class SqlTx(StateTx):
                 event.target,
                 event.outcome,
                 event.reason,
-                _dump(event.details),
+                dump(event.details),
                 event.prev_hash,
                 event.hash,
             ),
@@ -445,28 +380,36 @@ class SqlTx(StateTx):
             clauses.append("timestamp <= ?")
             params.append(query.until)
         order = "DESC" if query.newest_first else "ASC"
-        sql = f"SELECT {_AUDIT} FROM audit_log WHERE {' AND '.join(clauses)} ORDER BY seq {order} LIMIT ?"
-        return [_audit(r) for r in self._all(sql, [*params, query.limit])]
+        sql = f"SELECT {AUDIT_COLUMNS} FROM audit_log WHERE {' AND '.join(clauses)} ORDER BY seq {order} LIMIT ?"
+        return [audit_from_row(r) for r in self._all(sql, [*params, query.limit])]
 
     def count_audit(self) -> int:
         return self._count("SELECT seq FROM audit_head WHERE id = 1")
 
+    # events
+    def append_event(self, kind: EventKind, timestamp: float, pool_id: str | None, data: dict[str, Any]) -> int:
+        row = self._one("UPDATE counters SET value = value + 1 WHERE name = 'events' RETURNING value")
+        seq = int(row[0])
+        self._exec(
+            f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
+            (seq, kind.value, timestamp, pool_id, dump(data)),
+        )
+        if self._d.notify_sql:
+            self._exec(self._d.notify_sql, (str(seq),))
+        return seq
 
-def _handoff_params(h: Handoff) -> tuple[Any, ...]:
-    return (
-        h.handoff_id,
-        h.source_agent_id,
-        h.target_agent_id,
-        _dump(h.context.to_dict()),
-        h.status.value,
-        h.created_at,
-        h.expires_at,
-        h.updated_at,
-        h.accepted_at,
-        h.finished_at,
-        None if h.result is None else _dump(h.result),
-        h.reason,
-    )
+    def read_events(self, after_seq: int, pool_id: str | None, limit: int) -> list[MaaSEvent]:
+        where, params = (
+            ("seq > ?", [after_seq]) if pool_id is None else ("seq > ? AND pool_id = ?", [after_seq, pool_id])
+        )
+        rows = self._all(f"SELECT {EVENT_COLUMNS} FROM events WHERE {where} ORDER BY seq LIMIT ?", [*params, limit])
+        return [event_from_row(r) for r in rows]
+
+    def event_head(self) -> int:
+        return self._counter("events")
+
+    def delete_events(self, before: float) -> int:
+        return int(self._exec("DELETE FROM events WHERE timestamp < ?", (before,)).rowcount)
 
 
 def _handoff_filters(
