@@ -73,11 +73,18 @@ def finish(
     actor: str | None,
     reason: str | None = None,
     result: dict[str, Any] | None = None,
-) -> Handoff:
-    """Move an open handoff to a terminal ``status`` and audit it (inside ``tx``)."""
+    strict: bool = True,
+) -> Handoff | None:
+    """Move an open handoff to a terminal ``status`` and audit it (inside ``tx``).
+
+    If another writer moved it first, raise :class:`ConflictError` — or, with ``strict=False``
+    (sweepers racing each other), return ``None``.
+    """
     now = rt.clock()
     done = dataclasses.replace(handoff, status=status, updated_at=now, finished_at=now, reason=reason, result=result)
     if not tx.transition_handoff(handoff.handoff_id, _OPEN, done):
+        if not strict:
+            return None
         raise ConflictError(f"handoff {handoff.handoff_id} changed state concurrently", handoff_id=handoff.handoff_id)
     rt.emit(
         tx,
@@ -396,17 +403,19 @@ class HandoffManager:
         """Mark every open handoff whose TTL has run out as EXPIRED; return how many."""
         now = self._rt.clock()
 
-        def op(tx: StateTx) -> int:
+        def op(tx: StateTx) -> tuple[int, int]:
             due = tx.list_handoffs(statuses=_OPEN, expires_before=now, limit=500)
-            for handoff in due:
-                finish(self._rt, tx, handoff, HandoffStatus.EXPIRED, actor=None, reason="ttl elapsed")
-            return len(due)
+            done = [
+                finish(self._rt, tx, h, HandoffStatus.EXPIRED, actor=None, reason="ttl elapsed", strict=False)
+                for h in due
+            ]
+            return len(due), sum(1 for d in done if d is not None)
 
         total = 0
         while True:
-            count = self._rt.write(op, event_type=_HANDOFF, action="expire", actor=None, target=None)
-            total += count
-            if count < 500:
+            seen, expired = self._rt.write(op, event_type=_HANDOFF, action="expire", actor=None, target=None)
+            total += expired
+            if seen < 500:
                 return total
 
     def cleanup_terminal_handoffs(self, older_than_seconds: float = 0.0) -> int:
