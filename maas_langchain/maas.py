@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,12 @@ def _open_backend(location: str | os.PathLike[str] | None, durability: str) -> S
     return SQLiteBackend(db, durability=durability)
 
 
+def _shutdown(sweeper: HandoffSweeper | None, backend: StateBackend) -> None:
+    if sweeper is not None:
+        sweeper.stop()
+    backend.close()
+
+
 class MaaS:
     """One MaaS instance: agents, pools, handoffs and the audit log over one backend.
 
@@ -111,6 +118,8 @@ class MaaS:
         if self._sweeper is not None:
             self._sweeper.start()
         self._closed = False
+        # an instance dropped without close() (a re-run notebook cell) still stops its sweeper
+        self._finalizer = weakref.finalize(self, _shutdown, self._sweeper, backend)
 
     @classmethod
     def open(
@@ -188,9 +197,7 @@ class MaaS:
         if self._closed:
             return
         self._closed = True
-        if self._sweeper is not None:
-            self._sweeper.stop()
-        self.backend.close()
+        self._finalizer()
 
     def __enter__(self) -> MaaS:
         return self

@@ -86,8 +86,8 @@ class HandoffLifecycle(RuleBasedStateMachine):
             result = getattr(self.maas.handoffs, f"{action}_handoff")(hid, agent)
         except ConflictError:
             assert agent == h[role] and current not in legal_from
-            if current is H.EXPIRED:
-                h["status"] = H.EXPIRED
+            if current is H.EXPIRED:  # an expired handoff found in use triggers a sweep at once
+                self._mark_due_expired()
             return
         if agent != h[role]:
             assert result is False
@@ -99,12 +99,16 @@ class HandoffLifecycle(RuleBasedStateMachine):
     def advance(self, seconds: float) -> None:
         self.clock.now += seconds
 
-    @rule()
-    def sweep(self) -> None:
+    def _mark_due_expired(self) -> int:
         due = [h for h in self.model.values() if h["status"] in OPEN and self.clock.now >= h["expires"]]
-        assert self.maas.handoffs.expire_handoffs() == len(due)
         for h in due:
             h["status"] = H.EXPIRED
+        return len(due)
+
+    @rule()
+    def sweep(self) -> None:
+        expired = self.maas.handoffs.expire_handoffs()
+        assert expired == self._mark_due_expired()
 
     @invariant()
     def matches_the_model(self) -> None:
@@ -188,7 +192,7 @@ class ScopeIsolation(RuleBasedStateMachine):
         assert got == allowed[:limit]
 
 
-_SETTINGS = settings(max_examples=30, stateful_step_count=25, deadline=None,
+_SETTINGS = settings(max_examples=100, stateful_step_count=30, deadline=None,
                      suppress_health_check=[HealthCheck.too_slow])
 TestHandoffLifecycle = HandoffLifecycle.TestCase
 TestHandoffLifecycle.settings = _SETTINGS

@@ -81,7 +81,8 @@ def finish(
     (sweepers racing each other), return ``None``.
     """
     now = rt.clock()
-    done = dataclasses.replace(handoff, status=status, updated_at=now, finished_at=now, reason=reason, result=result)
+    ended = handoff.expires_at if status is HandoffStatus.EXPIRED else now  # expiry happened at the deadline
+    done = dataclasses.replace(handoff, status=status, updated_at=now, finished_at=ended, reason=reason, result=result)
     if not tx.transition_handoff(handoff.handoff_id, _OPEN, done):
         if not strict:
             return None
@@ -356,12 +357,19 @@ class HandoffManager:
 
         return self._rt.deny([], run)
 
-    def list_handoffs(self, agent_id: str, *, statuses: list[HandoffStatus | str] | None = None) -> list[Handoff]:
-        """Return handoffs where ``agent_id`` is source or target, oldest first."""
-        akey = check_id(agent_id, "agent_id")
+    def list_handoffs(
+        self, agent_id: str | None = None, *, statuses: list[HandoffStatus | str] | None = None
+    ) -> list[Handoff]:
+        """Return handoffs where ``agent_id`` is source or target, oldest first.
+
+        Without ``agent_id``: every handoff (the trusted orchestrator's view).
+        """
+        akey = None if agent_id is None else check_id(agent_id, "agent_id")
         wanted = None if statuses is None else [HandoffStatus.parse(s) for s in statuses]
 
         def op(tx: StateTx) -> list[Handoff]:
+            if akey is None:
+                return tx.list_handoffs(statuses=wanted)
             both = tx.list_handoffs(source_id=akey, statuses=wanted) + tx.list_handoffs(target_id=akey, statuses=wanted)
             unique = {h.handoff_id: h for h in both}
             return sorted(unique.values(), key=lambda h: (h.created_at, h.handoff_id))
