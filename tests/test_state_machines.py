@@ -70,6 +70,7 @@ class HandoffLifecycle(RuleBasedStateMachine):
         allowed = self.kinds[s] in RECEIVES and self.kinds[d] in RECEIVES  # both need handoff capabilities
         assert (got is not None) == allowed
         if got:
+            self._mark_due_expired(target=d)  # initiating frees the target's expired slots first
             self.model[got] = {"src": s, "dst": d, "status": H.PENDING, "expires": self.clock.now + ttl}
 
     @precondition(lambda self: bool(self.model))
@@ -99,8 +100,11 @@ class HandoffLifecycle(RuleBasedStateMachine):
     def advance(self, seconds: float) -> None:
         self.clock.now += seconds
 
-    def _mark_due_expired(self) -> int:
-        due = [h for h in self.model.values() if h["status"] in OPEN and self.clock.now >= h["expires"]]
+    def _mark_due_expired(self, target: str | None = None) -> int:
+        due = [
+            h for h in self.model.values()
+            if h["status"] in OPEN and self.clock.now >= h["expires"] and target in (None, h["dst"])
+        ]
         for h in due:
             h["status"] = H.EXPIRED
         return len(due)

@@ -165,8 +165,9 @@ class AgentRegistry:
 
     def has_capability(self, agent_id: str, capability: AgentCapability | str) -> bool:
         """True when the agent exists, is active and holds ``capability``."""
+        wanted = AgentCapability.parse(capability)
         agent = self.get_agent(agent_id)
-        return agent is not None and agent.can(AgentCapability.parse(capability))
+        return agent is not None and agent.can(wanted)
 
     def deactivate_agent(self, agent_id: str) -> bool:
         """Revoke all access of the agent at once; its records stay. Returns False if unknown."""

@@ -24,13 +24,19 @@ from typing import Any
 from maas_langchain.core.enums import AuditEventType
 from maas_langchain.core.records import AuditEvent
 from maas_langchain.core.runtime import GENESIS_HASH, AuditEntry, Runtime, chain_hash, default_runtime
-from maas_langchain.core.validation import check_json, check_text
-from maas_langchain.errors import InvalidInputError
+from maas_langchain.core.validation import (
+    check_json,
+    check_optional_text,
+    check_positive_int,
+    check_text,
+    check_time,
+)
 from maas_langchain.storage.base import AuditQuery
 
 __all__ = ["ChainReport", "MaaSAuditLogger"]
 
 _PAGE = 5_000
+_MAX_QUERY = 100_000
 
 
 @dataclass(frozen=True)
@@ -82,10 +88,10 @@ class MaaSAuditLogger:
         entry = AuditEntry(
             event_type=AuditEventType.parse(event_type),
             action=check_text(action, "action", 128),
-            actor=actor,
-            target=target,
+            actor=check_optional_text(actor, "actor", rt.limits.max_name_chars),
+            target=check_optional_text(target, "target", rt.limits.max_name_chars),
             outcome=check_text(outcome, "outcome", 64),
-            reason=reason,
+            reason=check_optional_text(reason, "reason", 2_000),
             details=check_json(details, "details", rt.limits.max_metadata_bytes),
         )
         with rt.backend.transaction(write=True) as tx:
@@ -105,18 +111,17 @@ class MaaSAuditLogger:
         newest_first: bool = False,
     ) -> list[AuditEvent]:
         """Return entries matching every given filter, in sequence order (or newest first)."""
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-            raise InvalidInputError(f"limit must be a positive integer, got {limit!r}", field="limit")
+        names = self._rt.limits.max_name_chars
         q = AuditQuery(
             event_type=None if event_type is None else AuditEventType.parse(event_type),
-            actor=actor,
-            target=target,
-            outcome=outcome,
-            action=action,
-            since=since,
-            until=until,
-            limit=limit,
-            newest_first=newest_first,
+            actor=check_optional_text(actor, "actor", names),
+            target=check_optional_text(target, "target", names),
+            outcome=check_optional_text(outcome, "outcome", names),
+            action=check_optional_text(action, "action", names),
+            since=check_time(since, "since"),
+            until=check_time(until, "until"),
+            limit=check_positive_int(limit, "limit", _MAX_QUERY),
+            newest_first=bool(newest_first),
         )
         return self._rt.read(lambda tx: tx.query_audit(q))
 

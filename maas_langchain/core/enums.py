@@ -9,6 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from maas_langchain.core.validation import show_value
 from maas_langchain.errors import InvalidInputError
 
 __all__ = [
@@ -45,7 +46,7 @@ class _ParseableEnum(StrEnum):
                     return member
         choices = ", ".join(m.value for m in cls)
         raise InvalidInputError(
-            f"{value!r} is not a valid {cls.__name__}; expected one of: {choices}",
+            f"{show_value(value)} is not a valid {cls.__name__}; expected one of: {choices}",
             field=cls.__name__,
         )
 

@@ -27,7 +27,7 @@ from maas_langchain.core.enums import EventKind
 from maas_langchain.core.policy import can_see_event
 from maas_langchain.core.records import MaaSEvent
 from maas_langchain.core.runtime import Runtime
-from maas_langchain.core.validation import check_id
+from maas_langchain.core.validation import check_id, check_non_negative
 from maas_langchain.errors import InvalidInputError
 from maas_langchain.storage.base import StateTx
 
@@ -156,12 +156,7 @@ class EventService:
 
     def prune(self, older_than_seconds: float) -> int:
         """Delete events older than ``older_than_seconds``; return how many."""
-        if (
-            isinstance(older_than_seconds, bool)
-            or not isinstance(older_than_seconds, (int, float))
-            or older_than_seconds < 0
-        ):
-            raise InvalidInputError("older_than_seconds must be a non-negative number", field="older_than_seconds")
+        older_than_seconds = check_non_negative(older_than_seconds, "older_than_seconds")
         cutoff = self._rt.clock() - older_than_seconds
         with self._rt.backend.transaction(write=True) as tx:
             return tx.delete_events(before=cutoff)

@@ -34,6 +34,7 @@ from maas_langchain.core.runtime import AuditEntry, Runtime, default_runtime
 from maas_langchain.core.validation import (
     check_id,
     check_json,
+    check_non_negative,
     check_optional_text,
     check_str_list,
     check_text,
@@ -176,6 +177,9 @@ class HandoffManager:
             source, target = load_agent(tx, src), load_agent(tx, dst)
             require_capability(source, AgentCapability.HANDOFF_INITIATE)
             require_capability(target, AgentCapability.HANDOFF_RECEIVE)
+            now = self._rt.clock()
+            for due in tx.list_handoffs(target_id=dst, statuses=_OPEN, expires_before=now):
+                finish(self._rt, tx, due, HandoffStatus.EXPIRED, actor=None, reason="ttl elapsed", strict=False)
             if tx.count_handoffs(target_id=dst, status=HandoffStatus.PENDING) >= lim.max_pending_handoffs_per_target:
                 raise CapacityExceededError(
                     f"agent {dst} already has {lim.max_pending_handoffs_per_target} pending handoffs",
@@ -186,7 +190,6 @@ class HandoffManager:
                     f"the handoff limit of {lim.max_handoffs} is reached; cleanup_terminal_handoffs() frees space",
                     limit=lim.max_handoffs,
                 )
-            now = self._rt.clock()
             handoff = Handoff(new_id(), src, dst, ctx, HandoffStatus.PENDING, now, now + ttl, now)
             tx.insert_handoff(handoff)
             self._rt.emit(tx, EventKind.HANDOFF_INITIATED, handoff_id=handoff.handoff_id, source=src, target=dst)
@@ -365,6 +368,8 @@ class HandoffManager:
         Without ``agent_id``: every handoff (the trusted orchestrator's view).
         """
         akey = None if agent_id is None else check_id(agent_id, "agent_id")
+        if statuses is not None and not isinstance(statuses, (list, tuple, set, frozenset)):
+            raise InvalidInputError("statuses must be a list of HandoffStatus values", field="statuses")
         wanted = None if statuses is None else [HandoffStatus.parse(s) for s in statuses]
 
         def op(tx: StateTx) -> list[Handoff]:
@@ -429,12 +434,7 @@ class HandoffManager:
     def cleanup_terminal_handoffs(self, older_than_seconds: float = 0.0) -> int:
         """Delete COMPLETED, REJECTED, EXPIRED and CANCELLED handoffs finished more than
         ``older_than_seconds`` ago (0: all of them); return how many. Their audit entries stay."""
-        if (
-            isinstance(older_than_seconds, bool)
-            or not isinstance(older_than_seconds, (int, float))
-            or older_than_seconds < 0
-        ):
-            raise InvalidInputError("older_than_seconds must be a non-negative number", field="older_than_seconds")
+        older_than_seconds = check_non_negative(older_than_seconds, "older_than_seconds")
         self.expire_handoffs()
         cutoff = self._rt.clock() - older_than_seconds
 

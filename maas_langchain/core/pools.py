@@ -48,6 +48,8 @@ from maas_langchain.core.validation import (
     check_id,
     check_json,
     check_memory_id,
+    check_offset,
+    check_optional_text,
     check_positive_int,
     check_text,
     new_id,
@@ -55,7 +57,6 @@ from maas_langchain.core.validation import (
 from maas_langchain.errors import (
     CapacityExceededError,
     ConflictError,
-    InvalidInputError,
     NotFoundError,
     PermissionDeniedError,
 )
@@ -174,7 +175,8 @@ class PoolRegistry:
     def list_pools(self, *, owner_id: str | None = None, agent_id: str | None = None) -> list[Pool]:
         """Return pools, optionally only those of ``owner_id`` or with ``agent_id`` as a member."""
         member = None if agent_id is None else check_id(agent_id, "agent_id")
-        return self._rt.read(lambda tx: tx.list_pools(owner_id=owner_id, member_id=member))
+        owner = check_optional_text(owner_id, "owner_id", self._rt.limits.max_name_chars)
+        return self._rt.read(lambda tx: tx.list_pools(owner_id=owner, member_id=member))
 
     def archive_pool(self, pool_id: str, *, actor_id: str | None = None) -> bool:
         """Make the pool read-only. Needs ADMIN when ``actor_id`` is given; False on denial."""
@@ -422,15 +424,14 @@ class PoolRegistry:
         pkey, akey = check_id(pool_id, "pool_id"), check_id(agent_id, "agent_id")
         top = SharedScope.parse(max_scope)
         page = check_positive_int(limit, "limit", self._rt.limits.max_query_limit)
-        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-            raise InvalidInputError(f"offset must be a non-negative integer, got {offset!r}", field="offset")
+        start = check_offset(offset)
 
         def op(tx: StateTx) -> list[SharedMemory]:
             load_pool(tx, pkey)
             reader = load_agent(tx, akey)
             require_capability(reader, AgentCapability.MEMORY_READ)
             require_permission(tx.get_membership(pkey, akey), PermissionModel.READ, pkey, akey)
-            found = tx.query_shares(pkey, audience_filter(reader, top), page, offset)
+            found = tx.query_shares(pkey, audience_filter(reader, top), page, start)
             others = sorted({m.author_id for m in found if m.author_id != akey})
             if others:
                 self._rt.record(

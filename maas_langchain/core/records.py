@@ -21,6 +21,7 @@ from maas_langchain.core.enums import (
     PoolStatus,
     SharedScope,
 )
+from maas_langchain.errors import InvalidInputError
 
 __all__ = [
     "Agent",
@@ -152,13 +153,22 @@ class HandoffContext:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> HandoffContext:
-        """Build a context from ``to_dict`` output (unknown keys are ignored)."""
+        """Build a context from ``to_dict`` output (unknown keys are ignored).
+
+        Raises:
+            InvalidInputError: A list field is not a list (a string is not split into letters).
+        """
+        lists = {}
+        for name in ("relevant_memories", "relevant_files"):
+            value = data.get(name)
+            if value is not None and not isinstance(value, (list, tuple)):
+                raise InvalidInputError(f"{name} must be a list of strings, got {type(value).__name__}", field=name)
+            lists[name] = list(value or [])
         return cls(
             task_description=data["task_description"],
             current_state=data.get("current_state") or {},
-            relevant_memories=list(data.get("relevant_memories") or []),
-            relevant_files=list(data.get("relevant_files") or []),
             notes=data.get("notes") or {},
+            **lists,
         )
 
 

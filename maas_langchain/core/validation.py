@@ -18,6 +18,11 @@ __all__ = [
     "check_id",
     "check_json",
     "check_memory_id",
+    "check_non_negative",
+    "check_offset",
+    "check_str_list",
+    "check_time",
+    "show_value",
     "check_optional_text",
     "check_positive_int",
     "check_text",
@@ -27,6 +32,9 @@ __all__ = [
 ]
 
 _MAX_MEMORY_ID_CHARS = 512
+MAX_JSON_DEPTH = 32
+"""Deepest nesting accepted in metadata, handoff contexts and results."""
+MAX_OFFSET = 10_000_000
 
 
 def new_id() -> str:
@@ -102,15 +110,33 @@ def check_json(value: Any, field: str, max_bytes: int, *, container: type = dict
         return container()
     if not isinstance(value, container):
         raise InvalidInputError(f"{field} must be a {container.__name__}, got {type(value).__name__}", field=field)
+    _check_json_shape(value, field)
     try:
-        size = len(json.dumps(value, allow_nan=False, separators=(",", ":")).encode("utf-8"))
-    except (TypeError, ValueError) as exc:
-        raise InvalidInputError(f"{field} is not JSON-serialisable: {exc}", field=field) from None
-    if size > max_bytes:
+        text = json.dumps(value, allow_nan=False, separators=(",", ":"), ensure_ascii=False)
+        encoded = text.encode("utf-8")
+    except (TypeError, ValueError) as exc:  # UnicodeEncodeError is a ValueError
+        raise InvalidInputError(f"{field} is not JSON-serialisable UTF-8: {exc}", field=field) from None
+    if len(encoded) > max_bytes:
         raise InvalidInputError(
-            f"{field} is {size} bytes as JSON; the limit is {max_bytes}", field=field, limit=max_bytes
+            f"{field} is {len(encoded)} bytes as JSON; the limit is {max_bytes}", field=field, limit=max_bytes
         )
-    return value
+    return json.loads(text)  # the JSON form every backend stores: tuples become lists
+
+
+def _check_json_shape(value: Any, field: str) -> None:
+    """Iteratively check nesting depth and that every mapping key is a string."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise InvalidInputError(f"{field} is nested deeper than {MAX_JSON_DEPTH} levels", field=field)
+        if isinstance(item, dict):
+            for key, child in item.items():
+                if not isinstance(key, str):
+                    raise InvalidInputError(f"{field} has a non-string key {key!r}; JSON keys are strings", field=field)
+                stack.append((child, depth + 1))
+        elif isinstance(item, (list, tuple)):
+            stack.extend((child, depth + 1) for child in item)
 
 
 def check_str_list(value: Any, field: str, max_chars: int) -> list[str]:
@@ -132,13 +158,63 @@ def check_ttl(value: Any, default: float, maximum: float) -> float:
         return float(default)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidInputError(f"ttl_seconds must be a number, got {type(value).__name__}", field="ttl_seconds")
+    if isinstance(value, int) and value > maximum:  # before isfinite: huge ints overflow a float
+        raise InvalidInputError(f"ttl_seconds exceeds the maximum of {maximum}", field="ttl_seconds", limit=maximum)
     if not math.isfinite(value) or value <= 0:
-        raise InvalidInputError(f"ttl_seconds must be positive, got {value!r}", field="ttl_seconds")
+        raise InvalidInputError(f"ttl_seconds must be positive, got {show_value(value)}", field="ttl_seconds")
     if value > maximum:
         raise InvalidInputError(
-            f"ttl_seconds {value!r} exceeds the maximum of {maximum}", field="ttl_seconds", limit=maximum
+            f"ttl_seconds {show_value(value)} exceeds the maximum of {maximum}", field="ttl_seconds", limit=maximum
         )
     return float(value)
+
+
+def check_offset(value: Any, field: str = "offset") -> int:
+    """Return ``value`` if it is an int in ``0..MAX_OFFSET``."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_OFFSET:
+        raise InvalidInputError(
+            f"{field} must be an integer between 0 and {MAX_OFFSET}, got {show_value(value)}", field=field
+        )
+    return value
+
+
+def show_value(value: Any) -> str:
+    """A short, always-printable rendering of a rejected value for error messages."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**18:
+        return "a very large integer"
+    try:
+        return repr(value)[:80]
+    except Exception:
+        return f"a {type(value).__name__}"
+
+
+def _finite(value: Any) -> float | None:
+    """``value`` as a finite float, or ``None`` if it is not a (non-bool) finite number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def check_time(value: Any, field: str) -> float | None:
+    """Return ``value`` as seconds since the epoch (a finite number) or ``None``."""
+    if value is None:
+        return None
+    seconds = _finite(value)
+    if seconds is None:
+        raise InvalidInputError(f"{field} must be seconds since the epoch, got {show_value(value)}", field=field)
+    return seconds
+
+
+def check_non_negative(value: Any, field: str) -> float:
+    """Return ``value`` if it is a finite number >= 0."""
+    number = _finite(value)
+    if number is None or number < 0:
+        raise InvalidInputError(f"{field} must be a non-negative number, got {show_value(value)}", field=field)
+    return number
 
 
 def check_positive_int(value: Any, field: str, maximum: int) -> int:
@@ -146,5 +222,5 @@ def check_positive_int(value: Any, field: str, maximum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidInputError(f"{field} must be an integer, got {type(value).__name__}", field=field)
     if not 1 <= value <= maximum:
-        raise InvalidInputError(f"{field} must be between 1 and {maximum}, got {value}", field=field)
+        raise InvalidInputError(f"{field} must be between 1 and {maximum}, got {show_value(value)}", field=field)
     return value
