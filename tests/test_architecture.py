@@ -46,9 +46,8 @@ def test_core_depends_only_on_core_errors_and_the_storage_contract(path: Path) -
 
 
 def test_importing_the_package_loads_no_framework() -> None:
-    code = "import sys, maas_langchain; print(sorted(m for m in sys.modules if m.split('.')[0] in %r))" % (
-        FRAMEWORKS,
-    )
+    probe = f"[m for m in sys.modules if m.split('.')[0] in {FRAMEWORKS!r}]"
+    code = f"import sys, maas_langchain; print(sorted({probe}))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
