@@ -169,6 +169,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MaaSError as exc:
         print(f"maas: error [{exc.code}]: {exc.message}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `maas audit | head`: the reader left; not an error
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

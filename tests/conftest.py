@@ -1,31 +1,26 @@
 """Shared fixtures: every backend behind one parametrised ``maas`` fixture.
 
 A new backend is one more entry in ``BACKENDS`` (and, if it needs a server, a marker).
+
+PostgreSQL tests (marker ``postgres``) use ``$MAAS_TEST_POSTGRES_URL`` (default
+``postgresql://postgres@127.0.0.1:5432/test``), one fresh schema per test, dropped afterwards.
+An unreachable server skips them, except under ``CI=true``, where it fails them.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
 from maas_langchain import MaaS
-
-
-class ManualClock:
-    """A clock the test moves by hand, for TTL tests that must not sleep."""
-
-    def __init__(self, start: float = 1_800_000_000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+from maas_langchain.testing import ManualClock
 
 
 def _open_memory(tmp_path: Path, **kw: Any) -> MaaS:
@@ -36,11 +31,88 @@ def _open_sqlite(tmp_path: Path, **kw: Any) -> MaaS:
     return MaaS.open(tmp_path / "maas-home", **kw)
 
 
-BACKENDS: dict[str, Callable[..., MaaS]] = {"memory": _open_memory, "sqlite": _open_sqlite}
+POSTGRES_URL = os.environ.get("MAAS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+POSTGRES_HELP = (
+    "start it with: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start "
+    "(or point MAAS_TEST_POSTGRES_URL at a server)"
+)
+_PG_SCHEMAS: dict[str, set[str]] = {}  # test folder -> schemas created for it
 
 
-@pytest.fixture(params=sorted(BACKENDS))
+@functools.cache
+def postgres_unavailable() -> str | None:
+    """Why the test server cannot be used, or None when it can (checked once per session)."""
+    try:
+        import psycopg
+    except ImportError:
+        return 'psycopg is not installed: pip install -e ".[postgres]"'
+    try:
+        with psycopg.connect(POSTGRES_URL, connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as exc:
+        return f"PostgreSQL at {POSTGRES_URL} is unreachable ({str(exc).strip().splitlines()[0]}); {POSTGRES_HELP}"
+    return None
+
+
+def require_postgres() -> None:
+    """Skip the calling test when the server is unreachable; fail it instead under ``CI=true``."""
+    reason = postgres_unavailable()
+    if reason is None:
+        return
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"CI=true needs PostgreSQL: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def _admin(statement: str) -> None:
+    import psycopg
+
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(statement)
+
+
+def postgres_url(tmp_path: Path, **params: str) -> str:
+    """URL of a schema that belongs to this test (created on first use, dropped at teardown).
+
+    The same ``tmp_path`` gives the same schema, so opening twice is a restart, as on SQLite.
+    """
+    schema = "maas_t_" + hashlib.sha256(str(tmp_path).encode()).hexdigest()[:20]
+    if schema not in _PG_SCHEMAS.setdefault(str(tmp_path), set()):
+        _admin(f"DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")
+        _PG_SCHEMAS[str(tmp_path)].add(schema)
+    query = [f"options={quote(f'-csearch_path={schema}', safe='')}"]
+    query += [f"{k}={quote(v, safe='')}" for k, v in params.items()]
+    return f"{POSTGRES_URL}{'&' if '?' in POSTGRES_URL else '?'}{'&'.join(query)}"
+
+
+@pytest.fixture
+def pg_url(tmp_path: Path) -> str:
+    """URL of a fresh PostgreSQL schema for this test (skips without a server; fails under CI=true)."""
+    require_postgres()
+    return postgres_url(tmp_path)
+
+
+def _drop_postgres_schemas(tmp_path: Path) -> None:
+    for schema in _PG_SCHEMAS.pop(str(tmp_path), set()):
+        _admin(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+def _open_postgres(tmp_path: Path, **kw: Any) -> MaaS:
+    return MaaS.open(postgres_url(tmp_path), **kw)
+
+
+BACKENDS: dict[str, Callable[..., MaaS]] = {
+    "memory": _open_memory,
+    "sqlite": _open_sqlite,
+    "postgres": _open_postgres,
+}
+_MARKS = {"postgres": [pytest.mark.postgres]}
+
+
+@pytest.fixture(params=[pytest.param(name, marks=_MARKS.get(name, [])) for name in sorted(BACKENDS)])
 def backend_name(request: pytest.FixtureRequest) -> str:
+    if request.param == "postgres":
+        require_postgres()
     return str(request.param)
 
 
@@ -91,6 +163,7 @@ def _isolated_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
     if current is not None:
         current.close()
     MaaS.set_default(None)
+    _drop_postgres_schemas(tmp_path)
 
 
 def pytest_report_header(config: pytest.Config) -> str:

@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import require_postgres
 
 import maas_langchain
 
@@ -49,6 +50,8 @@ def _modules_with_examples() -> list[str]:
 
 @pytest.mark.parametrize("module_name", _modules_with_examples())
 def test_docstring_examples_run(module_name: str) -> None:
+    if module_name.endswith(".postgres"):
+        require_postgres()  # its example talks to the local server
     module = importlib.import_module(module_name)
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0

@@ -137,22 +137,23 @@ class MaaSAuditLogger:
         return self._rt.read(lambda tx: tx.query_audit(query))
 
     def verify_chain(self) -> ChainReport:
-        """Recompute every hash from the first entry on; report the first break, if any."""
-        prev, expected_seq, checked = GENESIS_HASH, 1, 0
-        while True:
-            page = self._page(AuditQuery(after_seq=expected_seq - 1, limit=_PAGE))
+        """Recompute every hash from the first entry up to the chain head read at the start;
+        report the first break, if any. Entries appended meanwhile are left for the next check."""
+        head_seq, head_hash = self._rt.read(lambda tx: tx.lock_audit_head())
+        prev, checked = GENESIS_HASH, 0
+        while checked < head_seq:
+            page = self._page(AuditQuery(after_seq=checked, limit=min(_PAGE, head_seq - checked)))
             for event in page:
-                problem = _check_link(event, expected_seq, prev)
+                problem = _check_link(event, checked + 1, prev)
                 if problem:
                     return ChainReport(False, checked, event.seq, problem)
-                prev, expected_seq, checked = event.hash, expected_seq + 1, checked + 1
-            if len(page) < _PAGE:
-                break
-        head_seq, head_hash = self._rt.read(lambda tx: tx.lock_audit_head())
-        if (head_seq, head_hash) != (checked, prev):
-            return ChainReport(
-                False, checked, checked + 1, f"the chain head records entry {head_seq}; the log ends at {checked}"
-            )
+                prev, checked = event.hash, checked + 1
+            if not page:
+                return ChainReport(
+                    False, checked, checked + 1, f"the chain head records entry {head_seq}; the log ends at {checked}"
+                )
+        if prev != head_hash:
+            return ChainReport(False, checked, checked, "the chain head's hash does not match the last entry")
         return ChainReport(True, checked)
 
 

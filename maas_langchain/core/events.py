@@ -69,9 +69,11 @@ class Subscription:
 
     def _fetch(self) -> list[MaaSEvent]:
         def op(tx: StateTx) -> list[MaaSEvent]:
+            head = tx.event_head()  # same snapshot as the read below
             batch = tx.read_events(self.last_seq, self._pool_id, _BATCH)
-            if batch:
-                self.last_seq = batch[-1].seq
+            # a full batch may have more behind it; otherwise everything up to head was seen,
+            # including other pools' events a pool filter skipped (so the next wait really waits)
+            self.last_seq = batch[-1].seq if len(batch) == _BATCH else max(self.last_seq, head)
             return [e for e in batch if self._visible(tx, e)]
 
         return self._rt.read(op)
