@@ -10,7 +10,9 @@ from __future__ import annotations
 import multiprocessing
 import os
 import secrets
+import shutil
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -20,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from maas_langchain import MaaS
+from maas_langchain import HandoffContext, MaaS
 from maas_langchain.core.enums import AgentType, AuditEventType
 from maas_langchain.core.records import Agent, AuditEvent
 from maas_langchain.errors import BackendUnavailableError, ConflictError, InvalidInputError
@@ -332,3 +334,38 @@ def test_without_psycopg_the_error_names_the_extra(monkeypatch: pytest.MonkeyPat
     monkeypatch.delitem(sys.modules, "maas_langchain.storage.postgres", raising=False)
     with pytest.raises(InvalidInputError, match=r"maas_langchain\[postgres\]"):
         MaaS.open("postgresql://postgres@127.0.0.1/test")
+
+
+def _restart_server() -> None:
+    version = sorted(os.listdir("/etc/postgresql"))[-1]
+    subprocess.run(
+        ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.slow
+def test_a_server_restart_during_a_run_is_survived(pg_url: str) -> None:
+    """The pool's connections die with the server; the next operations get fresh ones."""
+    if shutil.which("pg_ctlcluster") is None or not os.path.isdir("/etc/postgresql"):
+        pytest.skip("needs pg_ctlcluster to restart the local server")
+    with MaaS.open(pg_url, sweep_interval=None) as maas:
+        a = maas.agents.register_agent(AgentType.CLAUDE_CODE, owner_id="u")
+        b = maas.agents.register_agent(AgentType.GPT_AGENT, owner_id="u")
+        h = maas.handoffs.initiate_handoff(a, b, HandoffContext(task_description="survive a restart"))
+        _restart_server()
+        deadline = time.monotonic() + 60
+        while True:  # a caller may see retryable errors while the server comes back, never others
+            try:
+                assert maas.handoffs.accept_handoff(h, b) is True
+                break
+            except BackendUnavailableError as exc:
+                assert exc.retryable
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+        assert maas.handoffs.complete_handoff(h, b, {"ok": True})
+        assert maas.agents.get_agent(a) is not None
+        assert maas.audit.verify_chain().ok
