@@ -29,7 +29,7 @@ demo: install
 	$(PY) -m maas_langchain.demo
 
 lint: install-test
-	$(BIN)/ruff check maas_langchain tests benchmarks
+	$(BIN)/ruff check .
 	$(BIN)/ruff format --check maas_langchain
 
 typecheck: install-test
