@@ -209,9 +209,7 @@ class HandoffManager:
             )
             return handoff.handoff_id
 
-        return self._rt.deny(
-            None, lambda: self._rt.write(op, event_type=_HANDOFF, action="initiate", actor=src, target=dst)
-        )
+        return self._rt.write_or(None, op, event_type=_HANDOFF, action="initiate", actor=src, target=dst)
 
     def _load(self, tx: StateTx, handoff_id: str) -> Handoff:
         handoff = tx.get_handoff(handoff_id)
@@ -408,9 +406,7 @@ class HandoffManager:
             )
             return readable
 
-        return self._rt.deny(
-            [], lambda: self._rt.write(op, event_type=_HANDOFF, action="handoff_memories", actor=akey, target=hkey)
-        )
+        return self._rt.write_or([], op, event_type=_HANDOFF, action="handoff_memories", actor=akey, target=hkey)
 
     def expire_handoffs(self) -> int:
         """Mark every open handoff whose TTL has run out as EXPIRED; return how many."""

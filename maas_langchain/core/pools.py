@@ -192,9 +192,7 @@ class PoolRegistry:
             self._rt.record(tx, AuditEntry(_POOL, "archive", actor, key))
             return True
 
-        return self._rt.deny(
-            False, lambda: self._rt.write(op, event_type=_POOL, action="archive", actor=actor, target=key)
-        )
+        return self._rt.write_or(False, op, event_type=_POOL, action="archive", actor=actor, target=key)
 
     def delete_pool(self, pool_id: str, *, actor_id: str | None = None) -> bool:
         """Delete the pool with its members and shares. Needs ADMIN with ``actor_id``."""
@@ -208,9 +206,7 @@ class PoolRegistry:
             self._rt.record(tx, AuditEntry(_POOL, "delete", actor, key))
             return True
 
-        return self._rt.deny(
-            False, lambda: self._rt.write(op, event_type=_POOL, action="delete", actor=actor, target=key)
-        )
+        return self._rt.write_or(False, op, event_type=_POOL, action="delete", actor=actor, target=key)
 
     # --- membership -------------------------------------------------------------------
     def join_pool(
@@ -270,9 +266,7 @@ class PoolRegistry:
             )
             return True
 
-        return self._rt.deny(
-            False, lambda: self._rt.write(op, event_type=_POOL, action="join", actor=actor, target=pkey)
-        )
+        return self._rt.write_or(False, op, event_type=_POOL, action="join", actor=actor, target=pkey)
 
     def leave_pool(self, pool_id: str, agent_id: str, *, actor_id: str | None = None) -> bool:
         """Remove ``agent_id`` from the pool. An agent may always remove itself; removing
@@ -290,9 +284,7 @@ class PoolRegistry:
             self._rt.record(tx, AuditEntry(_POOL, "leave", actor, pkey, details={"agent_id": akey}))
             return True
 
-        return self._rt.deny(
-            False, lambda: self._rt.write(op, event_type=_POOL, action="leave", actor=actor, target=pkey)
-        )
+        return self._rt.write_or(False, op, event_type=_POOL, action="leave", actor=actor, target=pkey)
 
     def get_members(self, pool_id: str) -> list[Membership]:
         """Return the pool's memberships, oldest first."""
@@ -375,9 +367,7 @@ class PoolRegistry:
             )
             return True
 
-        return self._rt.deny(
-            False, lambda: self._rt.write(op, event_type=_POOL, action="share", actor=akey, target=pkey)
-        )
+        return self._rt.write_or(False, op, event_type=_POOL, action="share", actor=akey, target=pkey)
 
     def unshare_memory(self, pool_id: str, memory_id: str, agent_id: str) -> bool:
         """Withdraw a share. Needs MEMORY_DELETE, and authorship with WRITE or ADMIN in the pool.
@@ -398,9 +388,7 @@ class PoolRegistry:
             self._rt.record(tx, AuditEntry(_POOL, "unshare", akey, pkey, details={"memory_id": mem}))
             return True
 
-        return self._rt.deny(
-            False, lambda: self._rt.write(op, event_type=_POOL, action="unshare", actor=akey, target=pkey)
-        )
+        return self._rt.write_or(False, op, event_type=_POOL, action="unshare", actor=akey, target=pkey)
 
     def query_shared(
         self,
@@ -450,6 +438,4 @@ class PoolRegistry:
                 )
             return found
 
-        return self._rt.deny(
-            [], lambda: self._rt.write(op, event_type=_POOL, action="query_shared", actor=akey, target=pkey)
-        )
+        return self._rt.write_or([], op, event_type=_POOL, action="query_shared", actor=akey, target=pkey)

@@ -163,6 +163,21 @@ class Runtime:
         except MaaSError:
             pass  # the original error matters more than a failed audit of it
 
+    def write_or(
+        self,
+        default: T,
+        fn: Callable[[StateTx], T],
+        *,
+        event_type: AuditEventType,
+        action: str,
+        actor: str | None,
+        target: str | None,
+    ) -> T:
+        """:meth:`write`, returning ``default`` on a permission denial (see :meth:`deny`)."""
+        return self.deny(
+            default, lambda: self.write(fn, event_type=event_type, action=action, actor=actor, target=target)
+        )
+
     def deny(self, default: T, fn: Callable[[], T]) -> T:
         """Call ``fn``; on a permission denial return ``default`` (the specification's convention)."""
         try:
