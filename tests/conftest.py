@@ -92,7 +92,8 @@ def pg_url(tmp_path: Path) -> str:
     return postgres_url(tmp_path)
 
 
-def _drop_postgres_schemas(tmp_path: Path) -> None:
+def drop_postgres_schemas(tmp_path: Path) -> None:
+    """Drop the schemas ``postgres_url(tmp_path)`` created."""
     for schema in _PG_SCHEMAS.pop(str(tmp_path), set()):
         _admin(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
@@ -163,7 +164,7 @@ def _isolated_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
     if current is not None:
         current.close()
     MaaS.set_default(None)
-    _drop_postgres_schemas(tmp_path)
+    drop_postgres_schemas(tmp_path)
 
 
 def pytest_report_header(config: pytest.Config) -> str:

@@ -4,7 +4,10 @@ and the audit chain â€” each run against a simple model written from DESIGN.md Â
 from __future__ import annotations
 
 import tempfile
+from pathlib import Path
 
+import pytest
+from conftest import drop_postgres_schemas, postgres_url, require_postgres
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
@@ -34,8 +37,21 @@ class _Clock:
 
 
 def _open(backend: str, clock: _Clock) -> MaaS:
+    if backend == "postgres":
+        require_postgres()
+        folder = Path(tempfile.mkdtemp(prefix="maas-sm-pg-"))
+        maas = MaaS.open(postgres_url(folder), clock=clock, sweep_interval=None)
+        maas._test_folder = folder  # type: ignore[attr-defined]  # for schema cleanup in teardown
+        return maas
     location = ":memory:" if backend == "memory" else tempfile.mkdtemp(prefix="maas-sm-")
     return MaaS.open(location, clock=clock, sweep_interval=None)
+
+
+def _close(maas: MaaS) -> None:
+    maas.close()
+    folder = getattr(maas, "_test_folder", None)
+    if folder is not None:
+        drop_postgres_schemas(folder)
 
 
 class HandoffLifecycle(RuleBasedStateMachine):
@@ -54,7 +70,7 @@ class HandoffLifecycle(RuleBasedStateMachine):
         self.model: dict[str, dict] = {}
 
     def teardown(self) -> None:
-        self.maas.close()
+        _close(self.maas)
 
     def _effective(self, h: dict) -> HandoffStatus:
         if h["status"] in OPEN and self.clock.now >= h["expires"]:
@@ -74,8 +90,11 @@ class HandoffLifecycle(RuleBasedStateMachine):
             self.model[got] = {"src": s, "dst": d, "status": H.PENDING, "expires": self.clock.now + ttl}
 
     @precondition(lambda self: bool(self.model))
-    @rule(pick=st.integers(0, 10_000), who=st.integers(0, 5),
-          action=st.sampled_from(["accept", "reject", "complete", "cancel"]))
+    @rule(
+        pick=st.integers(0, 10_000),
+        who=st.integers(0, 5),
+        action=st.sampled_from(["accept", "reject", "complete", "cancel"]),
+    )
     def transition(self, pick: int, who: int, action: str) -> None:
         hid = sorted(self.model)[pick % len(self.model)]
         h, agent = self.model[hid], self.agents[who]
@@ -102,7 +121,8 @@ class HandoffLifecycle(RuleBasedStateMachine):
 
     def _mark_due_expired(self, target: str | None = None) -> int:
         due = [
-            h for h in self.model.values()
+            h
+            for h in self.model.values()
             if h["status"] in OPEN and self.clock.now >= h["expires"] and target in (None, h["dst"])
         ]
         for h in due:
@@ -136,6 +156,10 @@ class HandoffLifecycleSQLite(HandoffLifecycle):
     backend = "sqlite"
 
 
+class HandoffLifecyclePostgres(HandoffLifecycle):
+    backend = "postgres"
+
+
 OWNERS, PROJECTS, TEAMS = ["alice", "bob"], ["apollo", "zeus", None], ["red", None]
 
 
@@ -167,8 +191,12 @@ class ScopeIsolation(RuleBasedStateMachine):
     def teardown(self) -> None:
         self.maas.close()
 
-    @rule(owner=st.sampled_from(OWNERS), project=st.sampled_from(PROJECTS), team=st.sampled_from(TEAMS),
-          member=st.booleans())
+    @rule(
+        owner=st.sampled_from(OWNERS),
+        project=st.sampled_from(PROJECTS),
+        team=st.sampled_from(TEAMS),
+        member=st.booleans(),
+    )
     def register(self, owner: str, project: str | None, team: str | None, member: bool) -> None:
         agent_id = self.maas.agents.register_agent(AgentType.HUMAN, owner, project_id=project, team_id=team)
         if member:
@@ -196,11 +224,14 @@ class ScopeIsolation(RuleBasedStateMachine):
         assert got == allowed[:limit]
 
 
-_SETTINGS = settings(max_examples=100, stateful_step_count=30, deadline=None,
-                     suppress_health_check=[HealthCheck.too_slow])
+_SETTINGS = settings(
+    max_examples=100, stateful_step_count=30, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 TestHandoffLifecycle = HandoffLifecycle.TestCase
 TestHandoffLifecycle.settings = _SETTINGS
 TestHandoffLifecycleSQLite = HandoffLifecycleSQLite.TestCase
 TestHandoffLifecycleSQLite.settings = settings(_SETTINGS, max_examples=10)
+TestHandoffLifecyclePostgres = pytest.mark.postgres(HandoffLifecyclePostgres.TestCase)
+TestHandoffLifecyclePostgres.settings = settings(_SETTINGS, max_examples=8)
 TestScopeIsolation = ScopeIsolation.TestCase
 TestScopeIsolation.settings = settings(_SETTINGS, max_examples=50)
