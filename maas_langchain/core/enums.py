@@ -60,7 +60,7 @@ class _OrderedEnum(_ParseableEnum):
     @property
     def level(self) -> int:
         """Position in the order, starting at 0."""
-        return type(self)._member_names_.index(self.name)
+        return _LEVELS[self]
 
     def __lt__(self, other: object) -> bool:
         if type(other) is not type(self):
@@ -189,6 +189,8 @@ class EventKind(_ParseableEnum):
     HANDOFF_EXPIRED = "handoff.expired"
     HANDOFF_CANCELLED = "handoff.cancelled"
 
+
+_LEVELS: dict[Any, int] = {m: i for e in (SharedScope, PermissionModel) for i, m in enumerate(e)}
 
 _READ_SEARCH = frozenset(
     {

@@ -40,6 +40,8 @@ from maas_langchain.storage.sql import SQLITE, SqlTx
 __all__ = ["DURABILITY", "SQLiteBackend"]
 
 DURABILITY = {"normal": "NORMAL", "full": "FULL"}
+_AUTOCHECKPOINT_PAGES = 20_000
+_CHECKPOINT_INTERVAL = 0.5
 
 
 def _is_busy(exc: sqlite3.Error) -> bool:
@@ -80,6 +82,25 @@ class SQLiteBackend(StateBackend):
         self._closed = False
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.migrate()
+        self._stop = threading.Event()
+        self._checkpointer = threading.Thread(target=self._checkpoint_loop, name="maas-wal-checkpoint", daemon=True)
+        self._checkpointer.start()
+
+    def _checkpoint_loop(self) -> None:
+        """Copy the WAL back into the database off the commit path (PASSIVE: blocks no one).
+
+        With SQLite's default, the commit that crosses 1,000 WAL pages does the checkpoint
+        itself, which put a multi-millisecond tail on ordinary writes.
+        """
+        try:
+            conn = sqlite3.connect(self.path, timeout=1.0, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error:
+            return
+        with suppress(sqlite3.Error):
+            while not self._stop.wait(_CHECKPOINT_INTERVAL):
+                with suppress(sqlite3.OperationalError):
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        conn.close()
 
     # --- connections ------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
@@ -88,6 +109,8 @@ class SQLiteBackend(StateBackend):
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute(f"PRAGMA synchronous = {DURABILITY[self.durability]}")
             conn.execute("PRAGMA foreign_keys = ON")
+            # commits leave checkpointing to the background thread; this is only a safety net
+            conn.execute(f"PRAGMA wal_autocheckpoint = {_AUTOCHECKPOINT_PAGES}")
         except sqlite3.Error as exc:
             raise translate(exc, self.location) from exc
         with self._lock:
@@ -207,6 +230,10 @@ class SQLiteBackend(StateBackend):
     def close(self) -> None:
         """Close every connection this backend opened. Idempotent."""
         self._closed = True
+        stop = getattr(self, "_stop", None)
+        if stop is not None:
+            stop.set()
+            self._checkpointer.join(timeout=5)
         with self._lock:
             conns, self._all = self._all, []
         for conn in conns:
