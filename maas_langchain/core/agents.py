@@ -20,29 +20,17 @@ from maas_langchain.core.enums import (
     AgentType,
     AuditEventType,
     EventKind,
-    HandoffStatus,
 )
+from maas_langchain.core.handoffs import cancel_open_handoffs
 from maas_langchain.core.records import Agent
 from maas_langchain.core.runtime import AuditEntry, Runtime, default_runtime
 from maas_langchain.core.validation import check_id, check_json, check_optional_text, check_text, new_id
 from maas_langchain.errors import CapacityExceededError, ConflictError, InvalidInputError, NotFoundError
 from maas_langchain.storage.base import StateTx
 
-__all__ = ["AgentRegistry", "cancel_open_handoffs"]
+__all__ = ["AgentRegistry"]
 
 _AUTH = AuditEventType.AGENT_AUTH
-
-
-def cancel_open_handoffs(rt: Runtime, tx: StateTx, agent_id: str, reason: str) -> int:
-    """Cancel every open handoff from or to ``agent_id`` (used when it leaves for good)."""
-    from maas_langchain.core.handoffs import finish
-
-    open_states = (HandoffStatus.PENDING, HandoffStatus.ACCEPTED)
-    found = tx.list_handoffs(source_id=agent_id, statuses=open_states)
-    found += tx.list_handoffs(target_id=agent_id, statuses=open_states)
-    for handoff in found:
-        finish(rt, tx, handoff, HandoffStatus.CANCELLED, actor=None, reason=reason)
-    return len(found)
 
 
 class AgentRegistry:

@@ -51,7 +51,7 @@ from maas_langchain.errors import (
 )
 from maas_langchain.storage.base import StateTx
 
-__all__ = ["HandoffManager", "HandoffSweeper", "finish"]
+__all__ = ["HandoffManager", "HandoffSweeper", "cancel_open_handoffs", "finish"]
 
 _HANDOFF = AuditEventType.HANDOFF
 _OPEN = (HandoffStatus.PENDING, HandoffStatus.ACCEPTED)
@@ -113,7 +113,15 @@ def finish(
     return done
 
 
-def _check_context(context: Any, max_bytes: int, max_chars: int) -> HandoffContext:
+def cancel_open_handoffs(rt: Runtime, tx: StateTx, agent_id: str, reason: str) -> int:
+    """Cancel every open handoff from or to ``agent_id`` (used when it leaves for good)."""
+    found = tx.list_handoffs(source_id=agent_id, statuses=_OPEN) + tx.list_handoffs(target_id=agent_id, statuses=_OPEN)
+    for handoff in found:
+        finish(rt, tx, handoff, HandoffStatus.CANCELLED, actor=None, reason=reason)
+    return len(found)
+
+
+def _check_context(context: Any, max_bytes: int) -> HandoffContext:
     if isinstance(context, dict):
         if "task_description" not in context:
             raise InvalidInputError("context needs a task_description", field="context")
@@ -170,7 +178,7 @@ class HandoffManager:
         src, dst = check_id(source_agent_id, "source_agent_id"), check_id(target_agent_id, "target_agent_id")
         if src == dst:
             raise InvalidInputError("an agent cannot hand off to itself", field="target_agent_id")
-        ctx = _check_context(context, lim.max_context_bytes, lim.max_name_chars)
+        ctx = _check_context(context, lim.max_context_bytes)
         ttl = check_ttl(ttl_seconds, lim.default_handoff_ttl_seconds, lim.max_handoff_ttl_seconds)
 
         def op(tx: StateTx) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import bisect
 import copy
 import dataclasses
+import itertools
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -295,9 +296,10 @@ class _MemoryTx(StateTx):
         return tables.event_seq
 
     def read_events(self, after_seq: int, pool_id: str | None, limit: int) -> list[MaaSEvent]:
-        start = bisect.bisect_right([e.seq for e in self.t.events], after_seq)
-        found = [e for e in self.t.events[start:] if pool_id is None or e.pool_id == pool_id]
-        return self._out(found[:limit])
+        events = self.t.events
+        start = bisect.bisect_right(events, after_seq, key=lambda e: e.seq)
+        tail = (events[i] for i in range(start, len(events)))
+        return self._out(list(itertools.islice((e for e in tail if pool_id in (None, e.pool_id)), limit)))
 
     def event_head(self) -> int:
         return self.t.event_seq
