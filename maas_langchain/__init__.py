@@ -14,6 +14,7 @@ Example:
     True
 """
 
+from maas_langchain.client import MaaSClient, RecallContext, RecallItem
 from maas_langchain.core.agents import AgentRegistry
 from maas_langchain.core.audit import ChainReport, MaaSAuditLogger
 from maas_langchain.core.enums import (
@@ -23,6 +24,7 @@ from maas_langchain.core.enums import (
     AuditEventType,
     EventKind,
     HandoffStatus,
+    MemoryStatus,
     PermissionModel,
     PoolStatus,
     SharedScope,
@@ -30,7 +32,9 @@ from maas_langchain.core.enums import (
 from maas_langchain.core.events import EventService, Subscription
 from maas_langchain.core.handoffs import HandoffManager
 from maas_langchain.core.limits import CapacityLimits
+from maas_langchain.core.memories import MemoryInput, RecallHit
 from maas_langchain.core.pools import PoolRegistry
+from maas_langchain.core.ranking import RankingWeights
 from maas_langchain.core.records import (
     Agent,
     AuditEvent,
@@ -38,6 +42,8 @@ from maas_langchain.core.records import (
     HandoffContext,
     MaaSEvent,
     Membership,
+    Memory,
+    MemorySession,
     Pool,
     SharedMemory,
 )
@@ -46,17 +52,32 @@ from maas_langchain.errors import (
     BackendUnavailableError,
     CapacityExceededError,
     ConflictError,
+    EmbeddingDimensionError,
     InvalidInputError,
     MaaSError,
     NotFoundError,
+    NotSupportedError,
     PermissionDeniedError,
     PolicyViolationError,
+    VectorStoreLockedError,
 )
 from maas_langchain.maas import MaaS
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "VectorStoreLockedError",
+    "NotSupportedError",
+    "EmbeddingDimensionError",
+    "MemorySession",
+    "Memory",
+    "MemoryStatus",
+    "RankingWeights",
+    "RecallHit",
+    "MemoryInput",
+    "RecallItem",
+    "RecallContext",
+    "MaaSClient",
     "DEFAULT_CAPABILITIES",
     "Agent",
     "AgentCapability",

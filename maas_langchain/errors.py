@@ -7,10 +7,13 @@ unchanged, a human sentence, and optional ``details``::
     ├── PermissionDeniedError      permission_denied
     ├── NotFoundError              not_found
     ├── ConflictError              conflict
+    │   └── EmbeddingDimensionError   (an index built with another model or dimension)
     ├── CapacityExceededError      capacity_exceeded
     ├── InvalidInputError          invalid_input
     ├── PolicyViolationError       policy_violation
-    └── BackendUnavailableError    backend_unavailable   (``retryable`` is True)
+    ├── BackendUnavailableError    backend_unavailable   (``retryable`` is True)
+    │   └── VectorStoreLockedError    (embedded Chroma folder held by another process; not retryable)
+    └── NotSupportedError          not_supported   (also a ``NotImplementedError``)
 
 Driver errors (``sqlite3``, ``psycopg``) are translated at the storage boundary with
 ``raise ... from exc``; none of them ever reaches a caller.
@@ -24,11 +27,14 @@ __all__ = [
     "BackendUnavailableError",
     "CapacityExceededError",
     "ConflictError",
+    "EmbeddingDimensionError",
     "InvalidInputError",
     "MaaSError",
+    "NotSupportedError",
     "NotFoundError",
     "PermissionDeniedError",
     "PolicyViolationError",
+    "VectorStoreLockedError",
 ]
 
 
@@ -99,3 +105,20 @@ class BackendUnavailableError(MaaSError):
 
     code = "backend_unavailable"
     retryable = True
+
+
+class VectorStoreLockedError(BackendUnavailableError):
+    """The embedded Chroma folder is held by another process (Chroma's ``PersistentClient`` is
+    not safe for two processes). Use the service or scale-out mode instead."""
+
+    retryable = False
+
+
+class EmbeddingDimensionError(ConflictError):
+    """Vectors of one dimension or model met an index built with another."""
+
+
+class NotSupportedError(MaaSError, NotImplementedError):
+    """The operation is part of the API but not available yet (or not in this mode)."""
+
+    code = "not_supported"

@@ -34,9 +34,13 @@ from maas_langchain.core.audit import MaaSAuditLogger
 from maas_langchain.core.events import EventService
 from maas_langchain.core.handoffs import HandoffManager, HandoffSweeper
 from maas_langchain.core.limits import CapacityLimits
+from maas_langchain.core.memories import Embedder, MemoryService
 from maas_langchain.core.pools import PoolRegistry
+from maas_langchain.core.ranking import RankingWeights
 from maas_langchain.core.runtime import Runtime, set_default_factory
-from maas_langchain.errors import InvalidInputError
+from maas_langchain.core.scopes import DEFAULT_SCOPE_KEYS, ScopeHierarchy
+from maas_langchain.core.sessions import SessionService
+from maas_langchain.errors import InvalidInputError, NotSupportedError
 from maas_langchain.storage.base import StateBackend
 from maas_langchain.storage.memory import MemoryBackend
 from maas_langchain.storage.sqlite import SQLiteBackend
@@ -84,10 +88,90 @@ def _open_backend(location: str | os.PathLike[str] | None, durability: str) -> S
     return SQLiteBackend(db, durability=durability)
 
 
-def _shutdown(sweeper: HandoffSweeper | None, backend: StateBackend) -> None:
+def _home_of(location: str | os.PathLike[str] | None, backend: StateBackend) -> Path | None:
+    """The folder an embedded vector index lives in: beside the SQLite file, or ``$MAAS_HOME``."""
+    if backend.name == "sqlite":
+        return Path(backend.location).parent
+    if backend.name == "postgres":
+        return resolve_home(None)
+    return None
+
+
+def _shutdown(sweeper: HandoffSweeper | None, backend: StateBackend, resources: list[Any]) -> None:
     if sweeper is not None:
         sweeper.stop()
+    for resource in resources:
+        resource.close()
     backend.close()
+
+
+class _EmbedderAdapter:
+    """Any LangChain ``Embeddings`` with its model id and dimension (probed once)."""
+
+    def __init__(self, embeddings: Any) -> None:
+        from maas_langchain.embeddings import describe_embeddings
+
+        self.embeddings = embeddings
+        self.model_id, self.dimension = describe_embeddings(embeddings)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        from maas_langchain.embeddings import embed_in_batches
+
+        return embed_in_batches(self.embeddings, texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        return list(self.embeddings.embed_query(text))
+
+
+def _vector_spec(vectors: str | None, backend: StateBackend) -> str:
+    spec = vectors or os.environ.get("MAAS_VECTORS_URL") or None
+    if spec is not None:
+        return spec.strip()
+    if backend.name == "memory":
+        return "bruteforce"
+    if backend.name == "postgres":
+        return "shared-index-required"
+    return "chroma"
+
+
+class _Resources:
+    """The lazily opened vector index and embedding model of one instance."""
+
+    def __init__(self, spec: str, home: Path | None, embeddings: Any) -> None:
+        self.spec, self.home, self._embeddings = spec, home, embeddings
+        self.index: Any = None
+        self.embedder: Embedder | None = None
+        self._lock = threading.Lock()
+
+    def open_index(self) -> Any:
+        if self.spec == "shared-index-required":
+            raise NotSupportedError(
+                "memories on PostgreSQL need a vector index every process shares: pass "
+                "vectors='http://host:8000' (a `chroma run` server) to MaaS.open() or set MAAS_VECTORS_URL; "
+                "vectors='chroma' keeps an embedded index on this host only (one process)"
+            )
+        from maas_langchain.vectors import open_vector_index
+
+        with self._lock:
+            if self.index is None:
+                self.index = open_vector_index(self.spec, self.home)
+            return self.index
+
+    def open_embedder(self) -> Embedder:
+        with self._lock:
+            if self.embedder is None:
+                embeddings = self._embeddings
+                if embeddings is None:
+                    from maas_langchain.embeddings import LocalMiniLMEmbeddings
+
+                    embeddings = LocalMiniLMEmbeddings()
+                self.embedder = _EmbedderAdapter(embeddings)
+            return self.embedder
+
+    def close(self) -> None:
+        if self.index is not None:
+            self.index.close()
+            self.index = None
 
 
 class MaaS:
@@ -105,7 +189,17 @@ class MaaS:
     _default: MaaS | None = None
     _default_lock = threading.Lock()
 
-    def __init__(self, backend: StateBackend, runtime: Runtime, sweep_interval: float | None) -> None:
+    def __init__(
+        self,
+        backend: StateBackend,
+        runtime: Runtime,
+        sweep_interval: float | None,
+        resources: _Resources | None = None,
+        *,
+        hierarchy: ScopeHierarchy | None = None,
+        weights: RankingWeights | None = None,
+        screening: str = "quarantine",
+    ) -> None:
         self.backend = backend
         self.runtime = runtime
         self.limits = runtime.limits
@@ -114,12 +208,26 @@ class MaaS:
         self.handoffs = HandoffManager(runtime)
         self.audit = MaaSAuditLogger(runtime)
         self.events = EventService(runtime)
+        self._resources = resources or _Resources(_vector_spec(None, backend), None, None)
+        self.scopes = hierarchy or ScopeHierarchy()
+        self.memories = MemoryService(
+            runtime,
+            self._resources.open_index,
+            self._resources.open_embedder,
+            hierarchy=self.scopes,
+            weights=weights,
+            screening=screening,
+        )
+        self.sessions = SessionService(runtime, self.scopes)
+        self._kb: Any = None
         self._sweeper = None if not sweep_interval else HandoffSweeper(self.handoffs, sweep_interval)
-        if self._sweeper is not None:
-            self._sweeper.start()
         self._closed = False
         # an instance dropped without close() (a re-run notebook cell) still stops its sweeper
-        self._finalizer = weakref.finalize(self, _shutdown, self._sweeper, backend)
+        self._finalizer = weakref.finalize(self, _shutdown, self._sweeper, backend, [self._resources])
+        if self._resources.spec != "shared-index-required":
+            self.memories.heal()  # finish index writes a crash interrupted (cheap when none)
+        if self._sweeper is not None:
+            self._sweeper.start()
 
     @classmethod
     def open(
@@ -132,6 +240,11 @@ class MaaS:
         sweep_interval: float | None = 1.0,
         raise_on_denial: bool = False,
         clock: Callable[[], float] = time.time,
+        vectors: str | None = None,
+        embeddings: Any = None,
+        scope_keys: tuple[str, ...] | list[str] = DEFAULT_SCOPE_KEYS,
+        ranking: RankingWeights | None = None,
+        screening: str = "quarantine",
     ) -> MaaS:
         """Open (creating if needed) a MaaS instance.
 
@@ -148,16 +261,58 @@ class MaaS:
             raise_on_denial: Raise ``PermissionDeniedError`` instead of returning the
                 specification's ``None`` / ``False`` / ``[]`` on a denial.
             clock: Time source in seconds since the epoch.
+            vectors: The vector index: ``"chroma"`` (embedded ``PersistentClient`` in the
+                home folder, one process, the default for a folder location), an
+                ``http://host:port`` URL of a ``chroma run`` server (many processes and hosts),
+                or ``"bruteforce"`` (in-process exact search, the default for ``:memory:``).
+                ``None`` reads ``$MAAS_VECTORS_URL``. PostgreSQL needs a server URL.
+            embeddings: Any LangChain ``Embeddings``; default: the packaged offline
+                all-MiniLM-L6-v2 (``local-embeddings`` extra), loaded on first use.
+            scope_keys: The dict-scope hierarchy, widest first.
+            ranking: Weights of the recall ranking.
+            screening: What to do with writes screening flags: ``"quarantine"`` (stored, never
+                recalled), ``"refuse"`` (``PolicyViolationError``) or ``"off"``.
 
         Raises:
             InvalidInputError: Bad limits, durability or location.
             BackendUnavailableError: The store cannot be opened, or its schema is newer.
         """
+        hierarchy = ScopeHierarchy(scope_keys)
         backend = _open_backend(location, durability)
-        runtime = Runtime(
-            backend, CapacityLimits.from_value(limits), clock, audit=audit, raise_on_denial=raise_on_denial
-        )
-        return cls(backend, runtime, sweep_interval)
+        try:
+            runtime = Runtime(
+                backend, CapacityLimits.from_value(limits), clock, audit=audit, raise_on_denial=raise_on_denial
+            )
+            home = _home_of(location, backend)
+            resources = _Resources(_vector_spec(vectors, backend), home, embeddings)
+            return cls(
+                backend, runtime, sweep_interval, resources, hierarchy=hierarchy, weights=ranking, screening=screening
+            )
+        except BaseException:
+            backend.close()
+            raise
+
+    @property
+    def kb(self) -> Any:
+        """The knowledge bases (``.code``, ``.decisions``, ``.incidents``), sharing this
+        instance's vector index and embeddings; searching as an agent checks KB_SEARCH."""
+        if self._kb is None:
+            from maas_langchain.kb import open_kb
+
+            embedder = self._resources.open_embedder()
+            self._kb = open_kb(
+                self._resources.open_index(), getattr(embedder, "embeddings", embedder), self.agents.authorize_kb
+            )
+        return self._kb
+
+    def reindex(self, *, progress: Callable[[int], None] | None = None) -> int:
+        """Rebuild the memory index from the stored vectors; return the rows examined."""
+        spec = self.memories.sync.stored_spec()
+        if spec is None:
+            return 0
+        from maas_langchain.core.memory_index import collection_name
+
+        return self.memories.sync.rebuild(collection_name(spec.model, spec.dimension), progress)
 
     @classmethod
     def default(cls) -> MaaS:
@@ -188,9 +343,18 @@ class MaaS:
                 "pools": tx.count_pools(),
                 "handoffs": tx.count_handoffs(),
                 "audit_events": tx.count_audit(),
+                "memories": tx.count_memories(),
+                "open_sessions": tx.count_open_sessions(),
             }
 
-        return {**self.backend.info(), "counts": self.runtime.read(counts), "limits": self.limits.__dict__.copy()}
+        info = {**self.backend.info(), "counts": self.runtime.read(counts), "limits": self.limits.__dict__.copy()}
+        stored = self.memories.sync.stored_spec()
+        info["vectors"] = {
+            "index": self._resources.spec,
+            "embedding_model": None if stored is None else stored.model,
+            "dimension": None if stored is None else stored.dimension,
+        }
+        return info
 
     def close(self) -> None:
         """Stop the sweeper and release the backend. Idempotent."""

@@ -19,6 +19,7 @@ __all__ = [
     "AuditEventType",
     "EventKind",
     "HandoffStatus",
+    "MemoryStatus",
     "PermissionModel",
     "PoolStatus",
     "SharedScope",
@@ -158,6 +159,16 @@ class HandoffStatus(_ParseableEnum):
         return not self.is_open
 
 
+class MemoryStatus(_ParseableEnum):
+    """Lifecycle of a memory. Only ACTIVE memories are recalled (and indexed); the others stay
+    in the relational store for history and audit."""
+
+    ACTIVE = "active"
+    QUARANTINED = "quarantined"
+    SUPERSEDED = "superseded"
+    DELETED = "deleted"
+
+
 class PoolStatus(_ParseableEnum):
     """An active pool takes shares and members; an archived one is read-only."""
 
@@ -173,6 +184,7 @@ class AuditEventType(_ParseableEnum):
     HANDOFF = "HANDOFF"
     CROSS_AGENT_READ = "CROSS_AGENT_READ"
     PERMISSION_DENIED = "PERMISSION_DENIED"
+    MEMORY_OPERATION = "MEMORY_OPERATION"
 
 
 class EventKind(_ParseableEnum):
@@ -182,6 +194,8 @@ class EventKind(_ParseableEnum):
     POOL_JOINED = "pool.joined"
     POOL_LEFT = "pool.left"
     MEMORY_SHARED = "memory.shared"
+    MEMORY_WRITTEN = "memory.written"
+    MEMORY_STATUS_CHANGED = "memory.status_changed"
     HANDOFF_INITIATED = "handoff.initiated"
     HANDOFF_ACCEPTED = "handoff.accepted"
     HANDOFF_REJECTED = "handoff.rejected"

@@ -35,6 +35,9 @@ class CapacityLimits:
         max_context_bytes: JSON size of a handoff context or result.
         max_name_chars: Length of names and owner ids.
         max_query_limit: Largest page ``query_shared`` returns.
+        max_memories: Memories stored, in any status.
+        max_memory_chars: Characters of one memory's content.
+        max_recall_top_k: Largest ``top_k`` a recall accepts.
         default_handoff_ttl_seconds: TTL when the caller gives none.
         max_handoff_ttl_seconds: Longest TTL accepted.
     """
@@ -50,6 +53,9 @@ class CapacityLimits:
     max_context_bytes: int = 262_144
     max_name_chars: int = 256
     max_query_limit: int = 10_000
+    max_memories: int = 1_000_000
+    max_memory_chars: int = 32_000
+    max_recall_top_k: int = 1_000
     default_handoff_ttl_seconds: float = 3_600.0
     max_handoff_ttl_seconds: float = 30 * 24 * 3_600.0
 

@@ -17,6 +17,7 @@ from maas_langchain.core.enums import (
     AuditEventType,
     EventKind,
     HandoffStatus,
+    MemoryStatus,
     PermissionModel,
     PoolStatus,
     SharedScope,
@@ -29,6 +30,8 @@ __all__ = [
     "Handoff",
     "HandoffContext",
     "MaaSEvent",
+    "Memory",
+    "MemorySession",
     "Membership",
     "Pool",
     "SharedMemory",
@@ -114,9 +117,83 @@ class SharedMemory:
     shared_at: float
     metadata: dict[str, Any] = field(default_factory=dict)
     seq: int = 0
+    content: str | None = None
+    """The memory's text when ``memory_id`` names a stored memory (``None`` for an external
+    reference, such as the specification's ``"mem-bug-123"``). Redacted on read."""
+    category: str | None = None
 
     def __post_init__(self) -> None:
         _frozen_copy(self, "metadata", self.metadata)
+
+
+@dataclass(frozen=True)
+class Memory:
+    """One stored memory: the relational store's record (the vector index only points at it).
+
+    Attributes:
+        memory_id: Random 128-bit id.
+        content: The text, as written (redacted when read through the services).
+        category: ``knowledge``, ``decision``, ``incident``, ``code`` or free text.
+        scope: Spectron dict scope (``{"org": ..., "project": ..., "agent": ...}``); empty for
+            a memory that lives only in a pool.
+        author_id: The agent that wrote it, if known.
+        session_id: The session it was written in, if any.
+        pool_id: The pool it was written into, if any.
+        metadata: Provenance: flat JSON scalars (``source``, ``agent``, ...).
+        created_at: When it was written.
+        valid_from: Since when the fact holds (defaults to ``created_at``).
+        valid_to: When it stopped holding (set on supersession or deletion), else ``None``.
+        status: ACTIVE, QUARANTINED, SUPERSEDED or DELETED.
+        supersedes: The memory this one replaced.
+        superseded_by: The memory that replaced this one.
+        screening: Pattern families screening matched (empty when clean).
+    """
+
+    memory_id: str
+    content: str
+    category: str
+    scope: dict[str, str]
+    created_at: float
+    author_id: str | None = None
+    session_id: str | None = None
+    pool_id: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    valid_from: float | None = None
+    valid_to: float | None = None
+    status: MemoryStatus = MemoryStatus.ACTIVE
+    supersedes: str | None = None
+    superseded_by: str | None = None
+    screening: tuple[str, ...] = ()
+    seq: int = 0
+
+    def __post_init__(self) -> None:
+        _frozen_copy(self, "metadata", self.metadata)
+        _frozen_copy(self, "scope", self.scope)
+        if self.valid_from is None:
+            object.__setattr__(self, "valid_from", self.created_at)
+
+    def is_current(self, at: float | None = None) -> bool:
+        """True when ACTIVE and, at time ``at`` (default: now-ish, any), inside its validity."""
+        if self.status is not MemoryStatus.ACTIVE:
+            return False
+        if at is None:
+            return self.valid_to is None
+        return (self.valid_from or 0.0) <= at and (self.valid_to is None or at < self.valid_to)
+
+
+@dataclass(frozen=True)
+class MemorySession:
+    """A session bound to one scope (Spectron's ``sessions.create(scope=...)``)."""
+
+    session_id: str
+    scope: dict[str, str]
+    created_at: float
+    agent_id: str | None = None
+    closed_at: float | None = None
+    last_memory_id: str | None = None
+
+    def __post_init__(self) -> None:
+        _frozen_copy(self, "scope", self.scope)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["MEXTRAValidator", "MemoryPoisoningDefense", "ScreeningResult", "redact"]
+__all__ = ["MEXTRAValidator", "MemoryPoisoningDefense", "ScreeningResult", "redact", "redact_value"]
 
 _FLAGS = re.IGNORECASE | re.DOTALL
 
@@ -137,7 +137,7 @@ class MemoryPoisoningDefense:
     def filter_output(self, memories: list[Any]) -> list[Any]:
         """Return at most ``max_results`` items, with secrets redacted in every string
         (nested in dicts and lists too). The input is not mutated."""
-        return [_redact_value(copy.deepcopy(m)) for m in list(memories)[: self.max_results]]
+        return [redact_value(copy.deepcopy(m)) for m in list(memories)[: self.max_results]]
 
     def analyze_query(self, query: str) -> float:
         """Score 0..1 how much ``query`` looks like an attempt to extract memory in bulk;
@@ -157,13 +157,14 @@ class MemoryPoisoningDefense:
         return min(score, 1.0)
 
 
-def _redact_value(value: Any) -> Any:
+def redact_value(value: Any) -> Any:
+    """Redact secrets in every string inside ``value`` (dicts, lists, tuples), returning a copy."""
     if isinstance(value, str):
         return redact(value)
     if isinstance(value, dict):
-        return {k: _redact_value(v) for k, v in value.items()}
+        return {k: redact_value(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_redact_value(v) for v in value]
+        return [redact_value(v) for v in value]
     if isinstance(value, tuple):
-        return tuple(_redact_value(v) for v in value)
+        return tuple(redact_value(v) for v in value)
     return value

@@ -26,11 +26,54 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
-from maas_langchain.core.enums import AuditEventType, EventKind, HandoffStatus
+from maas_langchain.core.enums import AuditEventType, EventKind, HandoffStatus, MemoryStatus
 from maas_langchain.core.policy import AudienceFilter
-from maas_langchain.core.records import Agent, AuditEvent, Handoff, MaaSEvent, Membership, Pool, SharedMemory
+from maas_langchain.core.records import (
+    Agent,
+    AuditEvent,
+    Handoff,
+    MaaSEvent,
+    Membership,
+    Memory,
+    MemorySession,
+    Pool,
+    SharedMemory,
+)
+from maas_langchain.core.scopes import ScopeFilter
 
-__all__ = ["AuditQuery", "StateBackend", "StateTx"]
+__all__ = ["AuditQuery", "NewMemory", "StateBackend", "StateTx", "StoredMemory"]
+
+
+@dataclass(frozen=True)
+class NewMemory:
+    """What :meth:`StateTx.insert_memory` stores beside the record.
+
+    Attributes:
+        memory: The record.
+        vector: The embedding as little-endian float32 bytes (``None`` when not embedded).
+        search_text: The text the full-text index sees.
+        scope_key: Canonical form of ``memory.scope`` (``None`` for a pool-only memory).
+        scope_subsets: Canonical forms of every non-empty subset of the scope.
+        prev_id: The memory written just before in the same session.
+        dirty: True when the vector index must still be told about it.
+    """
+
+    memory: Memory
+    vector: bytes | None
+    search_text: str
+    scope_key: str | None
+    scope_subsets: Sequence[str]
+    prev_id: str | None
+    dirty: bool
+
+
+@dataclass(frozen=True)
+class StoredMemory:
+    """A memory as read back for ranking and indexing."""
+
+    memory: Memory
+    vector: bytes | None
+    prev_id: str | None
 
 
 @dataclass(frozen=True)
@@ -129,6 +172,77 @@ class StateTx(abc.ABC):
     @abc.abstractmethod
     def shares_by_memory_ids(self, memory_ids: Sequence[str]) -> list[SharedMemory]:
         """Every share, in any pool, of the given memory ids."""
+
+    # --- memories ---------------------------------------------------------------------
+    @abc.abstractmethod
+    def insert_memory(self, new: NewMemory) -> Memory:
+        """Store a new memory; return it with its sequence number."""
+
+    @abc.abstractmethod
+    def get_memories(self, memory_ids: Sequence[str], *, scope: ScopeFilter | None = None) -> list[StoredMemory]:
+        """The given memories (any status), restricted to ``scope`` if given, in no order."""
+
+    @abc.abstractmethod
+    def set_memory_status(
+        self, memory_id: str, status: MemoryStatus, *, valid_to: float | None, superseded_by: str | None = None
+    ) -> bool:
+        """Change a memory's status (marking it dirty for the index); False if unknown."""
+
+    @abc.abstractmethod
+    def lexical_search(self, terms: Sequence[str], scope: ScopeFilter, limit: int) -> list[tuple[str, float]]:
+        """Full-text search over current ACTIVE memories in ``scope``: ``(memory_id, score)``,
+        best first. Any term may match; scores are only comparable within one call."""
+
+    @abc.abstractmethod
+    def list_memories(
+        self,
+        *,
+        scope: ScopeFilter | None = None,
+        statuses: Sequence[MemoryStatus] | None = None,
+        after_seq: int = 0,
+        limit: int = 1_000,
+        with_vectors: bool = False,
+    ) -> list[StoredMemory]:
+        """Memories after ``after_seq`` matching the filters, in sequence order."""
+
+    @abc.abstractmethod
+    def count_memories(self) -> int:
+        """Memories stored, in any status."""
+
+    @abc.abstractmethod
+    def dirty_memories(self, limit: int) -> list[StoredMemory]:
+        """Memories whose index entry is out of date (with vectors), oldest first."""
+
+    @abc.abstractmethod
+    def mark_indexed(self, memory_ids: Sequence[str]) -> None:
+        """Clear the dirty flag of the given memories."""
+
+    @abc.abstractmethod
+    def mark_all_dirty(self) -> int:
+        """Mark every memory dirty (before a rebuild of the index); return how many."""
+
+    @abc.abstractmethod
+    def get_setting(self, name: str) -> str | None: ...
+
+    @abc.abstractmethod
+    def set_setting(self, name: str, value: str) -> None: ...
+
+    # --- sessions ---------------------------------------------------------------------
+    @abc.abstractmethod
+    def insert_session(self, session: MemorySession) -> None: ...
+
+    @abc.abstractmethod
+    def get_session(self, session_id: str) -> MemorySession | None: ...
+
+    @abc.abstractmethod
+    def close_session(self, session_id: str, closed_at: float) -> bool:
+        """Close an open session; False if unknown or already closed."""
+
+    @abc.abstractmethod
+    def set_session_last_memory(self, session_id: str, memory_id: str) -> None: ...
+
+    @abc.abstractmethod
+    def count_open_sessions(self) -> int: ...
 
     # --- handoffs ---------------------------------------------------------------------
     @abc.abstractmethod

@@ -22,11 +22,12 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from maas_langchain.core.enums import EventKind, HandoffStatus
+from maas_langchain.core.enums import EventKind, HandoffStatus, MemoryStatus
 from maas_langchain.core.policy import AudienceFilter
 from maas_langchain.core.records import Agent, AuditEvent, Handoff, MaaSEvent, Membership, Pool, SharedMemory
 from maas_langchain.core.runtime import GENESIS_HASH
 from maas_langchain.storage.base import AuditQuery, StateBackend, StateTx
+from maas_langchain.storage.memory_memories import MemoryOps, MemoryTables
 
 __all__ = ["MemoryBackend"]
 
@@ -44,13 +45,15 @@ class _Tables:
         self.events: list[MaaSEvent] = []
         self.event_seq = 0
         self.share_seq = 0
+        self.memory = MemoryTables()
 
 
-class _MemoryTx(StateTx):
+class _MemoryTx(MemoryOps, StateTx):
     """Mutations record their inverse; the backend replays them backwards on rollback."""
 
     def __init__(self, tables: _Tables) -> None:
         self.t = tables
+        self.m = tables.memory
         self.undo: list[Callable[[], None]] = []
 
     def _put(self, table: dict[Any, Any], key: Any, value: Any) -> None:
@@ -143,8 +146,14 @@ class _MemoryTx(StateTx):
     def _pool_shares(self, pool_id: str) -> dict[str, SharedMemory]:
         return self.t.shares.get(pool_id, {})
 
+    def _with_content(self, share: SharedMemory | None) -> SharedMemory | None:
+        row = None if share is None else self.m.memories.get(share.memory_id)
+        if share is None or row is None or row.memory.status is not MemoryStatus.ACTIVE:
+            return share
+        return dataclasses.replace(share, content=row.memory.content, category=row.memory.category)
+
     def get_share(self, pool_id: str, memory_id: str) -> SharedMemory | None:
-        return self._out(self._pool_shares(pool_id).get(memory_id))
+        return self._out(self._with_content(self._pool_shares(pool_id).get(memory_id)))
 
     def upsert_share(self, share: SharedMemory) -> SharedMemory:
         old_seq = self.t.share_seq
@@ -195,7 +204,7 @@ class _MemoryTx(StateTx):
                 found.append(share)
                 if len(found) >= limit:
                     break
-        return self._out(found)
+        return self._out([s for s in map(self._with_content, found) if s is not None])
 
     def shares_by_memory_ids(self, memory_ids: Sequence[str]) -> list[SharedMemory]:
         wanted = set(memory_ids)

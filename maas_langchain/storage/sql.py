@@ -26,6 +26,7 @@ from maas_langchain.core.records import (
     SharedMemory,
 )
 from maas_langchain.storage.base import AuditQuery, StateTx, iter_chunks
+from maas_langchain.storage.sql_memories import SqlMemoryOps
 from maas_langchain.storage.sql_codec import (
     AGENT_COLUMNS,
     AUDIT_COLUMNS,
@@ -46,6 +47,9 @@ from maas_langchain.storage.sql_codec import (
 )
 
 __all__ = ["POSTGRES", "SQLITE", "Dialect", "SqlTx"]
+
+_S_COLUMNS = ", ".join(f"s.{c.strip()}" for c in SHARE_COLUMNS.split(",")) + ", m.content, m.category"
+_SHARES_JOIN = "shared_memories s LEFT JOIN memories m ON m.memory_id = s.memory_id AND m.status = 'active'"
 
 
 @dataclass(frozen=True)
@@ -74,7 +78,7 @@ SQLITE = Dialect("sqlite", "?", "IS", "")
 POSTGRES = Dialect("postgres", "%s", "IS NOT DISTINCT FROM", " FOR UPDATE", "SELECT pg_notify('maas_events', ?)")
 
 
-class SqlTx(StateTx):
+class SqlTx(SqlMemoryOps, StateTx):
     """Record operations as SQL on one cursor inside a transaction the backend opened."""
 
     def __init__(self, cursor: Any, dialect: Dialect) -> None:
@@ -219,7 +223,7 @@ class SqlTx(StateTx):
     # shared memories
     def get_share(self, pool_id: str, memory_id: str) -> SharedMemory | None:
         row = self._one(
-            f"SELECT {SHARE_COLUMNS} FROM shared_memories WHERE pool_id = ? AND memory_id = ?", (pool_id, memory_id)
+            f"SELECT {_S_COLUMNS} FROM {_SHARES_JOIN} WHERE s.pool_id = ? AND s.memory_id = ?", (pool_id, memory_id)
         )
         return None if row is None else share_from_row(row)
 
@@ -259,15 +263,15 @@ class SqlTx(StateTx):
         params: list[Any] = [pool_id]
         for clause in audience.clauses:
             if clause.column is None:
-                ors.append(f"scope_level = {int(clause.level)}")
+                ors.append(f"s.scope_level = {int(clause.level)}")
             else:
-                ors.append(f"(scope_level = {int(clause.level)} AND {clause.column} <=> ?)")
+                ors.append(f"(s.scope_level = {int(clause.level)} AND s.{clause.column} <=> ?)")
                 params.append(clause.value)
         if not ors:
             return []
         sql = (
-            f"SELECT {SHARE_COLUMNS} FROM shared_memories WHERE pool_id = ? AND ({' OR '.join(ors)}) "
-            "ORDER BY seq DESC LIMIT ? OFFSET ?"
+            f"SELECT {_S_COLUMNS} FROM {_SHARES_JOIN} WHERE s.pool_id = ? AND ({' OR '.join(ors)}) "
+            "ORDER BY s.seq DESC LIMIT ? OFFSET ?"
         )
         return [share_from_row(r) for r in self._all(sql, [*params, limit, offset])]
 

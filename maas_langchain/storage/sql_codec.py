@@ -115,6 +115,8 @@ def share_from_row(row: Sequence[Any]) -> SharedMemory:
         shared_at=row[7],
         metadata=_json_dict(row[8]),
         seq=row[9],
+        content=row[10] if len(row) > 10 else None,
+        category=row[11] if len(row) > 11 else None,
     )
 
 

@@ -1,0 +1,444 @@
+"""Memories: write with screening, recall by meaning within a scope, supersede, forget.
+
+The relational store holds every memory (content, scope, provenance, status, supersession
+links and its vector); the vector index only answers "which ids are nearest". A recall gathers
+candidates from the index *and* the store's full-text index, both filtered by the reader's scope
+inside the query (so ``top_k`` is never starved and nothing out of scope is scored), re-checks
+them in SQL, computes exact cosine similarity from the stored vectors, and ranks them with
+:mod:`maas_langchain.core.ranking`.
+
+Example:
+    >>> from maas_langchain import MaaS
+    >>> from maas_langchain.embeddings import HashingEmbeddings
+    >>> maas = MaaS.open(":memory:", embeddings=HashingEmbeddings())
+    >>> m = maas.memories.remember("The auth service signs JWTs with RS256.", scope={"org": "acme"})
+    >>> [hit.memory.content for hit in maas.memories.recall("JWT signing", scope={"org": "acme"})]
+    ['The auth service signs JWTs with RS256.']
+    >>> maas.close()
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from maas_langchain.core.enums import AuditEventType, EventKind, MemoryStatus
+from maas_langchain.core.memory_index import EmbeddingSpec, IndexSync, scope_where
+from maas_langchain.core.ranking import (
+    Candidate,
+    RankingWeights,
+    decode_vector,
+    encode_vector,
+    lexical_terms,
+    rank,
+    search_text,
+)
+from maas_langchain.core.records import Memory
+from maas_langchain.core.runtime import AuditEntry, Runtime
+from maas_langchain.core.scopes import ScopeHierarchy
+from maas_langchain.core.screening import MEXTRAValidator, redact, redact_value
+from maas_langchain.core.validation import check_id, check_positive_int, check_text, new_id
+from maas_langchain.errors import (
+    CapacityExceededError,
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PolicyViolationError,
+)
+from maas_langchain.storage.base import NewMemory, StateTx, StoredMemory
+from maas_langchain.vectors.base import VectorIndex
+
+__all__ = ["Embedder", "MemoryInput", "MemoryService", "RecallHit"]
+
+_OP = AuditEventType.MEMORY_OPERATION
+_MAX_CATEGORY_CHARS = 64
+_SCREENING_MODES = ("quarantine", "refuse", "off")
+
+
+class Embedder(Protocol):
+    """What the service needs from an embedding model (any LangChain ``Embeddings`` wrapped
+    with its model id and dimension)."""
+
+    @property
+    def model_id(self) -> str: ...
+
+    @property
+    def dimension(self) -> int: ...
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]: ...
+
+    def embed_query(self, text: str) -> list[float]: ...
+
+
+@dataclass(frozen=True)
+class MemoryInput:
+    """One memory to write with :meth:`MemoryService.remember_many`."""
+
+    content: str
+    scope: Mapping[str, str]
+    category: str = "knowledge"
+    metadata: Mapping[str, Any] | None = None
+    author_id: str | None = None
+    session_id: str | None = None
+    created_at: float | None = None
+
+
+@dataclass(frozen=True)
+class RecallHit:
+    """A recalled memory (redacted), its score and why it matched."""
+
+    memory: Memory
+    score: float
+    why: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    memory: Memory
+    embed_text: str
+    search_text: str
+
+
+def check_category(value: Any) -> str:
+    """A category is free text (``knowledge``, ``decision``, ...): 1–64 characters."""
+    return check_text(value, "memory_category", _MAX_CATEGORY_CHARS)
+
+
+def check_flat_metadata(value: Any, max_bytes: int) -> dict[str, Any]:
+    """Provenance metadata: a dict of string keys to JSON scalars (str, int, float, bool, None).
+
+    Raises:
+        InvalidInputError: Not a dict, nested values, non-string keys, or too large.
+    """
+    from maas_langchain.core.validation import check_json
+
+    meta: dict[str, Any] = check_json(value, "metadata", max_bytes)
+    for key, item in meta.items():
+        if isinstance(item, (dict, list)):
+            raise InvalidInputError(
+                f"metadata[{key!r}] must be a string, number, boolean or null, not {type(item).__name__}",
+                field="metadata",
+                key=key,
+            )
+    return meta
+
+
+class MemoryService:
+    """Write, recall, supersede and forget memories.
+
+    Args:
+        rt: Shared runtime (backend, limits, clock, audit).
+        index: Vector index (Chroma or brute force), or a factory called on first use.
+        embedder: Factory of the embedding model, called once on first use (loading a model
+            is slow, so nothing is loaded until a memory is written or recalled).
+        hierarchy: Allowed scope keys.
+        weights: Ranking weights.
+        screening: ``"quarantine"`` (default: flagged writes are stored as QUARANTINED, never
+            recalled), ``"refuse"`` (raise :class:`PolicyViolationError`) or ``"off"``.
+    """
+
+    def __init__(
+        self,
+        rt: Runtime,
+        index: VectorIndex | Callable[[], VectorIndex],
+        embedder: Callable[[], Embedder],
+        *,
+        hierarchy: ScopeHierarchy | None = None,
+        weights: RankingWeights | None = None,
+        screening: str = "quarantine",
+    ) -> None:
+        if screening not in _SCREENING_MODES:
+            raise InvalidInputError(f"screening must be one of {_SCREENING_MODES}", screening=screening)
+        self._rt = rt
+        self.hierarchy = hierarchy or ScopeHierarchy()
+        self.weights = weights or RankingWeights()
+        self.screening = screening
+        self._validator = MEXTRAValidator()
+        self._embedder_factory = embedder
+        self._embedder: Embedder | None = None
+        self._collection: str | None = None
+        self._lock = threading.Lock()
+        self.sync = IndexSync(rt, index, self.hierarchy)
+
+    # --- set-up -----------------------------------------------------------------------
+    @property
+    def embedder(self) -> Embedder:
+        """The embedding model (created on first use)."""
+        self._ready()
+        assert self._embedder is not None
+        return self._embedder
+
+    def _ready(self) -> str:
+        with self._lock:
+            if self._collection is None:
+                embedder = self._embedder_factory()
+                self._collection = self.sync.bind(EmbeddingSpec(embedder.model_id, embedder.dimension))
+                self._embedder = embedder
+            return self._collection
+
+    def heal(self) -> int:
+        """Push rows a crash left unindexed to the index (no embedding model needed)."""
+        spec = self.sync.stored_spec()
+        if spec is None:
+            return 0
+        from maas_langchain.core.memory_index import collection_name
+
+        name = collection_name(spec.model, spec.dimension)
+        if not self._rt.read(lambda tx: tx.dirty_memories(1)):
+            return 0
+        self.sync.index.ensure_collection(name, dimension=spec.dimension, model=spec.model)
+        return self.sync.sync(name)
+
+    # --- writing ----------------------------------------------------------------------
+    def remember(
+        self,
+        content: str,
+        *,
+        scope: Mapping[str, str],
+        category: str = "knowledge",
+        metadata: Mapping[str, Any] | None = None,
+        author_id: str | None = None,
+        session_id: str | None = None,
+        supersedes: str | None = None,
+    ) -> Memory:
+        """Store one memory and index it; return the stored record (redacted).
+
+        Raises:
+            InvalidInputError: Empty or oversized content, bad scope keys, nested metadata.
+            PolicyViolationError: Screening flagged the content and the policy is ``refuse``.
+            NotFoundError: Unknown or closed session, unknown memory to supersede.
+            CapacityExceededError: ``limits.max_memories`` reached.
+        """
+        item = MemoryInput(content, scope, category, metadata, author_id, session_id)
+        old = None if supersedes is None else check_id(supersedes, "supersedes")
+        return self.remember_many([item], supersedes=old)[0]
+
+    def remember_many(self, items: Sequence[MemoryInput], *, supersedes: str | None = None) -> list[Memory]:
+        """Store many memories in one transaction (all or none), embedded in batches."""
+        if not items:
+            return []
+        try:
+            prepared = [self._prepare(item) for item in items]
+        except PolicyViolationError as exc:
+            self._rt.record_failure(exc, event_type=_OP, action="remember", actor=items[0].author_id, target=None)
+            raise
+        collection = self._ready()
+        texts = [p.embed_text for p in prepared]
+        vectors = self._embed(texts)
+        stored = self._rt.write(
+            lambda tx: self._insert(tx, prepared, vectors, supersedes),
+            event_type=_OP,
+            action="remember",
+            actor=prepared[0].memory.author_id,
+            target=prepared[0].memory.session_id,
+        )
+        self._index_now(collection, [m.memory_id for m in stored] + ([supersedes] if supersedes else []))
+        return [self._public(m) for m in stored]
+
+    def _prepare(self, item: MemoryInput) -> _Prepared:
+        content = check_text(item.content, "content", self._rt.limits.max_memory_chars)
+        scope = self.hierarchy.check(item.scope)
+        category = check_category(item.category)
+        meta = check_flat_metadata(item.metadata, self._rt.limits.max_metadata_bytes)
+        author = None if item.author_id is None else check_text(item.author_id, "author_id", 256)
+        session = None if item.session_id is None else check_id(item.session_id, "session_id")
+        flagged = () if self.screening == "off" else self._validator.screen(content).categories
+        if flagged and self.screening == "refuse":
+            raise PolicyViolationError(
+                f"content was refused by screening ({', '.join(flagged)})", categories=list(flagged)
+            )
+        status = MemoryStatus.QUARANTINED if flagged else MemoryStatus.ACTIVE
+        now = self._rt.clock() if item.created_at is None else float(item.created_at)
+        memory = Memory(
+            memory_id=new_id(),
+            content=content,
+            category=category,
+            scope=scope,
+            created_at=now,
+            author_id=author,
+            session_id=session,
+            metadata=meta,
+            status=status,
+            screening=tuple(flagged),
+        )
+        speaker = scope.get("agent")
+        return _Prepared(memory, f"{speaker}: {content}" if speaker else content, search_text(content, speaker))
+
+    def _embed(self, texts: list[str]) -> list[bytes]:
+        embedder = self.embedder
+        vectors = embedder.embed_documents(texts)
+        if len(vectors) != len(texts) or any(len(v) != embedder.dimension for v in vectors):
+            from maas_langchain.errors import EmbeddingDimensionError
+
+            raise EmbeddingDimensionError(
+                f"{embedder.model_id} returned vectors of another count or dimension than {embedder.dimension}",
+                model=embedder.model_id,
+            )
+        return [encode_vector(v) for v in vectors]
+
+    def _insert(
+        self, tx: StateTx, prepared: Sequence[_Prepared], vectors: Sequence[bytes], supersedes: str | None
+    ) -> list[Memory]:
+        limit = self._rt.limits.max_memories
+        if tx.count_memories() + len(prepared) > limit:
+            raise CapacityExceededError(f"the store holds the maximum of {limit} memories", limit=limit)
+        sessions = {p.memory.session_id for p in prepared if p.memory.session_id}
+        last = {s: self._open_session(tx, s).last_memory_id for s in sessions}
+        stored = []
+        for prep, vector in zip(prepared, vectors, strict=True):
+            m = prep.memory
+            if supersedes is not None:
+                m = self._supersede(tx, supersedes, m)
+            prev = last.get(m.session_id) if m.session_id else None
+            new = NewMemory(
+                memory=m,
+                vector=vector,
+                search_text=prep.search_text,
+                scope_key=self.hierarchy.canon(m.scope),
+                scope_subsets=self.hierarchy.subsets(m.scope),
+                prev_id=prev,
+                dirty=m.status is MemoryStatus.ACTIVE,
+            )
+            stored.append(tx.insert_memory(new))
+            if m.session_id:
+                last[m.session_id] = m.memory_id
+                tx.set_session_last_memory(m.session_id, m.memory_id)
+        self._record_writes(tx, stored)
+        return stored
+
+    def _open_session(self, tx: StateTx, session_id: str) -> Any:
+        session = tx.get_session(session_id)
+        if session is None or session.closed_at is not None:
+            raise NotFoundError(f"no open session with id {session_id}", session_id=session_id)
+        return session
+
+    def _supersede(self, tx: StateTx, old_id: str, new: Memory) -> Memory:
+        old = tx.get_memories([old_id])
+        if not old:
+            raise NotFoundError(f"no memory with id {old_id}", memory_id=old_id)
+        if old[0].memory.status is not MemoryStatus.ACTIVE:
+            raise ConflictError(f"memory {old_id} is {old[0].memory.status.value}, not active", memory_id=old_id)
+        tx.set_memory_status(old_id, MemoryStatus.SUPERSEDED, valid_to=new.created_at, superseded_by=new.memory_id)
+        return Memory(**{**new.__dict__, "supersedes": old_id})
+
+    def _record_writes(self, tx: StateTx, stored: Sequence[Memory]) -> None:
+        for m in stored:
+            self._rt.emit(
+                tx,
+                EventKind.MEMORY_WRITTEN,
+                m.pool_id,
+                memory_id=m.memory_id,
+                status=m.status.value,
+                scope=self.hierarchy.canon(m.scope),
+                author_id=m.author_id,
+            )
+        quarantined = [m.memory_id for m in stored if m.status is MemoryStatus.QUARANTINED]
+        details: dict[str, Any] = {"count": len(stored), "memory_ids": [m.memory_id for m in stored][:20]}
+        if quarantined:
+            details["quarantined"] = quarantined[:20]
+        outcome = "quarantined" if quarantined else "success"
+        self._rt.record(tx, AuditEntry(_OP, "remember", stored[0].author_id, stored[0].session_id, outcome, None, details))
+
+    def _index_now(self, collection: str, memory_ids: Sequence[str]) -> None:
+        rows = self._rt.read(lambda tx: tx.get_memories(memory_ids))
+        self.sync.apply(collection, rows)
+
+    # --- status changes ---------------------------------------------------------------
+    def forget(self, memory_id: str, *, actor_id: str | None = None) -> bool:
+        """Mark a memory DELETED (kept for history and audit, never recalled again).
+        Returns False if it was not active."""
+        key = check_id(memory_id, "memory_id")
+
+        def op(tx: StateTx) -> bool:
+            found = tx.get_memories([key])
+            if not found:
+                raise NotFoundError(f"no memory with id {key}", memory_id=key)
+            if found[0].memory.status is MemoryStatus.DELETED:
+                return False
+            tx.set_memory_status(key, MemoryStatus.DELETED, valid_to=self._rt.clock())
+            self._rt.emit(tx, EventKind.MEMORY_STATUS_CHANGED, None, memory_id=key, status="deleted")
+            self._rt.record(tx, AuditEntry(_OP, "forget", actor_id, key))
+            return True
+
+        changed = self._rt.write(op, event_type=_OP, action="forget", actor=actor_id, target=key)
+        if changed and self._collection is not None:
+            self._index_now(self._collection, [key])
+        return changed
+
+    # --- reading ----------------------------------------------------------------------
+    def get(self, memory_id: str) -> Memory | None:
+        """The memory with this id, any status (redacted), or None."""
+        key = check_id(memory_id, "memory_id")
+        found = self._rt.read(lambda tx: tx.get_memories([key]))
+        return self._public(found[0].memory) if found else None
+
+    def history(
+        self, *, scope: Mapping[str, str], descendants: bool = True, limit: int = 1_000
+    ) -> list[Memory]:
+        """Every memory visible at ``scope`` in any status, oldest first (supersession chains
+        and quarantined writes included)."""
+        flt = self.hierarchy.filter(self.hierarchy.check(scope), descendants=descendants)
+        page = check_positive_int(limit, "limit", self._rt.limits.max_query_limit)
+        rows = self._rt.read(lambda tx: tx.list_memories(scope=flt, limit=page))
+        return [self._public(r.memory) for r in rows]
+
+    def recall(
+        self,
+        query: str,
+        *,
+        scope: Mapping[str, str],
+        top_k: int = 5,
+        descendants: bool = True,
+    ) -> list[RecallHit]:
+        """The ``top_k`` current memories visible at ``scope`` that best answer ``query``.
+
+        Raises:
+            InvalidInputError: Empty query, bad scope, ``top_k`` outside 1..``max_recall_top_k``.
+        """
+        text = check_text(query, "query", self._rt.limits.max_memory_chars)
+        k = check_positive_int(top_k, "top_k", self._rt.limits.max_recall_top_k)
+        flt = self.hierarchy.filter(self.hierarchy.check(scope), descendants=descendants)
+        collection = self._ready()
+        qvec = np.asarray(self.embedder.embed_query(text), dtype=np.float32)
+        fetch = min(max(3 * k, 50), 3 * self._rt.limits.max_recall_top_k)
+        dense = self.sync.index.query(collection, qvec.tolist(), fetch, scope_where(flt))
+        terms = lexical_terms(text)
+
+        def read(tx: StateTx) -> tuple[list[tuple[str, float]], list[StoredMemory]]:
+            lexical = tx.lexical_search(terms, flt, fetch)
+            ids = [h.id for h in dense] + [i for i, _ in lexical]
+            return lexical, tx.get_memories(ids, scope=flt)
+
+        lexical, rows = self._rt.read(read)
+        lex = dict(lexical)
+        current = [r for r in rows if r.memory.is_current() and r.vector is not None]
+        candidates = [self._candidate(r, qvec, lex, terms) for r in current]
+        by_id = {r.memory.memory_id: r.memory for r in current}
+        ranked = rank(candidates, self._rt.clock(), self.weights)[:k]
+        return [RecallHit(self._public(by_id[s.memory_id]), s.score, s.why) for s in ranked]
+
+    @staticmethod
+    def _candidate(row: StoredMemory, qvec: Any, lex: Mapping[str, float], terms: Sequence[str]) -> Candidate:
+        m = row.memory
+        vector = decode_vector(row.vector or b"")
+        norm = float(np.linalg.norm(vector) * np.linalg.norm(qvec)) or 1.0
+        matched = tuple(t for t in terms if t in set(lexical_terms(search_text(m.content, m.scope.get("agent")))))
+        return Candidate(
+            m.memory_id,
+            float(np.dot(vector, qvec)) / norm,
+            lex.get(m.memory_id, 0.0),
+            m.created_at,
+            row.prev_id,
+            matched if m.memory_id in lex else (),
+        )
+
+    @staticmethod
+    def _public(memory: Memory) -> Memory:
+        """A copy safe to hand out: secrets in content and metadata redacted."""
+        return Memory(
+            **{**memory.__dict__, "content": redact(memory.content), "metadata": redact_value(memory.metadata)}
+        )
