@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -40,12 +41,14 @@ from maas_langchain.core.ranking import RankingWeights
 from maas_langchain.core.runtime import Runtime, set_default_factory
 from maas_langchain.core.scopes import DEFAULT_SCOPE_KEYS, ScopeHierarchy
 from maas_langchain.core.sessions import SessionService
-from maas_langchain.errors import InvalidInputError, NotSupportedError
+from maas_langchain.errors import BackendUnavailableError, InvalidInputError, NotSupportedError, VectorStoreLockedError
 from maas_langchain.storage.base import StateBackend
 from maas_langchain.storage.memory import MemoryBackend
 from maas_langchain.storage.sqlite import SQLiteBackend
 
 __all__ = ["DEFAULT_HOME", "MaaS", "resolve_home"]
+
+_log = logging.getLogger(__name__)
 
 DEFAULT_HOME = ".maas"
 _MEMORY = (":memory:", "memory://", "memory")
@@ -224,8 +227,7 @@ class MaaS:
         self._closed = False
         # an instance dropped without close() (a re-run notebook cell) still stops its sweeper
         self._finalizer = weakref.finalize(self, _shutdown, self._sweeper, backend, [self._resources])
-        if self._resources.spec != "shared-index-required":
-            self.memories.heal()  # finish index writes a crash interrupted (cheap when none)
+        self._heal_index()
         if self._sweeper is not None:
             self._sweeper.start()
 
@@ -292,6 +294,16 @@ class MaaS:
             backend.close()
             raise
 
+    def _heal_index(self) -> None:
+        """Finish index writes a crash interrupted (cheap when there are none). If another
+        process holds the embedded index, healing waits for this process's first memory use."""
+        if self._resources.spec == "shared-index-required":
+            return
+        try:
+            self.memories.heal()
+        except (VectorStoreLockedError, BackendUnavailableError) as exc:
+            _log.warning("vector index not healed at open: %s", exc.message)
+
     @property
     def kb(self) -> Any:
         """The knowledge bases (``.code``, ``.decisions``, ``.incidents``), sharing this
@@ -310,9 +322,7 @@ class MaaS:
         spec = self.memories.sync.stored_spec()
         if spec is None:
             return 0
-        from maas_langchain.core.memory_index import collection_name
-
-        return self.memories.sync.rebuild(collection_name(spec.model, spec.dimension), progress)
+        return self.memories.sync.rebuild(self.memories.sync.collection(spec), progress)
 
     @classmethod
     def default(cls) -> MaaS:

@@ -176,8 +176,9 @@ class MemoryService:
         with self._lock:
             if self._collection is None:
                 embedder = self._embedder_factory()
-                self._collection = self.sync.bind(EmbeddingSpec(embedder.model_id, embedder.dimension))
-                self._embedder = embedder
+                collection = self.sync.bind(EmbeddingSpec(embedder.model_id, embedder.dimension))
+                self.sync.sync(collection)  # rows a crash (or another process's crash) left unindexed
+                self._collection, self._embedder = collection, embedder
             return self._collection
 
     def heal(self) -> int:
@@ -185,9 +186,7 @@ class MemoryService:
         spec = self.sync.stored_spec()
         if spec is None:
             return 0
-        from maas_langchain.core.memory_index import collection_name
-
-        name = collection_name(spec.model, spec.dimension)
+        name = self.sync.collection(spec)
         if not self._rt.read(lambda tx: tx.dirty_memories(1)):
             return 0
         self.sync.index.ensure_collection(name, dimension=spec.dimension, model=spec.model)

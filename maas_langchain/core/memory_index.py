@@ -7,14 +7,15 @@ tells the index and clears the flag. A crash in between leaves the flag set, and
 re-embedding. ``maas reindex`` marks everything dirty and rebuilds the collection.
 
 Example:
-    >>> collection_name("all-MiniLM-L6-v2", 384)
-    'maas-memories-all-minilm-l6-v2-384'
+    >>> collection_name("all-MiniLM-L6-v2", 384, instance="3f2a9c")
+    'maas-3f2a9c-memories-all-minilm-l6-v2-384'
 """
 
 from __future__ import annotations
 
 import re
 import threading
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -30,6 +31,7 @@ from maas_langchain.vectors.base import Contains, In, MetaValue, Or, VectorIndex
 __all__ = ["EmbeddingSpec", "IndexSync", "collection_name", "scope_where"]
 
 SETTING = "memory_embedding"
+INSTANCE = "instance_id"
 _BATCH = 1_000
 
 
@@ -51,10 +53,13 @@ class EmbeddingSpec:
         return cls(model, int(dimension))
 
 
-def collection_name(model: str, dimension: int, kind: str = "memories") -> str:
-    """A valid Chroma collection name for one kind, model and dimension."""
+def collection_name(model: str, dimension: int, kind: str = "memories", instance: str = "") -> str:
+    """A valid Chroma collection name for one store (``instance``), kind, model and dimension.
+
+    The instance id keeps two databases that share one ``chroma run`` server apart.
+    """
     slug = re.sub(r"[^a-z0-9]+", "-", model.lower()).strip("-")[:60] or "model"
-    return f"maas-{kind}-{slug}-{dimension}"
+    return f"maas-{instance + '-' if instance else ''}{kind}-{slug}-{dimension}"
 
 
 def scope_where(scope: ScopeFilter) -> Where:
@@ -133,6 +138,8 @@ class IndexSync:
             stored = tx.get_setting(SETTING)
             if stored is None:
                 tx.set_setting(SETTING, spec.encode())
+            if tx.get_setting(INSTANCE) is None:
+                tx.set_setting(INSTANCE, uuid.uuid4().hex[:12])
             existing = spec if stored is None else EmbeddingSpec.decode(stored)
         if existing != spec:
             raise EmbeddingDimensionError(
@@ -144,9 +151,14 @@ class IndexSync:
                 model=spec.model,
                 dimension=spec.dimension,
             )
-        name = collection_name(spec.model, spec.dimension)
+        name = self.collection(spec)
         self.index.ensure_collection(name, dimension=spec.dimension, model=spec.model)
         return name
+
+    def collection(self, spec: EmbeddingSpec) -> str:
+        """The collection of this store's memories for ``spec``."""
+        instance = self._rt.read(lambda tx: tx.get_setting(INSTANCE)) or ""
+        return collection_name(spec.model, spec.dimension, instance=instance)
 
     def sync(self, collection: str, progress: Callable[[int], None] | None = None) -> int:
         """Apply every dirty row to the index; return how many rows were applied."""

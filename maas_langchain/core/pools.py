@@ -335,6 +335,13 @@ class PoolRegistry:
                 raise ConflictError(
                     f"memory {mem} is already shared in pool {pkey} by another agent", memory_id=mem, pool_id=pkey
                 )
+            record = tx.get_memories([mem])
+            if record and record[0].memory.author_id not in (None, akey):
+                raise PermissionDeniedError(
+                    f"memory {mem} was written by another agent; only its author may share it",
+                    memory_id=mem,
+                    agent_id=akey,
+                )
             limit = self._rt.limits.max_shared_memories_per_pool
             if existing is None and tx.count_shares(pkey) >= limit:
                 raise CapacityExceededError(f"pool {pkey} holds the maximum of {limit} shared memories", limit=limit)
