@@ -13,12 +13,17 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 
+# torch first, pinned: the local CPU wheel. Unpinned, sentence-transformers would pull the newest
+# torch with several GB of CUDA packages.
+TORCH ?= torch==2.13.0
+
 $(VENV)/.installed: $(PY) pyproject.toml
-	$(PIP) install -q -e .
+	$(PIP) install -q $(TORCH)
+	$(PIP) install -q -e ".[local-embeddings]"
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed
-	$(PIP) install -q -e ".[test]"
+	$(PIP) install -q -e ".[test,local-embeddings]"
 	touch $@
 
 install: $(VENV)/.installed
@@ -43,6 +48,7 @@ test: lint typecheck pytest
 bench: install-test
 	$(PIP) install -q -e ".[bench]"
 	$(PY) -m benchmarks.core_bench $(BENCH_ARGS)
+	$(PY) -m benchmarks.memory_bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .maas .pytest_cache .mypy_cache .ruff_cache build dist

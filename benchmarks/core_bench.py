@@ -1,12 +1,19 @@
 """Core benchmark: registry lookup, handoff cycle, scoped pool query and concurrent writers.
 
-Every operation runs on three configurations in one process, side by side: the in-memory
-reference backend, SQLite with ``durability="normal"`` (WAL + ``synchronous=NORMAL``) and
-SQLite with ``durability="full"``. Audit is on everywhere; the background sweeper is off.
+Every operation runs on four configurations in one process, side by side: the in-memory
+reference backend, SQLite with ``durability="normal"`` (WAL + ``synchronous=NORMAL``), SQLite
+with ``durability="full"`` and PostgreSQL (``durability="normal"``, the server's
+``synchronous_commit``). Audit is on everywhere; the background sweeper is off.
+
+PostgreSQL runs in a fresh schema ``maas_bench_<random>`` of the database at ``--postgres``
+(default ``$MAAS_BENCH_POSTGRES_URL``, else ``postgresql://postgres@127.0.0.1:5432/test``),
+created before the run and dropped after it, also when the run fails. An unreachable server
+skips only that configuration, with a message; ``--no-postgres`` skips it on purpose.
 
 Usage:
     .venv/bin/python -m benchmarks.core_bench                  # full run
     .venv/bin/python -m benchmarks.core_bench --quick --out /tmp/bench
+    .venv/bin/python -m benchmarks.core_bench --no-postgres    # in-memory and SQLite only
 
 A full run writes ``docs/benchmarks.md``, ``docs/img/core_bench.png`` and
 ``benchmarks/results/core_bench.json``; with ``--out DIR`` the three files go to
@@ -26,6 +33,7 @@ import multiprocessing as mp
 import os
 import platform
 import random
+import secrets
 import sqlite3
 import statistics
 import subprocess
@@ -35,10 +43,13 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+from unittest import mock
+from urllib.parse import quote, urlsplit
 
 from maas_langchain import (
     Agent,
@@ -52,7 +63,20 @@ from maas_langchain import (
 from maas_langchain.core.policy import audience_filter
 from maas_langchain.storage.base import iter_chunks
 
-__all__ = ["CONFIGS", "FULL", "OPS", "QUICK", "Config", "Op", "Sizes", "main", "run"]
+__all__ = [
+    "CONFIGS",
+    "FULL",
+    "OPS",
+    "POSTGRES_URL",
+    "QUICK",
+    "Config",
+    "Op",
+    "Sizes",
+    "main",
+    "postgres_unavailable",
+    "run",
+    "select_configs",
+]
 
 ROOT = Path(__file__).resolve().parent.parent
 Result = dict[str, Any]
@@ -65,18 +89,27 @@ class Config:
     Attributes:
         key: Short name used in the JSON.
         label: Name for people.
-        durability: SQLite durability, or ``None`` for the in-memory backend.
+        durability: ``durability=`` of ``MaaS.open``, or ``None`` for the in-memory backend.
+        backend: ``"memory"``, ``"sqlite"`` or ``"postgres"``.
     """
 
     key: str
     label: str
     durability: str | None
+    backend: str = "sqlite"
 
 
 CONFIGS = (
-    Config("memory", "in-memory", None),
+    Config("memory", "in-memory", None, "memory"),
     Config("sqlite_normal", "SQLite normal", "normal"),
     Config("sqlite_full", "SQLite full", "full"),
+    Config("postgres", "PostgreSQL", "normal", "postgres"),
+)
+
+POSTGRES_URL = os.environ.get("MAAS_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+POSTGRES_HELP = (
+    "start it with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`, "
+    "point --postgres at another server, or pass --no-postgres"
 )
 
 
@@ -184,14 +217,158 @@ def time_calls(fn: Callable[[], object], n: int, warmup: int) -> list[int]:
     return samples
 
 
+# --- PostgreSQL -------------------------------------------------------------------------------
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def _display(url: str) -> str:
+    """``url`` without its password, for people."""
+    try:
+        from maas_langchain.storage.postgres import display_location
+    except ImportError:
+        return url.split("@", 1)[-1]
+    return display_location(url)
+
+
+def postgres_unavailable(url: str) -> str | None:
+    """Why the PostgreSQL configuration cannot run against ``url``, or ``None`` when it can."""
+    try:
+        import psycopg
+    except ImportError:
+        return 'psycopg is not installed (pip install -e ".[postgres]"); or pass --no-postgres'
+    try:
+        with psycopg.connect(url, connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as exc:
+        return f"PostgreSQL at {_display(url)} is unreachable ({_first_line(exc)}); {POSTGRES_HELP}"
+    return None
+
+
+def select_configs(postgres_url: str | None) -> tuple[list[Config], str | None]:
+    """The configurations to run, and why PostgreSQL is left out (``None`` when it runs).
+
+    ``postgres_url=None`` leaves PostgreSQL out on purpose (``--no-postgres``)."""
+    configs = [c for c in CONFIGS if c.backend != "postgres"]
+    reason = "--no-postgres was given" if postgres_url is None else postgres_unavailable(postgres_url)
+    if reason is None:
+        configs += [c for c in CONFIGS if c.backend == "postgres"]
+    return configs, reason
+
+
+def schema_url(base_url: str, schema: str) -> str:
+    """``base_url`` with ``schema`` as the whole ``search_path``."""
+    option = f"options={quote(f'-csearch_path={schema}', safe='')}"
+    return f"{base_url}{'&' if '?' in base_url else '?'}{option}"
+
+
+def _admin(base_url: str, statement: str) -> None:
+    import psycopg
+
+    with psycopg.connect(base_url, autocommit=True, connect_timeout=10) as conn:
+        conn.execute("SET lock_timeout = '30s'")
+        conn.execute(statement)
+
+
+@contextmanager
+def postgres_schema(base_url: str) -> Iterator[str]:
+    """Create a fresh schema ``maas_bench_<random>``; yield the URL that selects it; drop it
+    afterwards, also when the body fails."""
+    schema = f"maas_bench_{secrets.token_hex(6)}"
+    _admin(base_url, f"CREATE SCHEMA {schema}")
+    log(f"PostgreSQL: created schema {schema}")
+    try:
+        yield schema_url(base_url, schema)
+    finally:
+        try:
+            _admin(base_url, f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+            log(f"PostgreSQL: dropped schema {schema}")
+        except Exception as exc:
+            log(f"PostgreSQL: could not drop schema {schema} ({_first_line(exc)}); drop it by hand")
+
+
+def analyze_schema(url: str) -> None:
+    """ANALYZE every table of the schema ``url`` selects, so the planner knows the seeded pool's
+    size (autovacuum would do it soon after a pool grows; a fresh bulk load has no statistics)."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        tables = [row[0] for row in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")]
+        for table in tables:
+            conn.execute(f'ANALYZE "{table}"')
+
+
+def query_before_analyze(maas: MaaS, pool: QueryPool, url: str, sizes: Sizes) -> Result:
+    """The typical query on the freshly seeded pool, before :func:`analyze_schema` (not part of
+    the results table); ``autoanalyzed`` says whether autovacuum analyzed the table first."""
+    import psycopg
+
+    call = functools.partial(maas.pools.query_shared, pool.pool_id, pool.reader.agent_id, SharedScope.GLOBAL, limit=100)
+    samples = time_calls(call, max(3, sizes.sparse_queries // 5), 1)
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT last_autoanalyze IS NOT NULL FROM pg_stat_user_tables "
+            "WHERE schemaname = current_schema() AND relname = 'shared_memories'"
+        ).fetchone()
+    return {"n": len(samples), "p50_ms": summarize(samples)["p50_ms"], "autoanalyzed": bool(row and row[0])}
+
+
+def _median_ms(fn: Callable[[], object], n: int) -> float:
+    return round(statistics.median(time_calls(fn, n, 10)) / 1e6, 4)
+
+
+def postgres_facts(url: str) -> Result:
+    """Server settings and the cost of a round trip and of a commit, measured in the schema of
+    ``url`` (what every MaaS call on PostgreSQL pays)."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+
+        def show(name: str) -> str:
+            row = conn.execute(f"SHOW {name}").fetchone()
+            return str(row[0]) if row else "?"
+
+        facts: Result = {
+            "location": _display(url),
+            "schema": show("search_path"),
+            "version": show("server_version"),
+            "synchronous_commit": show("synchronous_commit"),
+            "fsync": show("fsync"),
+            "wal_sync_method": show("wal_sync_method"),
+            "roundtrip_p50_ms": _median_ms(lambda: conn.execute("SELECT 1"), 500),
+        }
+        conn.execute("CREATE TABLE bench_commit_probe (x INTEGER)")
+        for setting in ("on", "off"):
+            conn.execute(f"SET synchronous_commit = {setting}")
+            facts[f"insert_commit_sync_{setting}_p50_ms"] = _median_ms(
+                lambda: conn.execute("INSERT INTO bench_commit_probe VALUES (1)"), 300
+            )
+        conn.execute("DROP TABLE bench_commit_probe")
+    return facts
+
+
 # --- setup helpers --------------------------------------------------------------------------
 @contextmanager
-def open_config(config: Config, folder: Path) -> Iterator[MaaS]:
-    """Open MaaS for ``config`` (SQLite in ``folder``), audit on, sweeper off."""
-    if config.durability is None:
-        maas = MaaS.open(":memory:", sweep_interval=None)
+def config_location(config: Config, folder: Path, postgres_url: str) -> Iterator[str]:
+    """Where ``config`` keeps its state: ``":memory:"``, the SQLite folder, or the URL of a
+    fresh PostgreSQL schema in the database at ``postgres_url`` (dropped on exit)."""
+    if config.backend == "memory":
+        yield ":memory:"
+    elif config.backend == "postgres":
+        with postgres_schema(postgres_url) as url:
+            yield url
     else:
-        maas = MaaS.open(folder, durability=config.durability, sweep_interval=None)
+        yield str(folder)
+
+
+@contextmanager
+def open_config(config: Config, location: str) -> Iterator[MaaS]:
+    """Open MaaS for ``config`` at ``location`` (see :func:`config_location`), audit on, sweeper off."""
+    if config.durability is None:
+        maas = MaaS.open(location, sweep_interval=None)
+    else:
+        maas = MaaS.open(location, durability=config.durability, sweep_interval=None)
     try:
         yield maas
     finally:
@@ -456,39 +633,61 @@ def _write_shares(maas: MaaS, pool_id: str, agent_id: str, index: int, count: in
     return {"latencies_ns": latencies, "acked": acked, "errors": dict(errors), "start_ns": started, "end_ns": clock()}
 
 
-def _writer_process(
-    folder: str, durability: str, pool_id: str, agent_id: str, index: int, count: int, barrier: Any, results: Any
-) -> None:
-    """Entry point of one spawned writer: open its own MaaS, wait for the others, write."""
+_BARRIER: Any = None  # in a writer process: the barrier shared by all writers
+
+
+def _init_writer(barrier: Any) -> None:
+    global _BARRIER
+    _BARRIER = barrier
+
+
+def _writer_task(location: str, durability: str, pool_id: str, agent_id: str, index: int, count: int) -> Result:
+    """One writer's turn in a spawned process: open its own MaaS on the same folder or URL as the
+    parent, wait for the other writers, write, close."""
+    started = False
     try:
-        maas = MaaS.open(folder, durability=durability, sweep_interval=None)
+        maas = MaaS.open(location, durability=durability, sweep_interval=None)
         try:
-            barrier.wait(timeout=300)
-            outcome = _write_shares(maas, pool_id, agent_id, index, count)
+            _BARRIER.wait(timeout=300)
+            started = True
+            return _write_shares(maas, pool_id, agent_id, index, count)
         finally:
             maas.close()
     except BaseException as exc:  # report instead of leaving the parent waiting
-        outcome = {"latencies_ns": [], "acked": 0, "errors": {repr(exc): count}, "start_ns": 0, "end_ns": 0}
-    results.put(outcome)
+        if not started:
+            _BARRIER.abort()  # release the others now rather than at the barrier's timeout
+        return {"latencies_ns": [], "acked": 0, "errors": {repr(exc): count}, "start_ns": 0, "end_ns": 0}
 
 
-def _run_processes(folder: Path, durability: str, pool_id: str, agents: list[str], count: int) -> list[Result]:
-    ctx = mp.get_context("spawn")
-    barrier, results = ctx.Barrier(len(agents)), ctx.Queue()
-    procs = [
-        ctx.Process(
-            target=_writer_process,
-            args=(str(folder), durability, pool_id, agent, i, count, barrier, results),
-            daemon=True,
-        )
-        for i, agent in enumerate(agents)
-    ]
-    for proc in procs:
-        proc.start()
-    outcomes = [results.get(timeout=900) for _ in procs]
-    for proc in procs:
-        proc.join(timeout=60)
-    return outcomes
+class WriterProcesses:
+    """``count`` writer processes, started with ``spawn`` on first use and reused by every
+    configuration, so that only the first one pays for starting them (outside the timed part).
+
+    Args:
+        count: Number of processes, one per writer.
+    """
+
+    def __init__(self, count: int) -> None:
+        ctx = mp.get_context("spawn")
+        self.count = count
+        self.barrier = ctx.Barrier(count)
+        self.executor = ProcessPoolExecutor(count, mp_context=ctx, initializer=_init_writer, initargs=(self.barrier,))
+
+    def run(self, location: str, durability: str, pool_id: str, agents: list[str], count: int) -> list[Result]:
+        """Every agent writes ``count`` shares from its own process, which opens ``location`` (a
+        SQLite folder or a PostgreSQL URL) itself; all start together."""
+        if len(agents) != self.count:
+            raise ValueError(f"{len(agents)} agents for {self.count} writer processes")
+        self.barrier.reset()  # a failed earlier run may have left it broken
+        futures = [
+            self.executor.submit(_writer_task, location, durability, pool_id, agent, i, count)
+            for i, agent in enumerate(agents)
+        ]
+        return [future.result(timeout=900) for future in futures]
+
+    def close(self) -> None:
+        """Stop the processes (they finish the task they are on: the barrier times out)."""
+        self.executor.shutdown(wait=True, cancel_futures=True)
 
 
 def _run_threads(maas: MaaS, pool_id: str, agents: list[str], count: int) -> list[Result]:
@@ -522,8 +721,8 @@ def _count_pool(maas: MaaS, pool_id: str, reader: str, expected: int) -> Result:
     }
 
 
-def bench_writers(maas: MaaS, config: Config, folder: Path, sizes: Sizes) -> Result:
-    """``sizes.writers`` writers (processes on SQLite, threads in memory) into one pool."""
+def bench_writers(maas: MaaS, config: Config, location: str, sizes: Sizes, processes: WriterProcesses) -> Result:
+    """``sizes.writers`` writers (``processes`` on SQLite and PostgreSQL, threads in memory) into one pool."""
     pool_id = maas.pools.create_pool("writers-bench", owner_id="user-w", scope=SharedScope.GLOBAL)
     agents = register(maas, sizes.writers, "writer", owner_id="user-w")
     for agent in agents:
@@ -533,7 +732,7 @@ def bench_writers(maas: MaaS, config: Config, folder: Path, sizes: Sizes) -> Res
     else:
         mode, outcomes = (
             "processes",
-            _run_processes(folder, config.durability, pool_id, agents, sizes.writes_per_writer),
+            processes.run(location, config.durability, pool_id, agents, sizes.writes_per_writer),
         )
     return _writer_result(maas, pool_id, agents[0], mode, outcomes, sizes)
 
@@ -562,26 +761,88 @@ def _writer_result(maas: MaaS, pool_id: str, reader: str, mode: str, outcomes: l
     return result
 
 
+# --- statements per call (PostgreSQL) ----------------------------------------------------------
+def count_statements(maas: MaaS, pool: QueryPool) -> dict[str, int]:
+    """How many SQL statements (each one client-server round trip) one call of each measured
+    operation sends, counted on fresh agents and a fresh pool after the timed runs (untimed).
+    The query is the typical reader's on the full query pool."""
+    import psycopg
+
+    sent = [0]
+    execute = psycopg.Cursor.execute
+
+    def counting(self: Any, *args: Any, **kwargs: Any) -> Any:
+        sent[0] += 1
+        return execute(self, *args, **kwargs)
+
+    def count(call: Callable[[], object]) -> int:
+        sent[0] = 0
+        call()
+        return sent[0]
+
+    src = maas.agents.register_agent(AgentType.CLAUDE_CODE, owner_id="user-probe", name="probe-src")
+    dst = maas.agents.register_agent(AgentType.GPT_AGENT, owner_id="user-probe", name="probe-dst")
+    pool_id = maas.pools.create_pool("probe", owner_id="user-probe", scope=SharedScope.GLOBAL)
+    maas.pools.join_pool(pool_id, src, PermissionModel.WRITE)
+    maas.pools.share_memory(pool_id, "probe-warm", src, SharedScope.GLOBAL)
+    handoff: list[str] = []
+
+    def initiate() -> None:
+        handoff_id = maas.handoffs.initiate_handoff(src, dst, _handoff_context())
+        if handoff_id is None:
+            raise RuntimeError("handoff was denied")
+        handoff.append(handoff_id)
+
+    with mock.patch.object(psycopg.Cursor, "execute", counting):
+        return {
+            "get_agent": count(lambda: maas.agents.get_agent(src)),
+            "initiate_handoff": count(initiate),
+            "accept_handoff": count(lambda: maas.handoffs.accept_handoff(handoff[0], dst)),
+            "complete_handoff": count(lambda: maas.handoffs.complete_handoff(handoff[0], dst, {"status": "done"})),
+            "query_shared": count(
+                lambda: maas.pools.query_shared(pool.pool_id, pool.reader.agent_id, SharedScope.GLOBAL, limit=100)
+            ),
+            "share_memory": count(lambda: maas.pools.share_memory(pool_id, "probe-1", src, SharedScope.GLOBAL)),
+        }
+
+
 # --- running everything --------------------------------------------------------------------
-def run_all(sizes: Sizes, tmp: Path) -> dict[str, dict[str, Result]]:
-    """Every operation on every configuration; all stores open at once, timed loops interleaved."""
-    with ExitStack() as stack:
-        stores = {c.key: stack.enter_context(open_config(c, tmp / c.key)) for c in CONFIGS}
+def run_all(
+    sizes: Sizes, tmp: Path, configs: Sequence[Config], postgres_url: str
+) -> tuple[dict[str, dict[str, Result]], Result | None]:
+    """Every operation on every configuration; all stores open at once, timed loops interleaved.
+    Returns the results and the PostgreSQL facts (``None`` without PostgreSQL)."""
+    with ExitStack() as stack:  # closes every store, then drops the PostgreSQL schema
+        locations = {c.key: stack.enter_context(config_location(c, tmp / c.key, postgres_url)) for c in configs}
+        pg_facts = next((postgres_facts(locations[c.key]) for c in configs if c.backend == "postgres"), None)
+        stores = {c.key: stack.enter_context(open_config(c, locations[c.key])) for c in configs}
         log(f"registry lookup: {sizes.lookups} per configuration, {sizes.rounds} rounds")
         results = {"registry_lookup": bench_lookup(stores, sizes)}
         log(f"handoff cycle: {sizes.handoffs} per configuration, {sizes.rounds} rounds")
         results["handoff_cycle"] = bench_handoff(stores, sizes)
         log(f"seeding {sizes.pool_shares} shares per configuration")
         pools = {key: setup_query_pool(maas, sizes) for key, maas in stores.items()}
+        for config in configs:
+            if config.backend == "postgres" and pg_facts is not None:
+                pg_facts["query_before_analyze"] = query_before_analyze(
+                    stores[config.key], pools[config.key], locations[config.key], sizes
+                )
+                log("PostgreSQL: ANALYZE after seeding")
+                analyze_schema(locations[config.key])
         log(f"query_shared: {sizes.queries} (worst case {sizes.sparse_queries}) per configuration")
         results["query_shared"] = bench_query(stores, pools, sizes, sparse=False)
         results["query_shared_sparse"] = bench_query(stores, pools, sizes, sparse=True)
         results["concurrent_writes"] = {}
-        for config in CONFIGS:
+        processes = WriterProcesses(sizes.writers)
+        stack.callback(processes.close)  # before the stores close and the schema is dropped
+        for config in configs:
             log(f"[{config.key}] {sizes.writers} writers x{sizes.writes_per_writer}")
-            writers = bench_writers(stores[config.key], config, tmp / config.key, sizes)
+            writers = bench_writers(stores[config.key], config, locations[config.key], sizes, processes)
             results["concurrent_writes"][config.key] = writers
-    return results
+        for config in configs:
+            if config.backend == "postgres" and pg_facts is not None:
+                pg_facts["statements_per_call"] = count_statements(stores[config.key], pools[config.key])
+    return results, pg_facts
 
 
 def judge(results: dict[str, dict[str, Result]]) -> None:
@@ -689,19 +950,34 @@ def other_load_pct(start: tuple[float | None, float, float]) -> float | None:
     return round(max(0.0, 100 * others / capacity), 1)
 
 
-def run(sizes: Sizes, argv: Sequence[str], quick: bool) -> Result:
-    """Run every operation on every configuration; return the JSON-ready report."""
+def run(
+    sizes: Sizes,
+    argv: Sequence[str],
+    quick: bool,
+    configs: Sequence[Config] = CONFIGS,
+    postgres_url: str = POSTGRES_URL,
+    postgres_skipped: str | None = None,
+) -> Result:
+    """Run every operation on every configuration in ``configs``; return the JSON-ready report.
+    ``postgres_skipped`` says why PostgreSQL is not among them."""
     with tempfile.TemporaryDirectory(prefix="maas-bench-") as tmp_name:
         tmp = Path(tmp_name)
         meta = machine_info(tmp, argv)
         start = (_cpu_busy_s(), _own_cpu_s(), time.monotonic())
-        results = run_all(sizes, tmp)
+        results, pg_facts = run_all(sizes, tmp, configs, postgres_url)
         others = other_load_pct(start)
     judge(results)
+    postgres = pg_facts or {"location": _display(postgres_url), "skipped": postgres_skipped or "not selected"}
     return {
-        "meta": {**meta, "load_avg_1m_end": _load_average(), "other_processes_cpu_pct": others, "quick": quick},
+        "meta": {
+            **meta,
+            "load_avg_1m_end": _load_average(),
+            "other_processes_cpu_pct": others,
+            "quick": quick,
+            "postgres": postgres,
+        },
         "sizes": asdict(sizes),
-        "configs": {c.key: c.label for c in CONFIGS},
+        "configs": {c.key: c.label for c in configs},
         "operations": {op.key: {"title": op.title, "target": op.target_text} for op in OPS},
         "results": results,
     }
@@ -712,6 +988,11 @@ def _fmt(value: float) -> str:
     return f"{value:.4f}" if value < 0.1 else f"{value:.3f}" if value < 10 else f"{value:.1f}"
 
 
+def _configs(report: Result) -> list[Config]:
+    """The configurations this report measured, in ``CONFIGS`` order."""
+    return [c for c in CONFIGS if c.key in report["configs"]]
+
+
 def _verdict(cell: Result) -> str:
     return "pass" if cell["passed"] else "**FAIL**"
 
@@ -719,7 +1000,7 @@ def _verdict(cell: Result) -> str:
 def _main_rows(report: Result) -> list[list[str]]:
     rows = []
     for op in OPS:
-        for config in CONFIGS:
+        for config in _configs(report):
             cell = report["results"][op.key][config.key]
             label = config.label
             if op.target_p95_ms is None:
@@ -744,7 +1025,7 @@ _MAIN_HEAD = ["Operation", "Configuration", "samples", "p50 ms", "p95 ms", "p99 
 
 def _writer_rows(report: Result) -> list[list[str]]:
     rows = []
-    for config in CONFIGS:
+    for config in _configs(report):
         cell = report["results"]["concurrent_writes"][config.key]
         x = cell["extra"]
         errors = ", ".join(f"{k}: {v}" for k, v in x["errors"].items()) or "none"
@@ -788,7 +1069,7 @@ _WRITER_HEAD = [
 def _query_rows(report: Result) -> list[list[str]]:
     rows = []
     for key in ("query_shared", "query_shared_sparse"):
-        for config in CONFIGS:
+        for config in _configs(report):
             x = report["results"][key][config.key]["extra"]
             rows.append(
                 [
@@ -902,7 +1183,7 @@ def _sparse_text(r: Result) -> str:
 
 
 def _writers_text(r: Result) -> str:
-    w = {c.key: r["results"]["concurrent_writes"][c.key] for c in CONFIGS}
+    w = {c.key: r["results"]["concurrent_writes"][c.key] for c in _configs(r)}
     return (
         f"**Concurrent writers.** Every `share_memory` takes the database-wide write lock (`BEGIN IMMEDIATE`), so "
         f"writes from the 16 processes run one at a time: {w['sqlite_normal']['extra']['throughput_per_s']:.0f} "
@@ -918,32 +1199,160 @@ def _writers_text(r: Result) -> str:
     )
 
 
+def _pg_where(pg: Result) -> str:
+    host = urlsplit(pg["location"]).hostname or "a local socket"
+    local = host in ("127.0.0.1", "localhost", "::1") or host.startswith("/")
+    return f"{pg['version'].split()[0]}, {'on this machine, ' if local else ''}reached at {host}"
+
+
+def _postgres_text(r: Result) -> str:
+    pg = r["meta"]["postgres"]
+    if "postgres" not in r["configs"]:
+        return f"**PostgreSQL** was not measured in this run: {pg['skipped']}."
+    parts = (_pg_lookup_text, _pg_handoff_text, _pg_query_text, _pg_writers_text)
+    return "\n\n".join(part(r, pg) for part in parts)
+
+
+def _pg_lookup_text(r: Result, pg: Result) -> str:
+    n = pg["statements_per_call"]
+    return (
+        f"**PostgreSQL** ({_pg_where(pg)}) costs more per call than SQLite on lookups, handoffs and the typical "
+        f"query, because the database is another process: MaaS sends its SQL one statement at a time and waits "
+        f"for each answer. A bare `SELECT 1` round trip takes {_fmt(pg['roundtrip_p50_ms'])} ms (p50). A real "
+        f"statement adds the driver's and the server's work, and on {r['meta']['cores']} cores the client and the "
+        f"server process take turns on the CPU. A registry lookup is {n['get_agent']} statements "
+        f"(`BEGIN ... READ ONLY`, the `SELECT`, `COMMIT`): p50 {_p(r, 'registry_lookup', 'postgres', 'p50_ms')} ms, "
+        f"where SQLite answers inside the process in {_p(r, 'registry_lookup', 'sqlite_normal', 'p50_ms')} ms. "
+        f"The lookup target (0.05 ms) is below the cost of a single round trip, so a client-server backend "
+        f"cannot meet it without a cache in the process."
+    )
+
+
+def _pg_handoff_text(r: Result, pg: Result) -> str:
+    n = pg["statements_per_call"]
+    cycle = n["initiate_handoff"] + n["accept_handoff"] + n["complete_handoff"]
+    p50 = r["results"]["handoff_cycle"]["postgres"]["p50_ms"]
+    flushes = 3 * max(0.0, pg["insert_commit_sync_on_p50_ms"] - pg["insert_commit_sync_off_p50_ms"])
+    share = flushes / p50 if p50 else 0.0
+    verdict = (
+        "so most of the cycle is round trips, not the disk"
+        if share < 0.5
+        else "so in this run, waiting for the disk was most of the cycle"
+    )
+    steps = ", ".join(f"{step} {_step(r, 'postgres', step)}" for step in ("initiate", "accept", "complete"))
+    return (
+        f"A **handoff cycle on PostgreSQL** sends {cycle} statements (initiate {n['initiate_handoff']}, accept "
+        f"{n['accept_handoff']}, complete {n['complete_handoff']}). Each write transaction begins with one round "
+        f"trip that opens it and takes the schema's advisory lock (`pg_advisory_xact_lock`), which serialises "
+        f"writers as `BEGIN IMMEDIATE` does on SQLite. Then come the checks, the change, the event row and its "
+        f"`pg_notify`, the audit head read `FOR UPDATE`, the audit entry, the new head and `COMMIT`, each its own "
+        f"round trip. The cycle's p50 is {_fmt(p50)} ms, about {_fmt(p50 / cycle)} ms per statement (per-step "
+        f"p50 in ms: {steps}). The server runs with `synchronous_commit={pg['synchronous_commit']}` and "
+        f'`fsync={pg["fsync"]}` (`wal_sync_method={pg["wal_sync_method"]}`), and `durability="normal"` keeps '
+        f"the server's setting, so here every commit waits for the WAL to reach the disk, as on SQLite full. A "
+        f"one-row autocommit `INSERT` takes {_fmt(pg['insert_commit_sync_on_p50_ms'])} ms with "
+        f"`synchronous_commit=on` and {_fmt(pg['insert_commit_sync_off_p50_ms'])} ms with it off. The three "
+        f"flushes of a cycle therefore cost about {_fmt(flushes)} ms of the {_fmt(p50)} ms, {verdict}."
+    )
+
+
+def _pg_query_text(r: Result, pg: Result) -> str:
+    n, before = pg["statements_per_call"], pg["query_before_analyze"]
+    after = r["results"]["query_shared"]["postgres"]["p50_ms"]
+    sparse, sqlite_sparse = (r["results"]["query_shared_sparse"][k]["p95_ms"] for k in ("postgres", "sqlite_normal"))
+    if before["autoanalyzed"]:
+        stats = (
+            f"In this run autovacuum had already analyzed the table before the benchmark did, so the query "
+            f"measured before `ANALYZE` (p50 {_fmt(before['p50_ms'])} ms) had statistics too."
+        )
+    elif before["p50_ms"] > 2 * after:
+        stats = (
+            f"Just before the `ANALYZE`, on the freshly loaded table, the planner has no statistics and "
+            f"underestimates the pool. It fetches every visible row through a bitmap scan on `(pool_id, seq)` and "
+            f"sorts them all, and the same query takes p50 {_fmt(before['p50_ms'])} ms ({before['n']} calls, "
+            f"untimed in the table)."
+        )
+    else:
+        stats = (
+            f"Just before the `ANALYZE`, on the freshly loaded table, the same query took p50 "
+            f"{_fmt(before['p50_ms'])} ms, so statistics made little difference at this pool size."
+        )
+    return (
+        f"`query_shared` on PostgreSQL sends {n['query_shared']} statements. Its CROSS_AGENT_READ audit entry "
+        f"makes it a write transaction under the advisory lock, with a flush at commit (p50 {_fmt(after)} ms, "
+        f"p95 {_p(r, 'query_shared', 'postgres')} ms). With statistics, the planner walks the `seq` primary key "
+        f"backwards, filters on the pool and the audience, and stops after 100 matches, as SQLite does. The "
+        f"benchmark runs `ANALYZE` after the bulk seed, as autovacuum does soon after a pool grows. {stats} In the "
+        f"worst case nothing ends the scan early, and PostgreSQL reads the whole table sequentially: p95 "
+        f"{_fmt(sparse)} ms, {'faster' if sparse < sqlite_sparse else 'slower'} than SQLite's index walk "
+        f"({_fmt(sqlite_sparse)} ms on normal)."
+    )
+
+
+def _pg_writers_text(r: Result, pg: Result) -> str:
+    cell, sqlite = (r["results"]["concurrent_writes"][k] for k in ("postgres", "sqlite_normal"))
+    x, n = cell["extra"], pg["statements_per_call"]["share_memory"]
+    hold = 1000 / x["throughput_per_s"] if x["throughput_per_s"] else 0.0
+    others = x["writers"] - 1
+    fair = (
+        f"The queue is fair, so the slowest write took {_fmt(cell['max_ms'])} ms, against "
+        f"{_fmt(sqlite['max_ms'])} ms on SQLite normal, whose busy handler lets a writer sleep while others "
+        f"take the lock."
+        if cell["max_ms"] < sqlite["max_ms"]
+        else f"The slowest write took {_fmt(cell['max_ms'])} ms (SQLite normal: {_fmt(sqlite['max_ms'])} ms)."
+    )
+    return (
+        f"With **{x['writers']} writer processes on PostgreSQL**, each `share_memory` holds the advisory lock for "
+        f"its whole transaction of {n} round trips, so the writes run one at a time: {x['throughput_per_s']:.0f} "
+        f"writes/s, or {_fmt(hold)} ms per write (SQLite normal: {sqlite['extra']['throughput_per_s']:.0f} "
+        f"writes/s). Waiters for the lock queue in arrival order, so a write typically waits for the other "
+        f"{others} writers: p50 {_fmt(cell['p50_ms'])} ms, against {others} x {_fmt(hold)} = "
+        f"{_fmt(others * hold)} ms. {fair} Lost writes: {x['lost_writes']}; the audit chain is "
+        f"{'intact' if x['audit_chain_ok'] else '**broken**'}."
+    )
+
+
 def interpretation(report: Result) -> str:
     """What dominates each cost, with this run's figures."""
     failures = [
-        f"{op.title} on {c.label}" for op in OPS for c in CONFIGS if not report["results"][op.key][c.key]["passed"]
+        f"{op.title} on {c.label}"
+        for op in OPS
+        for c in _configs(report)
+        if not report["results"][op.key][c.key]["passed"]
     ]
     missed = "**Missed targets:** " + ("; ".join(failures) if failures else "none") + "."
-    parts = (_lookup_text, _handoff_text, _query_text, _sparse_text, _writers_text)
+    parts = (_lookup_text, _handoff_text, _query_text, _sparse_text, _writers_text, _postgres_text)
     return "\n\n".join([*(part(report) for part in parts), missed])
 
 
-def _md_header(m: Result, s: Result) -> str:
+def _postgres_line(pg: Result) -> str:
+    if "skipped" in pg:
+        return f"- **PostgreSQL:** not measured ({pg['skipped']})\n"
+    return (
+        f"- **PostgreSQL** {pg['version']} on this machine, `{pg['location'].split('?', 1)[0]}` over TCP; a fresh "
+        f"schema (`{pg['schema']}`), created for the run and dropped after it; "
+        f"`synchronous_commit={pg['synchronous_commit']}`, `fsync={pg['fsync']}`; `SELECT 1` round trip p50 "
+        f"{pg['roundtrip_p50_ms']} ms\n"
+    )
+
+
+def _md_header(m: Result, s: Result, count: int) -> str:
     return (
         "# Core benchmark\n\n"
-        "This file is generated by `benchmarks/core_bench.py`. Do not edit it by hand: run the command below "
-        "again.\n\n"
+        "This part is generated by `benchmarks/core_bench.py`. Do not edit it by hand: run the command below "
+        "again. Sections after its end marker are kept when it reruns.\n\n"
         f"- **Date:** {m['date']}{' (quick run)' if m['quick'] else ''}\n"
         f"- **Machine:** {m['cores']} cores ({m['cpu']}), {m['platform']}\n"
         f"- **Python** {m['python']}, **SQLite** {m['sqlite']}; SQLite files in `{m['tmp_dir']}` "
         f"(fdatasync of a 4 KiB append, p50: {m['fdatasync_p50_ms']} ms)\n"
-        f"- **Command:** `{m['command']}` (code: {m['code']})\n"
+        + _postgres_line(m["postgres"])
+        + f"- **Command:** `{m['command']}` (code: {m['code']})\n"
         f"- **1-minute load average:** {m['load_avg_1m_start']} at the start, {m['load_avg_1m_end']} at the end "
         "(this includes the benchmark's own 16 writer processes)\n"
         f"- **CPU used by other processes during the run:** {m['other_processes_cpu_pct']} % of "
         f"{m['cores']} cores\n\n"
-        "All three configurations are open at once in one process, each in a fresh store. The timed loops "
-        f"take turns in {s['rounds']} rounds, in a rotating order, so a drift in machine speed affects all three "
+        f"All {count} configurations are open at once in one process, each in a fresh store. The timed loops "
+        f"take turns in {s['rounds']} rounds, in a rotating order, so a drift in machine speed affects all of them "
         "alike. The concurrent-writer runs go one configuration after another. "
         "Audit is on and the background sweeper is off (`sweep_interval=None`). "
         f"Warm-up calls are not timed. Samples: {s['lookups']:,} lookups over {s['agents']:,} agents; "
@@ -954,8 +1363,9 @@ def _md_header(m: Result, s: Result) -> str:
 
 
 _WRITERS_INTRO = (
-    "The SQLite rows run 16 processes. They are started with `spawn`, and each opens its own "
-    "`MaaS.open(folder)`. All agents are registered and joined in the parent first. The in-memory row runs 16 "
+    "The SQLite and PostgreSQL rows run 16 processes. They are started once with `spawn` and reused from one "
+    "configuration to the next; for each configuration, every process opens its own `MaaS.open(...)` on the "
+    "same folder or URL as the parent, and all start writing together. All agents are registered and joined in the parent first. The in-memory row runs 16 "
     "threads on one instance, because that backend lives in one process. The lost count is the number of "
     "expected rows that are not in the pool afterwards. The wall time runs from the first write to the last.\n\n"
 )
@@ -966,24 +1376,29 @@ def _query_intro(s: Result) -> str:
         f"The pool has `GLOBAL` scope and holds {s['pool_shares']:,} shares (the per-pool cap) by 48 authors, "
         f"who are spread over {_OWNERS} owners, {_PROJECTS} projects and {_TEAMS} teams. The shares are scoped "
         "20 % AGENT_PRIVATE, 25 % USER, 25 % PROJECT, 15 % TEAM and 15 % GLOBAL. The pool is seeded through the "
-        "storage transaction in batches, which is setup and not measured. The reader is one of the authors and "
+        "storage transaction in batches, which is setup and not measured; on PostgreSQL, the tables are then "
+        "analyzed (`ANALYZE`), also outside the timed region. The reader is one of the authors and "
         "queries with `max_scope=GLOBAL`. The worst-case reader belongs to another owner, project and team. It "
         "wrote 0.1 % of the rows, spread evenly through the pool, and queries its own notes with "
         "`max_scope=USER`.\n\n"
     )
 
 
+GENERATED_END = "<!-- end of the generated core benchmark: sections below this line are kept on rerun -->"
+
+
 def render_markdown(report: Result, image: str | None) -> str:
-    """The full ``docs/benchmarks.md`` text."""
+    """The generated part of ``docs/benchmarks.md``, up to and including ``GENERATED_END``."""
     plot = f"![p95 per operation and configuration]({image})\n\n" if image else "(plot skipped: no matplotlib)\n\n"
     return "".join(
         [
-            _md_header(report["meta"], report["sizes"]),
+            _md_header(report["meta"], report["sizes"], len(report["configs"])),
             "## Results\n\n" + markdown_table(_MAIN_HEAD, _main_rows(report)) + "\n\n" + plot,
             "## Concurrent writers\n\n" + _WRITERS_INTRO + markdown_table(_WRITER_HEAD, _writer_rows(report)) + "\n\n",
             "## Query workload\n\n" + _query_intro(report["sizes"]),
             markdown_table(_QUERY_HEAD, _query_rows(report)) + "\n\n",
-            "## Interpretation\n\n" + interpretation(report) + "\n",
+            "## Interpretation\n\n" + interpretation(report) + "\n\n",
+            GENERATED_END + "\n",
         ]
     )
 
@@ -998,13 +1413,14 @@ def write_plot(report: Result, path: Path) -> bool:
         import matplotlib.pyplot as plt
     except ImportError:
         return False
-    fig, ax = plt.subplots(figsize=(11, 5.5))
-    width = 0.8 / len(CONFIGS)
-    for j, config in enumerate(CONFIGS):
-        xs = [i + (j - (len(CONFIGS) - 1) / 2) * width for i in range(len(OPS))]
+    fig, ax = plt.subplots(figsize=(12.5, 5.8))
+    configs = _configs(report)
+    width = 0.84 / len(configs)
+    for j, config in enumerate(configs):
+        xs = [i + (j - (len(configs) - 1) / 2) * width for i in range(len(OPS))]
         ys = [report["results"][op.key][config.key]["p95_ms"] for op in OPS]
         bars = ax.bar(xs, ys, width, label=config.label)
-        ax.bar_label(bars, labels=[_fmt(y) for y in ys], fontsize=7, padding=2)
+        ax.bar_label(bars, labels=[_fmt(y) for y in ys], fontsize=6.5, padding=2)
     _draw_targets(ax)
     ax.set_yscale("log")
     ax.set_xticks(range(len(OPS)), [_short(op, report) for op in OPS], fontsize=8)
@@ -1019,7 +1435,7 @@ def write_plot(report: Result, path: Path) -> bool:
 
 
 def _short(op: Op, report: Result) -> str:
-    visible = report["results"]["query_shared"][CONFIGS[0].key]["extra"]["visible_fraction"]
+    visible = report["results"]["query_shared"][_configs(report)[0].key]["extra"]["visible_fraction"]
     return {
         "registry_lookup": "registry lookup",
         "handoff_cycle": "handoff cycle",
@@ -1063,7 +1479,11 @@ def write_outputs(report: Result, out: Path | None) -> dict[str, Path]:
     paths["json"].write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     plotted = write_plot(report, paths["plot"])
     image = Path(os.path.relpath(paths["plot"], paths["markdown"].parent)).as_posix() if plotted else None
-    paths["markdown"].write_text(render_markdown(report, image), encoding="utf-8")
+    kept = ""  # sections someone added after the generated part
+    if paths["markdown"].exists():
+        _, marker, kept = paths["markdown"].read_text(encoding="utf-8").partition(GENERATED_END + "\n")
+        kept = kept if marker else ""
+    paths["markdown"].write_text(render_markdown(report, image) + kept, encoding="utf-8")
     if not plotted:
         del paths["plot"]
     return paths
@@ -1074,9 +1494,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.core_bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     parser.add_argument("--out", type=Path, default=None, help="write the outputs here instead of docs/ and results/")
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        default=POSTGRES_URL,
+        help="database for the PostgreSQL configuration; the run creates and drops its own schema in it "
+        "(default: $MAAS_BENCH_POSTGRES_URL, else %(default)s)",
+    )
+    parser.add_argument("--no-postgres", action="store_true", help="leave the PostgreSQL configuration out")
     args_list = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(args_list)
-    report = run(QUICK if args.quick else FULL, args_list, args.quick)
+    configs, skipped = select_configs(None if args.no_postgres else args.postgres)
+    if skipped is not None:
+        log(f"PostgreSQL configuration skipped: {skipped}")
+    sizes = QUICK if args.quick else FULL
+    report = run(sizes, args_list, args.quick, configs, args.postgres, skipped)
     print_report(report)
     for kind, path in write_outputs(report, args.out).items():
         log(f"wrote {kind}: {path}")

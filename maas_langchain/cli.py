@@ -8,6 +8,8 @@ Example:
     $ maas audit --limit 20
     $ maas audit verify
     $ maas demo
+    $ maas reindex
+    $ maas kb ingest ./src --kind code && maas kb search "who may accept a handoff"
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from maas_langchain.errors import MaaSError
+from maas_langchain.kb import cli as kb_cli
 from maas_langchain.maas import MaaS
 
 __all__ = ["main"]
@@ -121,6 +124,19 @@ def _cmd_db(maas: MaaS, args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_reindex(maas: MaaS, args: argparse.Namespace) -> int:
+    from maas_langchain.kb.files import Progress
+
+    total = maas.status()["counts"]["memories"]
+    progress = Progress(total, "reindex", enabled=not args.json, unit="memory")
+    try:
+        examined = maas.reindex(progress=progress.update)
+    finally:
+        progress.close()
+    _emit(args, {"examined": examined}, [f"reindexed: {examined} memories examined"])
+    return 0
+
+
 def _cmd_demo(maas: MaaS, args: argparse.Namespace) -> int:
     from maas_langchain.demo import run_demo
 
@@ -146,6 +162,8 @@ def _parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="schema management")
     db.add_argument("action", choices=["migrate"])
     sub.add_parser("demo", help="run the specification's multi-agent workflow and show what happened")
+    sub.add_parser("reindex", help="rebuild the memory vector index from the stored vectors (progress bar)")
+    kb_cli.register(sub)
     return parser
 
 
@@ -157,6 +175,8 @@ _COMMANDS = {
     "audit": _cmd_audit,
     "db": _cmd_db,
     "demo": _cmd_demo,
+    "reindex": _cmd_reindex,
+    "kb": kb_cli.run,
 }
 
 

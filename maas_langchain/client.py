@@ -214,15 +214,17 @@ class SessionHandle:
         return self._open()
 
     def __exit__(self, *exc: object) -> None:
-        if self._session is not None:
-            self._session.close()
+        session, self._session = self._session, None  # the handle may be entered again
+        if session is not None:
+            session.close()
 
     async def __aenter__(self) -> AsyncSession:
         return AsyncSession(await asyncio.to_thread(self._open))
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._session is not None:
-            await asyncio.to_thread(self._session.close)
+        session, self._session = self._session, None
+        if session is not None:
+            await asyncio.to_thread(session.close)
 
     def __await__(self) -> Generator[Any, None, AsyncSession]:
         return self.__aenter__().__await__()

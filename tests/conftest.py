@@ -169,3 +169,78 @@ def _isolated_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
 
 def pytest_report_header(config: pytest.Config) -> str:
     return f"maas backends under test: {', '.join(sorted(BACKENDS))}; CI={os.environ.get('CI', '')}"
+
+
+# --- Chroma server (marker ``chroma_server``) ---------------------------------------------------
+
+
+def free_loopback_port() -> int:
+    """A loopback TCP port that was free a moment ago."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _chroma_executable() -> str | None:
+    import shutil
+    import sys
+
+    beside = Path(sys.executable).with_name("chroma")
+    return str(beside) if beside.is_file() else shutil.which("chroma")
+
+
+def _start_chroma(exe: str, folder: Path, log: Any) -> tuple[Any, str] | None:
+    """Start ``chroma run`` on a free port; ``(process, url)`` once it answers, None if it exited."""
+    import subprocess
+    import time
+    import urllib.request
+
+    port = free_loopback_port()
+    command = [exe, "run", "--path", str(folder / "data"), "--host", "127.0.0.1", "--port", str(port)]
+    env = {**os.environ, "ANONYMIZED_TELEMETRY": "False", "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while proc.poll() is None:
+        try:
+            with urllib.request.urlopen(url + "/api/v2/heartbeat", timeout=0.5):
+                return proc, url
+        except OSError:
+            if time.monotonic() > deadline:
+                proc.kill()
+                proc.wait()
+                pytest.fail(f"chroma run did not answer on {url} within 30 s; log: {log.name}", pytrace=False)
+            time.sleep(0.05)
+    return None  # exited early: most likely another process took the port
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of a ``chroma run`` server on a free loopback port, shared by the session.
+
+    Skips when the ``chroma`` executable is missing, except under ``CI=true``, where it fails.
+    Tests must use collection names of their own.
+    """
+    import signal
+    import subprocess
+
+    exe = _chroma_executable()
+    if exe is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("CI=true needs the chroma executable (pip install chromadb)", pytrace=False)
+        pytest.skip("the chroma executable is missing (pip install chromadb)")
+    folder = tmp_path_factory.mktemp("chroma-server")
+    with open(folder / "server.log", "wb") as log:
+        started = _start_chroma(exe, folder, log) or _start_chroma(exe, folder, log)  # retry a port race once
+        if started is None:
+            pytest.fail(f"chroma run exited twice: {(folder / 'server.log').read_text()[-2000:]}", pytrace=False)
+        proc, url = started
+        yield url
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -35,6 +35,7 @@ def test_readme_python_blocks_run_in_order(tmp_path, monkeypatch) -> None:
             exec(compile(block, "README.md", "exec"), namespace)
         printed.append(out.getvalue().strip())
     assert printed[0] == "['mem-api-design']"
+    assert printed[1].startswith("Competitor X raised prices by 20% in Q2. ['competitor'")  # real model recall
     assert "True" in printed  # the audit block: verify_chain().ok
     assert (tmp_path / ".maas" / "maas.db").is_file()
 

@@ -34,12 +34,13 @@ from maas_langchain.core.ranking import (
     decode_vector,
     encode_vector,
     lexical_terms,
+    matched_terms,
     rank,
     search_text,
 )
 from maas_langchain.core.records import Memory
 from maas_langchain.core.runtime import AuditEntry, Runtime
-from maas_langchain.core.scopes import ScopeHierarchy
+from maas_langchain.core.scopes import ScopeFilter, ScopeHierarchy
 from maas_langchain.core.screening import MEXTRAValidator, redact, redact_value
 from maas_langchain.core.validation import check_id, check_positive_int, check_text, new_id
 from maas_langchain.errors import (
@@ -401,9 +402,16 @@ class MemoryService:
         text = check_text(query, "query", self._rt.limits.max_memory_chars)
         k = check_positive_int(top_k, "top_k", self._rt.limits.max_recall_top_k)
         flt = self.hierarchy.filter(self.hierarchy.check(scope), descendants=descendants)
+        candidates, by_id = self.candidates(text, flt, max(3 * k, 50))
+        ranked = rank(candidates, self._rt.clock(), self.weights)[:k]
+        return [RecallHit(self._public(by_id[s.memory_id]), s.score, s.why) for s in ranked]
+
+    def candidates(self, text: str, flt: ScopeFilter, fetch: int) -> tuple[list[Candidate], dict[str, Memory]]:
+        """Gather up to ``fetch`` nearest and ``fetch`` best full-text matches within ``flt``,
+        re-checked in the store, with exact similarities (the input of :func:`rank`)."""
         collection = self._ready()
         qvec = np.asarray(self.embedder.embed_query(text), dtype=np.float32)
-        fetch = min(max(3 * k, 50), 3 * self._rt.limits.max_recall_top_k)
+        fetch = min(fetch, 3 * self._rt.limits.max_recall_top_k)
         dense = self.sync.index.query(collection, qvec.tolist(), fetch, scope_where(flt))
         terms = lexical_terms(text)
 
@@ -415,17 +423,14 @@ class MemoryService:
         lexical, rows = self._rt.read(read)
         lex = dict(lexical)
         current = [r for r in rows if r.memory.is_current() and r.vector is not None]
-        candidates = [self._candidate(r, qvec, lex, terms) for r in current]
-        by_id = {r.memory.memory_id: r.memory for r in current}
-        ranked = rank(candidates, self._rt.clock(), self.weights)[:k]
-        return [RecallHit(self._public(by_id[s.memory_id]), s.score, s.why) for s in ranked]
+        return [self._candidate(r, qvec, lex, terms) for r in current], {r.memory.memory_id: r.memory for r in current}
 
     @staticmethod
     def _candidate(row: StoredMemory, qvec: Any, lex: Mapping[str, float], terms: Sequence[str]) -> Candidate:
         m = row.memory
         vector = decode_vector(row.vector or b"")
         norm = float(np.linalg.norm(vector) * np.linalg.norm(qvec)) or 1.0
-        matched = tuple(t for t in terms if t in set(lexical_terms(search_text(m.content, m.scope.get("agent")))))
+        matched = matched_terms(terms, search_text(m.content, m.scope.get("agent")))
         return Candidate(
             m.memory_id,
             float(np.dot(vector, qvec)) / norm,

@@ -144,8 +144,8 @@ class IndexSync:
         if existing != spec:
             raise EmbeddingDimensionError(
                 f"the memories were embedded with {existing.model} ({existing.dimension} dimensions) but these "
-                f"embeddings are {spec.model} ({spec.dimension} dimensions); open with the same embeddings, or "
-                "run `maas reindex --reembed` to re-embed every memory with the new model",
+                f"embeddings are {spec.model} ({spec.dimension} dimensions); open with the same embeddings "
+                "(re-embedding a store with another model is not supported yet; use a new store for it)",
                 stored_model=existing.model,
                 stored_dimension=existing.dimension,
                 model=spec.model,

@@ -31,6 +31,7 @@ __all__ = [
     "decode_vector",
     "encode_vector",
     "lexical_terms",
+    "matched_terms",
     "rank",
     "search_text",
 ]
@@ -71,6 +72,25 @@ def lexical_terms(text: str) -> list[str]:
                 seen.add(term)
                 terms.append(term)
     return terms[:_MAX_TERMS]
+
+
+def _same_stem(a: str, b: str) -> bool:
+    """A light stand-in for the index's stemmer, for explanations only: equal, or sharing a
+    prefix of at least 4 characters and 60 % of the shorter word (``pricing`` ~ ``prices``)."""
+    if a == b:
+        return True
+    common = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        common += 1
+    return common >= 4 and common >= 0.6 * min(len(a), len(b))
+
+
+def matched_terms(terms: Sequence[str], text: str) -> tuple[str, ...]:
+    """The query ``terms`` that (up to a light stemming) occur in ``text``."""
+    words = set(lexical_terms(text)) | {w.lower() for w in re.findall(r"[A-Za-z0-9]+", text)}
+    return tuple(t for t in terms if any(_same_stem(t, w) for w in words))
 
 
 def search_text(content: str, speaker: str | None = None) -> str:

@@ -34,6 +34,7 @@ class _Row:
     prev_id: str | None
     vector: bytes | None
     dirty: bool
+    terms: Counter[str]
 
 
 class MemoryTables:
@@ -50,6 +51,16 @@ def _in_scope(row: _Row, scope: ScopeFilter) -> bool:
     if row.scope_key is None:
         return False
     return row.scope_key in scope.ancestors or (scope.descendant_of is not None and scope.descendant_of in row.subsets)
+
+
+def _all_terms(text: str) -> list[str]:
+    """Every term of ``text`` (``lexical_terms`` keeps only the first 32 of a query)."""
+    return [t for line in text.splitlines() for chunk in _chunks(line) for t in lexical_terms(chunk)]
+
+
+def _chunks(line: str, size: int = 20) -> list[str]:
+    words = line.split()
+    return [" ".join(words[i : i + size]) for i in range(0, len(words), size)] or [""]
 
 
 def _current(row: _Row) -> bool:
@@ -77,7 +88,16 @@ class MemoryOps:
         self.m.memory_seq += 1
         self.undo.append(lambda: setattr(self.m, "memory_seq", old_seq))
         memory = dataclasses.replace(new.memory, seq=self.m.memory_seq)
-        row = _Row(memory, new.search_text, new.scope_key, frozenset(new.scope_subsets), new.prev_id, new.vector, new.dirty)
+        row = _Row(
+            memory,
+            new.search_text,
+            new.scope_key,
+            frozenset(new.scope_subsets),
+            new.prev_id,
+            new.vector,
+            new.dirty,
+            Counter(_all_terms(new.search_text)),
+        )
         self._put(self.m.memories, memory.memory_id, row)
         return self._out(memory)
 
@@ -101,8 +121,7 @@ class MemoryOps:
         wanted = set(terms)
         if not wanted:
             return []
-        docs = [(r.memory.memory_id, Counter(lexical_terms(r.search_text))) for r in self.m.memories.values()
-                if _current(r) and _in_scope(r, scope)]
+        docs = [(r.memory.memory_id, r.terms) for r in self.m.memories.values() if _current(r) and _in_scope(r, scope)]
         if not docs:
             return []
         avg = sum(sum(c.values()) for _, c in docs) / len(docs)
