@@ -657,3 +657,187 @@ def judge_quality(quality: Result) -> Result:
     margin = methods["maas"]["r10"] - baselines[best]
     return {"best_baseline": best, "best_baseline_r10": baselines[best], "maas_r10": methods["maas"]["r10"],
             "margin_points": round(margin, 2), "passed": margin >= TARGET_QUALITY_POINTS}
+
+
+# --- 2. recall latency -----------------------------------------------------------------------------------
+PIECES = ("embed", "index", "sql", "sql_lexical", "sql_rows", "candidates", "rank")
+
+
+class PieceTimer:
+    """Accumulates the time of the calls a recall makes, per piece, and the result sizes."""
+
+    def __init__(self) -> None:
+        self.ns: dict[str, int] = defaultdict(int)
+        self.sizes: dict[str, int] = {}
+
+    def wrap(self, piece: str, fn: Callable[..., Any], *, size: bool = False) -> Callable[..., Any]:
+        """``fn`` that adds its duration to ``piece`` (and records ``len(result)``)."""
+        clock = time.perf_counter_ns
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            start = clock()
+            try:
+                result = fn(*args, **kwargs)
+            finally:
+                self.ns[piece] += clock() - start
+            if size:
+                self.sizes[piece] = len(result)
+            return result
+
+        return timed
+
+    def take(self) -> tuple[dict[str, int], dict[str, int]]:
+        """The pieces and sizes since the last call; resets them."""
+        found = (dict(self.ns), dict(self.sizes))
+        self.ns.clear()
+        self.sizes.clear()
+        return found
+
+
+@contextlib.contextmanager
+def timed_pieces(maas: MaaS, timer: PieceTimer) -> Iterator[None]:
+    """Wrap, for the duration, what ``MemoryService.recall`` calls: the query embedding, the
+    vector index query, the read transaction (and inside it the full-text search and the row
+    fetch), the per-candidate scoring and the ranking."""
+    embedder = maas.memories.embedder
+    index = maas.memories.sync.index
+    patches = [
+        mock.patch.object(embedder, "embed_query", timer.wrap("embed", embedder.embed_query)),
+        mock.patch.object(index, "query", timer.wrap("index", index.query, size=True)),
+        mock.patch.object(maas.runtime, "read", timer.wrap("sql", maas.runtime.read)),
+        mock.patch.object(SqlMemoryOps, "lexical_search", timer.wrap("sql_lexical", SqlMemoryOps.lexical_search, size=True)),
+        mock.patch.object(SqlMemoryOps, "get_memories", timer.wrap("sql_rows", SqlMemoryOps.get_memories, size=True)),
+        mock.patch.object(MemoryService, "_candidate", staticmethod(timer.wrap("candidates", MemoryService._candidate))),
+        mock.patch.object(memories_module, "rank", timer.wrap("rank", memories_module.rank)),
+    ]
+    with contextlib.ExitStack() as stack:
+        for patch in patches:
+            stack.enter_context(patch)
+        yield
+
+
+def summarize(samples: Sequence[Result]) -> Result:
+    """p50/p95/p99/mean of the totals (ms), p50/mean of each piece, mean result sizes."""
+    totals = sorted(s["total"] / 1e6 for s in samples)
+    pieces = {}
+    for piece in (*PIECES, "other"):
+        values = sorted(s["pieces"].get(piece, 0) / 1e6 for s in samples)
+        pieces[piece] = {"p50_ms": round(percentile(values, 50), 3), "mean_ms": round(statistics.fmean(values), 3)}
+    sizes = {k: round(statistics.fmean(s["sizes"].get(k, 0) for s in samples), 1) for k in ("index", "sql_lexical", "sql_rows")}
+    return {
+        "n": len(totals),
+        "p50_ms": round(percentile(totals, 50), 3),
+        "p95_ms": round(percentile(totals, 95), 3),
+        "p99_ms": round(percentile(totals, 99), 3),
+        "mean_ms": round(statistics.fmean(totals), 3),
+        "pieces": pieces,
+        "mean_sizes": sizes,
+    }
+
+
+def _one_recall(maas: MaaS, timer: PieceTimer, query: str, scope: Mapping[str, str]) -> Result:
+    timer.take()
+    start = time.perf_counter_ns()
+    hits = maas.memories.recall(query, scope=scope, top_k=10)
+    total = time.perf_counter_ns() - start
+    pieces, sizes = timer.take()
+    named = sum(pieces.get(p, 0) for p in ("embed", "index", "sql", "candidates", "rank"))
+    pieces["other"] = max(0, total - named)
+    if not hits:
+        raise RuntimeError(f"recall returned nothing at {scope}")
+    return {"total": total, "pieces": pieces, "sizes": sizes}
+
+
+def latency_cells(maas: MaaS, questions: Sequence[Question], projects: int, sizes: Sizes, desc: str, quiet: bool) -> Result:
+    """Recall latency at one project's scope and at the org scope, queries alternating."""
+    scopes = {
+        "project": lambda i: {"org": LATENCY_ORG, "project": f"p{i % projects:03d}"},
+        "org": lambda i: {"org": LATENCY_ORG},
+    }
+    timer = PieceTimer()
+    samples: dict[str, list[Result]] = {name: [] for name in scopes}
+    with timed_pieces(maas, timer):
+        for i in range(sizes.latency_warmup):
+            for scope_of in scopes.values():
+                _one_recall(maas, timer, questions[-1 - i % len(questions)].text, scope_of(i))
+        gc.collect()
+        for i in progress(range(sizes.latency_queries), sizes.latency_queries, desc, quiet):
+            for name, scope_of in scopes.items():
+                samples[name].append(_one_recall(maas, timer, questions[i % len(questions)].text, scope_of(i)))
+    return {name: summarize(found) for name, found in samples.items()}
+
+
+class LatencyStore:
+    """The latency store: the turns replicated over projects ``p000``, ``p001``, ... of org
+    ``bench`` (agents = speakers), written through ``remember_many`` with cached vectors."""
+
+    def __init__(self, folder: Path, turns: Sequence[Turn], embeddings: CachedEmbeddings, batch: int) -> None:
+        self.folder, self.turns, self.embeddings, self.batch = folder, list(turns), embeddings, batch
+        self.written = 0
+        self.sessions: dict[Any, str] = {}
+        self.fill_s = 0.0
+
+    def project(self, position: int) -> str:
+        """The project of the memory written ``position``-th."""
+        return f"p{position // len(self.turns):03d}"
+
+    def fill(self, maas: MaaS, size: int, quiet: bool) -> None:
+        """Write memories until the store holds ``size``."""
+        starts = range(self.written, size, self.batch)
+        for start in progress(starts, len(starts), f"fill to {size:,}", quiet):
+            positions = range(start, min(start + self.batch, size))
+            pairs = [(self.turns[p % len(self.turns)], self.project(p)) for p in positions]
+            for t, project in pairs:
+                key = (project, t.conversation, t.session)
+                if key not in self.sessions:
+                    self.sessions[key] = maas.sessions.open({"org": LATENCY_ORG, "project": project}).session_id
+            items = [memory_inputs([t], self.sessions, lambda _t, p=project: p, LATENCY_ORG)[0] for t, project in pairs]
+            t0 = time.perf_counter()
+            maas.memories.remember_many(items)
+            self.fill_s += time.perf_counter() - t0
+        self.written = max(self.written, size)
+
+
+def measure_latency(
+    folder: Path, turns: Sequence[Turn], questions: Sequence[Question], docs: Mapping[str, list[float]], sizes: Sizes, quiet: bool
+) -> Result:
+    """Fill the latency store to each size and measure recall on embedded Chroma (and brute force)."""
+    cached = CachedEmbeddings(docs)  # documents from the cache, queries embedded for real
+    store = LatencyStore(folder, turns, cached, sizes.fill_batch)
+    results: Result = {}
+    for size in sizes.latency_sizes:
+        with open_maas(folder, cached, "chroma") as maas:
+            store.fill(maas, size, quiet)
+            projects = max(1, size // len(turns))
+            cell = {"memories": maas.status()["counts"]["memories"], "full_projects": projects,
+                    "visible_project": min(size, len(turns)), "visible_org": size,
+                    "fill_s": round(store.fill_s, 1), "fill_per_s": round(store.written / store.fill_s, 1)}
+            cell["chroma"] = latency_cells(maas, questions, projects, sizes, f"recall at {size:,}, chroma", quiet)
+        if sizes.bruteforce:
+            with open_maas(folder, cached, "bruteforce") as maas:
+                t0 = time.perf_counter()
+                maas.reindex()
+                cell["bruteforce_reindex_s"] = round(time.perf_counter() - t0, 2)
+                cell["bruteforce"] = latency_cells(maas, questions, projects, sizes, f"recall at {size:,}, brute force", quiet)
+        results[str(size)] = cell
+    results["document_cache_misses"] = cached.misses
+    return results
+
+
+def latency_target(size: int) -> float:
+    """p95 target (ms) for a store of ``size`` memories: 50 up to 10,000, 100 above."""
+    return TARGET_P95_MS[10_000] if size <= 10_000 else TARGET_P95_MS[100_000]
+
+
+def judge_latency(latency: Result) -> list[Result]:
+    """Pass/fail of every (size, index, scope) cell against the size's p95 target."""
+    verdicts = []
+    for size, cell in latency.items():
+        if not size.isdigit():
+            continue
+        for index in ("chroma", "bruteforce"):
+            for scope, found in cell.get(index, {}).items():
+                target = latency_target(int(size))
+                verdicts.append({"size": int(size), "index": index, "scope": scope, "p95_ms": found["p95_ms"],
+                                 "target_ms": target, "passed": found["p95_ms"] <= target})
+    return verdicts

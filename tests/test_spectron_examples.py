@@ -366,13 +366,11 @@ def test_supervisor_and_workers_without_reflect(client: SpectronClient) -> None:
     assert other.items == [] and other.formatted == "No memories found for: research findings"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ranking: the same-session context boost (RankingWeights.context=0.3 x the neighbour's base score) "
-    "lifts an unrelated memory the supervisor wrote next to a match above the worker's own relevant finding",
-)
 def test_worker_recall_ranks_its_own_finding_above_unrelated_neighbours(shared_client: SpectronClient) -> None:
-    """The state the supervisor flow leaves behind, written directly (org ``ranking-org``)."""
+    """The state the supervisor flow leaves behind, written directly (org ``ranking-org``).
+
+    The same-session context term once lifted the supervisor's unrelated summary written next to
+    a match above the worker's own finding; it is now scaled by the memory's own relevance."""
     project = {"org": "ranking-org", "project": "research-pipeline"}
     with shared_client.sessions.create(scope={**project, "agent": "worker-0"}) as s:
         s.remember(FINDINGS["pricing trends"], memory_category="knowledge")

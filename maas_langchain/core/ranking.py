@@ -7,6 +7,7 @@ The formula (chosen on LoCoMo dev, see docs/benchmarks.md; weights are settings)
 
     base(m)  = w_sem · minmax(cos(q, m)) + w_lex · minmax(lexical(q, m))     per query
     score(m) = base(m) + w_ctx · max(base(prev(m)), base(next(m)))          same session
+                      · (0.5 + 0.5 · minmax(cos(q, m)))
              + w_rec · 0.5 ** (age(m) / half_life)
 
 Example:
@@ -178,7 +179,9 @@ def rank(candidates: Sequence[Candidate], now: float, weights: RankingWeights = 
     for c in candidates:
         neighbours = [n for n in (c.prev_id, nxt.get(c.memory_id)) if n is not None and n in base]
         best = max(neighbours, key=lambda n: base[n], default=None)
-        context = weights.context * base[best] if best is not None else 0.0
+        # a neighbour lends at most half its score to a memory that is itself unrelated
+        relevance = 0.5 + 0.5 * sem[c.memory_id]
+        context = weights.context * base[best] * relevance if best is not None else 0.0
         age = max(0.0, now - c.created_at)
         recency = weights.recency * math.pow(0.5, age / weights.half_life_seconds) if weights.recency else 0.0
         why: dict[str, Any] = {

@@ -8,6 +8,7 @@ Chroma only when a model or an index is opened), so ``maas status`` stays fast.
 
 Example:
     >>> from maas_langchain.embeddings import HashingEmbeddings
+    >>> from maas_langchain.kb import open_kb
     >>> from maas_langchain.vectors.bruteforce import BruteForceIndex
     >>> kb = open_kb(BruteForceIndex(), HashingEmbeddings())
     >>> incident = kb.incidents.add_incident("Checkout 502s", "The payment pool ran out of connections.",

@@ -35,7 +35,7 @@ MAX_LIMIT = 1000
 MAX_QUERY_CHARS = 10_000
 SEMANTIC_WEIGHT, LEXICAL_WEIGHT = 0.6, 0.4
 OVERLAP_WEIGHT, NAME_WEIGHT = 0.75, 0.25
-EMBED_CALL_ROWS = 256
+EMBED_CALL_ROWS = 512
 """Texts per ``embed_documents`` call when writing. sentence-transformers sorts each call's texts
 by length before cutting its own batches of 64, so larger calls pad less (code chunks vary from
 a line to 1,500 characters)."""
@@ -216,7 +216,7 @@ class KnowledgeBase(Generic[R]):
     def _candidates(
         self, name: str, vector: list[float], where: Where | None, terms: QueryTerms, limit: int
     ) -> dict[str, tuple[VectorHit, set[str]]]:
-        k = min(self.candidate_factor * limit, self.candidate_factor * MAX_LIMIT)
+        k = self.candidate_factor * limit
         found = {hit.id: (hit, {"semantic"}) for hit in self.index.query(name, vector, k, where, include_payload=True)}
         names = terms.names
         if names:

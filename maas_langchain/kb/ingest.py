@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = ["FLUSH_ROWS", "ingest_path"]
 
-FLUSH_ROWS = 256
+FLUSH_ROWS = 512
 
 RowMaker = Callable[[SourceFile, str, str | None], list[ChunkRow]]
 
