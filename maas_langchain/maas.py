@@ -32,16 +32,24 @@ from typing import Any
 
 from maas_langchain.core.agents import AgentRegistry
 from maas_langchain.core.audit import MaaSAuditLogger
+from maas_langchain.core.enums import AgentCapability, AuditEventType
 from maas_langchain.core.events import EventService
 from maas_langchain.core.handoffs import HandoffManager, HandoffSweeper
 from maas_langchain.core.limits import CapacityLimits
 from maas_langchain.core.memories import Embedder, MemoryService
+from maas_langchain.core.policy import require_capability
 from maas_langchain.core.pools import PoolRegistry
 from maas_langchain.core.ranking import RankingWeights
 from maas_langchain.core.runtime import Runtime, set_default_factory
 from maas_langchain.core.scopes import DEFAULT_SCOPE_KEYS, ScopeHierarchy
 from maas_langchain.core.sessions import SessionService
-from maas_langchain.errors import BackendUnavailableError, InvalidInputError, NotSupportedError, VectorStoreLockedError
+from maas_langchain.errors import (
+    BackendUnavailableError,
+    InvalidInputError,
+    MaaSError,
+    NotSupportedError,
+    VectorStoreLockedError,
+)
 from maas_langchain.storage.base import StateBackend
 from maas_langchain.storage.memory import MemoryBackend
 from maas_langchain.storage.sqlite import SQLiteBackend
@@ -312,10 +320,21 @@ class MaaS:
             from maas_langchain.kb import open_kb
 
             embedder = self._resources.open_embedder()
-            self._kb = open_kb(
-                self._resources.open_index(), getattr(embedder, "embeddings", embedder), self.agents.authorize_kb
-            )
+            embeddings: Any = getattr(embedder, "embeddings", embedder)
+            self._kb = open_kb(self._resources.open_index(), embeddings, self._authorize_kb)
         return self._kb
+
+    def _authorize_kb(self, agent_id: str | None) -> None:
+        """Searching the knowledge bases as an agent needs KB_SEARCH (``None``: the trusted
+        in-process caller). A denial is audited and raised as ``PermissionDeniedError``."""
+        if agent_id is None:
+            return
+        try:
+            require_capability(self.agents.require_agent(agent_id), AgentCapability.KB_SEARCH)
+        except MaaSError as exc:
+            event = AuditEventType.AGENT_AUTH
+            self.runtime.record_failure(exc, event_type=event, action="kb_search", actor=agent_id, target=None)
+            raise
 
     def reindex(self, *, progress: Callable[[int], None] | None = None) -> int:
         """Rebuild the memory index from the stored vectors; return the rows examined."""

@@ -64,7 +64,7 @@ def test_public_surface_is_curated() -> None:
 def test_every_error_has_a_stable_code() -> None:
     codes = {cls.code for cls in vars(errors).values() if isinstance(cls, type) and issubclass(cls, errors.MaaSError)}
     assert codes == {"maas_error", "permission_denied", "not_found", "conflict", "capacity_exceeded",
-                     "invalid_input", "policy_violation", "backend_unavailable"}
+                     "invalid_input", "policy_violation", "backend_unavailable", "not_supported"}
     assert errors.BackendUnavailableError("x").to_dict()["retryable"] is True
 
 

@@ -1411,6 +1411,8 @@ def assert_consistent(maas: MaaS) -> None:
             "pools": len(tx.list_pools()),
             "handoffs": len(tx.list_handoffs()),
             "audit_events": report.checked,
+            "memories": len(tx.list_memories(limit=10_000_000)),
+            "open_sessions": tx.count_open_sessions(),
         }
         for pool in tx.list_pools():
             assert tx.count_shares(pool.pool_id) == len(tx.query_shares(pool.pool_id, _EVERY_SHARE, 1_000_000))

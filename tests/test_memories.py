@@ -269,3 +269,23 @@ def test_a_different_embedding_dimension_is_a_clear_error(open_maas: Callable[..
     with pytest.raises(EmbeddingDimensionError):
         second.memories.remember("new", scope=W1)
     assert second.status()["counts"]["memories"] == 1
+
+
+def test_shared_content_is_redacted_for_readers_and_handoff_targets(mem: MaaS) -> None:
+    from maas_langchain import HandoffContext
+
+    secret = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+    author = mem.agents.register_agent(AgentType.CLAUDE_CODE, owner_id="user-1")
+    target = mem.agents.register_agent(AgentType.GPT_AGENT, owner_id="user-1")
+    pool = mem.pools.create_pool("p", owner_id="user-1")
+    mem.pools.join_pool(pool, author, PermissionModel.WRITE)
+    mem.pools.join_pool(pool, target, PermissionModel.READ)
+    m = mem.memories.remember(f"CI token is {secret}", scope=PROJECT, author_id=author)
+    mem.pools.share_memory(pool, m.memory_id, author, metadata={"token": secret})
+    read = mem.pools.query_shared(pool, target)
+    assert read[0].content is not None and "CI token is" in read[0].content
+    assert secret not in read[0].content and secret not in str(read[0].metadata)
+    handoff = mem.handoffs.initiate_handoff(author, target, HandoffContext("use the token", relevant_memories=[m.memory_id]))
+    assert handoff is not None and mem.handoffs.accept_handoff(handoff, target)
+    granted = mem.handoffs.get_handoff_memories(handoff, target)
+    assert granted and granted[0].content is not None and secret not in granted[0].content

@@ -25,8 +25,7 @@ from maas_langchain.core.handoffs import cancel_open_handoffs
 from maas_langchain.core.records import Agent
 from maas_langchain.core.runtime import AuditEntry, Runtime, default_runtime
 from maas_langchain.core.validation import check_id, check_json, check_optional_text, check_text, new_id
-from maas_langchain.core.policy import require_capability
-from maas_langchain.errors import CapacityExceededError, ConflictError, InvalidInputError, MaaSError, NotFoundError
+from maas_langchain.errors import CapacityExceededError, ConflictError, InvalidInputError, NotFoundError
 from maas_langchain.storage.base import StateTx
 
 __all__ = ["AgentRegistry"]
@@ -157,28 +156,6 @@ class AgentRegistry:
         wanted = AgentCapability.parse(capability)
         agent = self.get_agent(agent_id)
         return agent is not None and agent.can(wanted)
-
-    def authorize_kb(self, agent_id: str | None, capability: AgentCapability = AgentCapability.KB_SEARCH) -> None:
-        """Check that ``agent_id`` may search the knowledge bases (``None``: the trusted
-        in-process caller). A denial is audited and raised.
-
-        Raises:
-            PermissionDeniedError: Inactive agent, or one without ``capability``.
-            NotFoundError: Unknown agent.
-        """
-        if agent_id is None:
-            return
-        key = check_id(agent_id, "agent_id")
-
-        def check() -> None:
-            agent = self.require_agent(key)
-            require_capability(agent, capability)
-
-        try:
-            check()
-        except MaaSError as exc:
-            self._rt.record_failure(exc, event_type=_AUTH, action="kb_search", actor=key, target=None)
-            raise
 
     def deactivate_agent(self, agent_id: str) -> bool:
         """Revoke all access of the agent at once; its records stay. Returns False if unknown."""

@@ -31,6 +31,7 @@ from maas_langchain.core.policy import audience_filter, require_active, require_
 from maas_langchain.core.pools import load_agent
 from maas_langchain.core.records import Handoff, HandoffContext, SharedMemory
 from maas_langchain.core.runtime import AuditEntry, Runtime, default_runtime
+from maas_langchain.core.screening import redact_share
 from maas_langchain.core.validation import (
     check_id,
     check_json,
@@ -412,7 +413,7 @@ class HandoffManager:
                     AuditEventType.CROSS_AGENT_READ, "handoff_memories", akey, hkey, details={"count": len(readable)}
                 ),
             )
-            return readable
+            return [redact_share(m) for m in readable]
 
         return self._rt.write_or([], op, event_type=_HANDOFF, action="handoff_memories", actor=akey, target=hkey)
 

@@ -105,7 +105,7 @@ class _Prepared:
 
 
 def check_category(value: Any) -> str:
-    """A category is free text (``knowledge``, ``decision``, ...): 1–64 characters."""
+    """A category is free text (``knowledge``, ``decision``, ...): 1 to 64 characters."""
     return check_text(value, "memory_category", _MAX_CATEGORY_CHARS)
 
 
@@ -341,7 +341,9 @@ class MemoryService:
         if quarantined:
             details["quarantined"] = quarantined[:20]
         outcome = "quarantined" if quarantined else "success"
-        self._rt.record(tx, AuditEntry(_OP, "remember", stored[0].author_id, stored[0].session_id, outcome, None, details))
+        self._rt.record(
+            tx, AuditEntry(_OP, "remember", stored[0].author_id, stored[0].session_id, outcome, None, details)
+        )
 
     def _index_now(self, collection: str, memory_ids: Sequence[str]) -> None:
         rows = self._rt.read(lambda tx: tx.get_memories(memory_ids))
@@ -376,9 +378,7 @@ class MemoryService:
         found = self._rt.read(lambda tx: tx.get_memories([key]))
         return self._public(found[0].memory) if found else None
 
-    def history(
-        self, *, scope: Mapping[str, str], descendants: bool = True, limit: int = 1_000
-    ) -> list[Memory]:
+    def history(self, *, scope: Mapping[str, str], descendants: bool = True, limit: int = 1_000) -> list[Memory]:
         """Every memory visible at ``scope`` in any status, oldest first (supersession chains
         and quarantined writes included)."""
         flt = self.hierarchy.filter(self.hierarchy.check(scope), descendants=descendants)

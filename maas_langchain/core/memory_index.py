@@ -99,9 +99,7 @@ class IndexSync:
         hierarchy: Scope keys, for the metadata.
     """
 
-    def __init__(
-        self, rt: Runtime, index: VectorIndex | Callable[[], VectorIndex], hierarchy: ScopeHierarchy
-    ) -> None:
+    def __init__(self, rt: Runtime, index: VectorIndex | Callable[[], VectorIndex], hierarchy: ScopeHierarchy) -> None:
         self._rt = rt
         self._index = index if isinstance(index, VectorIndex) else None
         self._factory = None if isinstance(index, VectorIndex) else index

@@ -44,6 +44,7 @@ from maas_langchain.core.policy import (
 )
 from maas_langchain.core.records import Agent, Membership, Pool, SharedMemory
 from maas_langchain.core.runtime import AuditEntry, Runtime, default_runtime
+from maas_langchain.core.screening import redact_share
 from maas_langchain.core.validation import (
     check_id,
     check_json,
@@ -443,6 +444,6 @@ class PoolRegistry:
                         },
                     ),
                 )
-            return found
+            return [redact_share(m) for m in found]
 
         return self._rt.write_or([], op, event_type=_POOL, action="query_shared", actor=akey, target=pkey)

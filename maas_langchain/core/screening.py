@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["MEXTRAValidator", "MemoryPoisoningDefense", "ScreeningResult", "redact", "redact_value"]
+__all__ = ["MEXTRAValidator", "MemoryPoisoningDefense", "ScreeningResult", "redact", "redact_share", "redact_value"]
 
 _FLAGS = re.IGNORECASE | re.DOTALL
 
@@ -155,6 +155,14 @@ class MemoryPoisoningDefense:
         if "prompt_injection" in screened.categories or "sql_injection" in screened.categories:
             score += 0.3
         return min(score, 1.0)
+
+
+def redact_share(share: Any) -> Any:
+    """A copy of a shared memory with secrets in its content and metadata redacted."""
+    import dataclasses
+
+    content = None if share.content is None else redact(share.content)
+    return dataclasses.replace(share, content=content, metadata=redact_value(share.metadata))
 
 
 def redact_value(value: Any) -> Any:

@@ -52,7 +52,9 @@ class SessionService:
             tx.insert_session(session)
             self._rt.record(
                 tx,
-                AuditEntry(_OP, "session_open", agent, session.session_id, details={"scope": self._hierarchy.canon(checked)}),
+                AuditEntry(
+                    _OP, "session_open", agent, session.session_id, details={"scope": self._hierarchy.canon(checked)}
+                ),
             )
             return session
 

@@ -209,7 +209,7 @@ class _MemoryTx(MemoryOps, StateTx):
     def shares_by_memory_ids(self, memory_ids: Sequence[str]) -> list[SharedMemory]:
         wanted = set(memory_ids)
         found = [s for shares in self.t.shares.values() for s in shares.values() if s.memory_id in wanted]
-        return self._out(sorted(found, key=lambda s: s.seq))
+        return self._out([s for s in map(self._with_content, sorted(found, key=lambda s: s.seq)) if s is not None])
 
     # handoffs
     def get_handoff(self, handoff_id: str) -> Handoff | None:

@@ -26,7 +26,6 @@ from maas_langchain.core.records import (
     SharedMemory,
 )
 from maas_langchain.storage.base import AuditQuery, StateTx, iter_chunks
-from maas_langchain.storage.sql_memories import SqlMemoryOps
 from maas_langchain.storage.sql_codec import (
     AGENT_COLUMNS,
     AUDIT_COLUMNS,
@@ -45,6 +44,7 @@ from maas_langchain.storage.sql_codec import (
     pool_from_row,
     share_from_row,
 )
+from maas_langchain.storage.sql_memories import SqlMemoryOps
 
 __all__ = ["POSTGRES", "SQLITE", "Dialect", "SqlTx"]
 
@@ -280,7 +280,7 @@ class SqlTx(SqlMemoryOps, StateTx):
         for chunk in iter_chunks(list(dict.fromkeys(memory_ids)), 500):
             marks = ", ".join("?" * len(chunk))
             rows = self._all(
-                f"SELECT {SHARE_COLUMNS} FROM shared_memories WHERE memory_id IN ({marks}) ORDER BY seq", chunk
+                f"SELECT {_S_COLUMNS} FROM {_SHARES_JOIN} WHERE s.memory_id IN ({marks}) ORDER BY s.seq", chunk
             )
             found.extend(share_from_row(r) for r in rows)
         return found

@@ -170,7 +170,8 @@ class SqlMemoryOps:
         limit: int = 1_000,
         with_vectors: bool = False,
     ) -> list[StoredMemory]:
-        conds, params = ["m.seq > ?"], [after_seq]
+        conds: list[str] = ["m.seq > ?"]
+        params: list[Any] = [after_seq]
         if scope is not None:
             cond, extra = _scope_sql(scope)
             conds.append(cond)
@@ -189,7 +190,9 @@ class SqlMemoryOps:
         return self._counter("memories")
 
     def dirty_memories(self, limit: int) -> list[StoredMemory]:
-        rows = self._all(f"SELECT {_M_COLUMNS}, m.vector FROM memories m WHERE m.dirty = 1 ORDER BY m.seq LIMIT ?", (limit,))
+        rows = self._all(
+            f"SELECT {_M_COLUMNS}, m.vector FROM memories m WHERE m.dirty = 1 ORDER BY m.seq LIMIT ?", (limit,)
+        )
         return [_stored(r, True) for r in rows]
 
     def mark_indexed(self, memory_ids: Sequence[str]) -> None:
