@@ -10,12 +10,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import postgres_url, require_postgres
 
-from maas_langchain import MaaS, NotSupportedError, VectorStoreLockedError
+from maas_langchain import MaaS, NotSupportedError
 from maas_langchain.embeddings import HashingEmbeddings
 from maas_langchain.errors import BackendUnavailableError
-
-from conftest import postgres_url, require_postgres
 
 SCOPE = {"org": "acme", "project": "alpha"}
 
@@ -135,7 +134,7 @@ def test_vectors_url_from_the_environment(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("MAAS_VECTORS_URL", "http://127.0.0.1:9")  # nothing listens on the discard port
     with MaaS.open(tmp_path / "home", embeddings=HashingEmbeddings()) as maas:
         maas.agents.list_agents()  # opening and the core work without the index
-        with pytest.raises(BackendUnavailableError, match="127.0.0.1:9"):
+        with pytest.raises(BackendUnavailableError, match=r"127\.0\.0\.1:9"):
             maas.memories.remember("needs the index", scope=SCOPE)
         assert maas.status()["counts"]["memories"] == 0
 
@@ -143,9 +142,11 @@ def test_vectors_url_from_the_environment(tmp_path: Path, monkeypatch: pytest.Mo
 @pytest.mark.postgres
 def test_postgres_without_a_shared_index_says_what_to_do(tmp_path: Path) -> None:
     require_postgres()
-    with MaaS.open(postgres_url(tmp_path), embeddings=HashingEmbeddings()) as maas:
-        with pytest.raises(NotSupportedError, match="vectors='http://host:8000'"):
-            maas.memories.remember("x", scope=SCOPE)
+    with (
+        MaaS.open(postgres_url(tmp_path), embeddings=HashingEmbeddings()) as maas,
+        pytest.raises(NotSupportedError, match=r"vectors='http://host:8000'"),
+    ):
+        maas.memories.remember("x", scope=SCOPE)
 
 
 @pytest.mark.postgres
@@ -153,14 +154,14 @@ def test_postgres_without_a_shared_index_says_what_to_do(tmp_path: Path) -> None
 def test_scale_out_postgres_and_chroma_server_across_processes(tmp_path: Path, chroma_server: str) -> None:
     require_postgres()
     url = postgres_url(tmp_path)
-    code = """
+    code = f"""
         import sys
         from maas_langchain import MaaS, MemoryInput
         from maas_langchain.embeddings import HashingEmbeddings
         n = int(sys.argv[1])
-        with MaaS.open({url!r}, embeddings=HashingEmbeddings(), vectors={server!r}) as m:
+        with MaaS.open({url!r}, embeddings=HashingEmbeddings(), vectors={chroma_server!r}) as m:
             m.memories.remember_many([MemoryInput(f"process {{n}} finding {{i}}", {{"org": "acme", "project": "alpha", "agent": f"p{{n}}"}}) for i in range(20)])
-    """.format(url=url, server=chroma_server)
+    """
     procs = [
         subprocess.Popen([sys.executable, "-c", textwrap.dedent(code), str(n)], stderr=subprocess.PIPE, text=True)
         for n in range(4)
