@@ -210,6 +210,7 @@ class MaaS:
         hierarchy: ScopeHierarchy | None = None,
         weights: RankingWeights | None = None,
         screening: str = "quarantine",
+        exact_limit: int = 5_000,
     ) -> None:
         self.backend = backend
         self.runtime = runtime
@@ -228,6 +229,7 @@ class MaaS:
             hierarchy=self.scopes,
             weights=weights,
             screening=screening,
+            exact_limit=exact_limit,
         )
         self.sessions = SessionService(runtime, self.scopes)
         self._kb: Any = None
@@ -255,6 +257,7 @@ class MaaS:
         scope_keys: tuple[str, ...] | list[str] = DEFAULT_SCOPE_KEYS,
         ranking: RankingWeights | None = None,
         screening: str = "quarantine",
+        exact_limit: int = 5_000,
     ) -> MaaS:
         """Open (creating if needed) a MaaS instance.
 
@@ -282,6 +285,8 @@ class MaaS:
             ranking: Weights of the recall ranking.
             screening: What to do with writes screening flags: ``"quarantine"`` (stored, never
                 recalled), ``"refuse"`` (``PolicyViolationError``) or ``"off"``.
+            exact_limit: A recall whose scope holds at most this many memories scores them all
+                exactly from the stored vectors; larger scopes use the index (0: always the index).
 
         Raises:
             InvalidInputError: Bad limits, durability or location.
@@ -296,7 +301,14 @@ class MaaS:
             home = _home_of(location, backend)
             resources = _Resources(_vector_spec(vectors, backend), home, embeddings)
             return cls(
-                backend, runtime, sweep_interval, resources, hierarchy=hierarchy, weights=ranking, screening=screening
+                backend,
+                runtime,
+                sweep_interval,
+                resources,
+                hierarchy=hierarchy,
+                weights=ranking,
+                screening=screening,
+                exact_limit=exact_limit,
             )
         except BaseException:
             backend.close()

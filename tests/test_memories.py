@@ -33,9 +33,11 @@ W1 = {**PROJECT, "agent": "w1"}
 W2 = {**PROJECT, "agent": "w2"}
 
 
-@pytest.fixture
-def mem(open_maas: Callable[..., MaaS], clock: ManualClock) -> MaaS:
-    return open_maas(clock=clock, embeddings=HashingEmbeddings(), vectors="bruteforce")
+@pytest.fixture(params=["exact", "index"])
+def mem(request: pytest.FixtureRequest, open_maas: Callable[..., MaaS], clock: ManualClock) -> MaaS:
+    """Small scopes are searched exactly from stored vectors; ``index`` forces the vector index."""
+    limit = 5_000 if request.param == "exact" else 0
+    return open_maas(clock=clock, embeddings=HashingEmbeddings(), vectors="bruteforce", exact_limit=limit)
 
 
 def contents(hits: list[Any]) -> list[str]:

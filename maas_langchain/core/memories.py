@@ -27,6 +27,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from maas_langchain.core.enums import AuditEventType, EventKind, MemoryStatus
+from maas_langchain.core.exact import VectorCache
 from maas_langchain.core.memory_index import EmbeddingSpec, IndexSync, scope_where
 from maas_langchain.core.ranking import (
     Candidate,
@@ -140,6 +141,9 @@ class MemoryService:
         weights: Ranking weights.
         screening: ``"quarantine"`` (default: flagged writes are stored as QUARANTINED, never
             recalled), ``"refuse"`` (raise :class:`PolicyViolationError`) or ``"off"``.
+        exact_limit: Scopes holding at most this many memories are searched exactly over the
+            stored vectors (:mod:`maas_langchain.core.exact`); larger ones through the index's
+            filtered search. 0 always uses the index.
     """
 
     def __init__(
@@ -151,6 +155,7 @@ class MemoryService:
         hierarchy: ScopeHierarchy | None = None,
         weights: RankingWeights | None = None,
         screening: str = "quarantine",
+        exact_limit: int = 5_000,
     ) -> None:
         if screening not in _SCREENING_MODES:
             raise InvalidInputError(f"screening must be one of {_SCREENING_MODES}", screening=screening)
@@ -164,6 +169,8 @@ class MemoryService:
         self._collection: str | None = None
         self._lock = threading.Lock()
         self.sync = IndexSync(rt, index, self.hierarchy)
+        self.exact_limit = exact_limit
+        self._cache = VectorCache()
 
     # --- set-up -----------------------------------------------------------------------
     @property
@@ -412,18 +419,31 @@ class MemoryService:
         collection = self._ready()
         qvec = np.asarray(self.embedder.embed_query(text), dtype=np.float32)
         fetch = min(fetch, 3 * self._rt.limits.max_recall_top_k)
-        dense = self.sync.index.query(collection, qvec.tolist(), fetch, scope_where(flt))
+        dense = self._nearest(collection, qvec, flt, fetch)
         terms = lexical_terms(text)
 
         def read(tx: StateTx) -> tuple[list[tuple[str, float]], list[StoredMemory]]:
             lexical = tx.lexical_search(terms, flt, fetch)
-            ids = [h.id for h in dense] + [i for i, _ in lexical]
+            ids = dense + [i for i, _ in lexical]
             return lexical, tx.get_memories(ids, scope=flt)
 
         lexical, rows = self._rt.read(read)
         lex = dict(lexical)
         current = [r for r in rows if r.memory.is_current() and r.vector is not None]
         return [self._candidate(r, qvec, lex, terms) for r in current], {r.memory.memory_id: r.memory for r in current}
+
+    def _nearest(self, collection: str, qvec: Any, flt: ScopeFilter, fetch: int) -> list[str]:
+        """Ids nearest to ``qvec`` in scope: exact over the stored vectors when the scope holds at
+        most ``exact_limit`` memories, else the index's filtered search."""
+        if self.exact_limit:
+            ids = self._rt.read(lambda tx: tx.scoped_memory_ids(flt, self.exact_limit + 1))
+            if len(ids) <= self.exact_limit:
+                missing = self._cache.missing(ids)
+                if missing:
+                    blobs = self._rt.read(lambda tx: tx.memory_vectors(missing))
+                    self._cache.put({i: decode_vector(b) for i, b in blobs.items()})
+                return [i for i, _ in self._cache.nearest(ids, qvec, fetch)]
+        return [h.id for h in self.sync.index.query(collection, qvec.tolist(), fetch, scope_where(flt))]
 
     @staticmethod
     def _candidate(row: StoredMemory, qvec: Any, lex: Mapping[str, float], terms: Sequence[str]) -> Candidate:

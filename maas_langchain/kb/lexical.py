@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -53,13 +54,17 @@ def _forms(token: str) -> tuple[list[str], list[str]]:
     return sorted(wholes), parts
 
 
+@functools.lru_cache(maxsize=65_536)
+def _token_terms(token: str) -> frozenset[str]:
+    wholes, parts = _forms(token)
+    return frozenset(fold(t) for t in (*wholes, *parts))
+
+
 def identifier_terms(text: str) -> set[str]:
     """Every term of ``text``, folded: whole tokens, dotted/pathed segments and their word parts."""
     terms: set[str] = set()
-    for token in _WORD.findall(text):
-        wholes, parts = _forms(token)
-        terms.update(fold(t) for t in wholes)
-        terms.update(fold(p) for p in parts)
+    for token in set(_WORD.findall(text)):
+        terms |= _token_terms(token)
     return terms
 
 

@@ -206,6 +206,14 @@ class StateTx(abc.ABC):
         """Memories after ``after_seq`` matching the filters, in sequence order."""
 
     @abc.abstractmethod
+    def scoped_memory_ids(self, scope: ScopeFilter, limit: int) -> list[str]:
+        """Ids of up to ``limit`` current ACTIVE memories in ``scope``, in no particular order."""
+
+    @abc.abstractmethod
+    def memory_vectors(self, memory_ids: Sequence[str]) -> dict[str, bytes]:
+        """The stored vectors of the given memories (those that have one)."""
+
+    @abc.abstractmethod
     def count_memories(self) -> int:
         """Memories stored, in any status."""
 

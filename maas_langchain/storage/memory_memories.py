@@ -158,6 +158,14 @@ class MemoryOps:
                 found.append(self._stored(row, with_vectors))
         return found
 
+    def scoped_memory_ids(self, scope: ScopeFilter, limit: int) -> list[str]:
+        found = (r.memory.memory_id for r in self.m.memories.values() if _current(r) and _in_scope(r, scope))
+        return [i for i, _ in zip(found, range(limit), strict=False)]
+
+    def memory_vectors(self, memory_ids: Sequence[str]) -> dict[str, bytes]:
+        rows = (self.m.memories.get(i) for i in memory_ids)
+        return {r.memory.memory_id: r.vector for r in rows if r is not None and r.vector is not None}
+
     def count_memories(self) -> int:
         return len(self.m.memories)
 

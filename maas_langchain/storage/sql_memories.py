@@ -186,6 +186,27 @@ class SqlMemoryOps:
         )
         return [_stored(r, with_vectors) for r in rows]
 
+    def scoped_memory_ids(self, scope: ScopeFilter, limit: int) -> list[str]:
+        # a UNION of two index lookups: an OR across the two access paths would scan the table
+        marks = ", ".join("?" for _ in scope.ancestors)
+        sql = f"SELECT m.memory_id FROM memories m WHERE m.scope_key IN ({marks}) AND {_CURRENT}"
+        params: list[Any] = list(scope.ancestors)
+        if scope.descendant_of is not None:
+            sql += (
+                " UNION SELECT m.memory_id FROM memory_scopes s JOIN memories m ON m.seq = s.memory_seq "
+                f"WHERE s.sub_key = ? AND {_CURRENT}"
+            )
+            params.append(scope.descendant_of)
+        return [r[0] for r in self._all(f"{sql} LIMIT ?", [*params, limit])]
+
+    def memory_vectors(self, memory_ids: Sequence[str]) -> dict[str, bytes]:
+        found: dict[str, bytes] = {}
+        for chunk in iter_chunks(list(dict.fromkeys(memory_ids)), 500):
+            marks = ", ".join("?" for _ in chunk)
+            rows = self._all(f"SELECT memory_id, vector FROM memories WHERE memory_id IN ({marks})", chunk)
+            found.update((r[0], bytes(r[1])) for r in rows if r[1] is not None)
+        return found
+
     def count_memories(self) -> int:
         return self._counter("memories")
 
