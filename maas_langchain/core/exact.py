@@ -2,7 +2,7 @@
 
 When the reader's scope holds few memories (the common case: a project, an agent), scoring
 every one of them exactly is faster than a filtered approximate search — Chroma's filtered HNSW
-query costs 65–330 ms at 100,000 rows whatever the filter keeps — and it is exact. Vectors never
+query costs 65 to 330 ms at 100,000 rows whatever the filter keeps — and it is exact. Vectors never
 change for a memory id, so a bounded per-process cache of decoded vectors needs no invalidation;
 which ids are current and in scope always comes from the store.
 
@@ -30,7 +30,7 @@ class VectorCache:
     """Unit vectors by memory id, oldest evicted first.
 
     Args:
-        max_entries: Bound on cached vectors (100,000 × 384 dimensions ≈ 150 MB).
+        max_entries: Bound on cached vectors (100,000 x 384 dimensions: about 150 MB).
     """
 
     def __init__(self, max_entries: int = 100_000) -> None:
