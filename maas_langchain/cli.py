@@ -128,7 +128,7 @@ def _cmd_reindex(maas: MaaS, args: argparse.Namespace) -> int:
     from maas_langchain.kb.files import Progress
 
     total = maas.status()["counts"]["memories"]
-    progress = Progress(total, "reindex", enabled=not args.json, unit="memory")
+    progress = Progress(total, "reindex", enabled=not args.json, unit="memories")
     try:
         examined = maas.reindex(progress=progress.update)
     finally:

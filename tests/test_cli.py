@@ -60,3 +60,11 @@ def test_errors_are_one_clear_line(tmp_path, args) -> None:
     (tmp_path / "maas.db").write_bytes(b"this is not a database" * 100)
     out = _run("-m", "maas_langchain.cli", *args, home=tmp_path, expect=2)
     assert out.startswith("maas: error [backend_unavailable]") and "Traceback" not in out
+
+
+def test_reindex_rebuilds_the_memory_index_with_progress(tmp_path) -> None:
+    _run("-m", "maas_langchain.demo", home=tmp_path)  # writes two memories (one quarantined)
+    out = _run("-m", "maas_langchain.cli", "reindex", home=tmp_path)
+    assert "reindexed: 2 memories examined" in out
+    status = json.loads(_run("-m", "maas_langchain.cli", "--json", "status", home=tmp_path))
+    assert status["counts"]["memories"] == 2 and status["vectors"]["embedding_model"] == "all-MiniLM-L6-v2"

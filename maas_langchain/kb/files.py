@@ -151,9 +151,11 @@ class Progress:
         enabled: ``False`` shows nothing.
     """
 
-    def __init__(self, total: int, description: str, enabled: bool = True, stream: TextIO | None = None) -> None:
+    def __init__(
+        self, total: int, description: str, enabled: bool = True, stream: TextIO | None = None, unit: str = "file"
+    ) -> None:
         self._stream = stream or sys.stderr
-        self._total, self._done, self._description = total, 0, description
+        self._total, self._done, self._description, self._unit = total, 0, description, unit
         self._bar: Any = None
         self._enabled = enabled and total > 0
         if self._enabled:
@@ -161,7 +163,7 @@ class Progress:
                 from tqdm import tqdm  # type: ignore[import-untyped, unused-ignore]
             except ImportError:
                 return
-            self._bar = tqdm(total=total, desc=description, unit="file", file=self._stream, leave=False)
+            self._bar = tqdm(total=total, desc=description, unit=unit, file=self._stream, leave=False)
 
     def update(self, steps: int = 1) -> None:
         """Advance by ``steps``."""
@@ -171,7 +173,12 @@ class Progress:
         if self._bar is not None:
             self._bar.update(steps)
         elif self._done == self._total or self._done % 50 == 0:
-            print(f"\r{self._description}: {self._done}/{self._total} files", end="", file=self._stream, flush=True)
+            print(
+                f"\r{self._description}: {self._done}/{self._total} {self._unit if self._unit.endswith('s') else self._unit + 's'}",
+                end="",
+                file=self._stream,
+                flush=True,
+            )
 
     def close(self) -> None:
         """Finish the display."""
