@@ -1200,9 +1200,11 @@ def _writers_text(r: Result) -> str:
 
 
 def _pg_where(pg: Result) -> str:
-    host = urlsplit(pg["location"]).hostname or "a local socket"
-    local = host in ("127.0.0.1", "localhost", "::1") or host.startswith("/")
-    return f"{pg['version'].split()[0]}, {'on this machine, ' if local else ''}reached at {host}"
+    host = urlsplit(pg["location"]).hostname
+    if host is None or host.startswith("/"):
+        return f"{pg['version'].split()[0]}, on this machine, through a Unix socket"
+    local = host in ("127.0.0.1", "localhost", "::1")
+    return f"{pg['version'].split()[0]}, {'on this machine, ' if local else ''}over TCP at {host}"
 
 
 def _postgres_text(r: Result) -> str:
