@@ -8,6 +8,7 @@ scope is ever scored.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -17,7 +18,7 @@ from maas_langchain.core.records import Memory, MemorySession
 from maas_langchain.core.scopes import ScopeFilter
 from maas_langchain.storage.base import NewMemory, StoredMemory, iter_chunks
 
-__all__ = ["MEMORY_COLUMNS", "SqlMemoryOps"]
+__all__ = ["MEMORY_COLUMNS", "SqlMemoryOps", "scope_token"]
 
 MEMORY_COLUMNS = (
     "memory_id, content, category, scope, created_at, author_id, session_id, pool_id, metadata, "
@@ -26,6 +27,12 @@ MEMORY_COLUMNS = (
 _M_COLUMNS = ", ".join(f"m.{c.strip()}" for c in MEMORY_COLUMNS.split(","))
 _SESSION_COLUMNS = "session_id, scope, agent_id, created_at, closed_at, last_memory_id"
 _CURRENT = "m.status = 'active' AND m.valid_to IS NULL"
+
+
+def scope_token(canonical: str) -> str:
+    """A full-text token standing for one canonical scope: digits only, so no tokenizer or
+    stemmer changes it."""
+    return "9" + str(int(hashlib.sha1(canonical.encode("utf-8")).hexdigest()[:15], 16))
 
 
 def memory_from_row(row: Sequence[Any]) -> Memory:
@@ -89,14 +96,16 @@ class SqlMemoryOps:
     def insert_memory(self, new: NewMemory) -> Memory:
         m = new.memory
         row = self._one(
-            "INSERT INTO memories (memory_id, content, search_text, category, scope_key, scope, author_id, "
-            "session_id, pool_id, metadata, created_at, valid_from, valid_to, status, supersedes, superseded_by, "
-            "screening, prev_id, vector, dirty) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "RETURNING seq",
+            "INSERT INTO memories (memory_id, content, search_text, scope_tokens, sub_tokens, category, scope_key, "
+            "scope, author_id, session_id, pool_id, metadata, created_at, valid_from, valid_to, status, supersedes, "
+            "superseded_by, screening, prev_id, vector, dirty) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq",
             (
                 m.memory_id,
                 m.content,
                 new.search_text,
+                "" if new.scope_key is None else scope_token(new.scope_key),
+                " ".join(scope_token(k) for k in new.scope_subsets),
                 m.category,
                 new.scope_key,
                 json.dumps(m.scope, sort_keys=True),
@@ -153,12 +162,17 @@ class SqlMemoryOps:
             )
             query = " | ".join(terms)
             return [(r[0], float(r[1])) for r in self._all(sql, [query, *params, limit])]
-        sql = (
-            "SELECT m.memory_id, -bm25(memories_fts) AS r FROM memories_fts JOIN memories m "
+        sql = (  # the scope is matched inside the index; the SQL condition re-checks it
+            "SELECT m.memory_id, -bm25(memories_fts, 1.0, 0.0, 0.0) AS r FROM memories_fts JOIN memories m "
             f"ON m.seq = memories_fts.rowid WHERE memories_fts MATCH ? AND {_CURRENT} AND {cond} "
-            "ORDER BY bm25(memories_fts) LIMIT ?"
+            "ORDER BY bm25(memories_fts, 1.0, 0.0, 0.0) LIMIT ?"
         )
-        query = " OR ".join(f'"{t}"' for t in terms)
+        words = " OR ".join(f'"{t}"' for t in terms)
+        own = " OR ".join(f'"{scope_token(a)}"' for a in scope.ancestors)
+        where = f"scope_tokens : ({own})"
+        if scope.descendant_of is not None:
+            where = f'({where} OR sub_tokens : "{scope_token(scope.descendant_of)}")'
+        query = f"search_text : ({words}) AND {where}"
         return [(r[0], float(r[1])) for r in self._all(sql, [query, *params, limit])]
 
     def list_memories(

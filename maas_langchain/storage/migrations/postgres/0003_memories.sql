@@ -6,6 +6,8 @@ CREATE TABLE memories (
     content       TEXT NOT NULL,
     search_text   TEXT NOT NULL,
     search_tsv    TSVECTOR GENERATED ALWAYS AS (to_tsvector('english', search_text)) STORED,
+    scope_tokens  TEXT NOT NULL,
+    sub_tokens    TEXT NOT NULL,
     category      TEXT NOT NULL,
     scope_key     TEXT COLLATE "C",
     scope         TEXT NOT NULL,

@@ -5,6 +5,8 @@ CREATE TABLE memories (
     memory_id     TEXT NOT NULL UNIQUE,
     content       TEXT NOT NULL,
     search_text   TEXT NOT NULL,
+    scope_tokens  TEXT NOT NULL,
+    sub_tokens    TEXT NOT NULL,
     category      TEXT NOT NULL,
     scope_key     TEXT,
     scope         TEXT NOT NULL,
@@ -36,14 +38,20 @@ CREATE TABLE memory_scopes (
     PRIMARY KEY (sub_key, memory_seq)
 ) WITHOUT ROWID;
 
+-- Full-text index. scope_tokens / sub_tokens hold one numeric token per canonical scope (the
+-- memory's own; every subset of it), so a MATCH can restrict to the reader's scope inside the
+-- index instead of scoring every match in the store and filtering afterwards.
 CREATE VIRTUAL TABLE memories_fts USING fts5 (
-    search_text, content = 'memories', content_rowid = 'seq', tokenize = 'porter unicode61'
+    search_text, scope_tokens, sub_tokens, content = 'memories', content_rowid = 'seq',
+    tokenize = 'porter unicode61'
 );
 CREATE TRIGGER memories_fts_insert AFTER INSERT ON memories BEGIN
-    INSERT INTO memories_fts (rowid, search_text) VALUES (new.seq, new.search_text);
+    INSERT INTO memories_fts (rowid, search_text, scope_tokens, sub_tokens)
+    VALUES (new.seq, new.search_text, new.scope_tokens, new.sub_tokens);
 END;
 CREATE TRIGGER memories_fts_delete AFTER DELETE ON memories BEGIN
-    INSERT INTO memories_fts (memories_fts, rowid, search_text) VALUES ('delete', old.seq, old.search_text);
+    INSERT INTO memories_fts (memories_fts, rowid, search_text, scope_tokens, sub_tokens)
+    VALUES ('delete', old.seq, old.search_text, old.scope_tokens, old.sub_tokens);
 END;
 
 CREATE TABLE sessions (
