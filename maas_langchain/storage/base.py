@@ -210,6 +210,10 @@ class StateTx(abc.ABC):
         """Ids of up to ``limit`` current ACTIVE memories in ``scope``, in no particular order."""
 
     @abc.abstractmethod
+    def in_scope(self, memory_ids: Sequence[str], scope: ScopeFilter) -> list[str]:
+        """Those of ``memory_ids`` that are current ACTIVE memories in ``scope``."""
+
+    @abc.abstractmethod
     def memory_vectors(self, memory_ids: Sequence[str]) -> dict[str, bytes]:
         """The stored vectors of the given memories (those that have one)."""
 

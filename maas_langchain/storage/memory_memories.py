@@ -162,6 +162,10 @@ class MemoryOps:
         found = (r.memory.memory_id for r in self.m.memories.values() if _current(r) and _in_scope(r, scope))
         return [i for i, _ in zip(found, range(limit), strict=False)]
 
+    def in_scope(self, memory_ids: Sequence[str], scope: ScopeFilter) -> list[str]:
+        rows = (self.m.memories.get(i) for i in dict.fromkeys(memory_ids))
+        return [r.memory.memory_id for r in rows if r is not None and _current(r) and _in_scope(r, scope)]
+
     def memory_vectors(self, memory_ids: Sequence[str]) -> dict[str, bytes]:
         rows = (self.m.memories.get(i) for i in memory_ids)
         return {r.memory.memory_id: r.vector for r in rows if r is not None and r.vector is not None}

@@ -213,6 +213,15 @@ class SqlMemoryOps:
             params.append(scope.descendant_of)
         return [r[0] for r in self._all(f"{sql} LIMIT ?", [*params, limit])]
 
+    def in_scope(self, memory_ids: Sequence[str], scope: ScopeFilter) -> list[str]:
+        found: list[str] = []
+        cond, extra = _scope_sql(scope)
+        for chunk in iter_chunks(list(dict.fromkeys(memory_ids)), 500):
+            marks = ", ".join("?" for _ in chunk)
+            sql = f"SELECT m.memory_id FROM memories m WHERE m.memory_id IN ({marks}) AND {_CURRENT} AND {cond}"
+            found.extend(r[0] for r in self._all(sql, [*chunk, *extra]))
+        return found
+
     def memory_vectors(self, memory_ids: Sequence[str]) -> dict[str, bytes]:
         found: dict[str, bytes] = {}
         for chunk in iter_chunks(list(dict.fromkeys(memory_ids)), 500):
