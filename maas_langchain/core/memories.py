@@ -411,7 +411,20 @@ class MemoryService:
         flt = self.hierarchy.filter(self.hierarchy.check(scope), descendants=descendants)
         candidates, by_id = self.candidates(text, flt, max(3 * k, 50))
         ranked = rank(candidates, self._rt.clock(), self.weights)[:k]
-        return [RecallHit(self._public(by_id[s.memory_id]), s.score, s.why) for s in ranked]
+        terms = lexical_terms(text)
+        return [RecallHit(self._public(by_id[s.memory_id]), s.score, self._explain(s, by_id, terms)) for s in ranked]
+
+    @staticmethod
+    def _explain(scored: Any, by_id: Mapping[str, Memory], terms: Sequence[str]) -> dict[str, Any]:
+        """Add the matched terms (computed for the returned items only: it is the costly part)."""
+        why = dict(scored.why)
+        if why.get("lexical", 0) > 0:
+            m = by_id[scored.memory_id]
+            why["matched_terms"] = list(matched_terms(terms, search_text(m.content, m.scope.get("agent"))))
+            why["reason"] = why["reason"] + (
+                "; matched " + ", ".join(repr(t) for t in why["matched_terms"][:5]) if why["matched_terms"] else ""
+            )
+        return why
 
     def candidates(self, text: str, flt: ScopeFilter, fetch: int) -> tuple[list[Candidate], dict[str, Memory]]:
         """Gather up to ``fetch`` nearest and ``fetch`` best full-text matches within ``flt``,
@@ -430,7 +443,16 @@ class MemoryService:
         lexical, rows = self._rt.read(read)
         lex = dict(lexical)
         current = [r for r in rows if r.memory.is_current() and r.vector is not None]
-        return [self._candidate(r, qvec, lex, terms) for r in current], {r.memory.memory_id: r.memory for r in current}
+        if not current:
+            return [], {}
+        matrix = np.stack([decode_vector(r.vector or b"") for r in current])
+        norms = np.linalg.norm(matrix, axis=1) * (float(np.linalg.norm(qvec)) or 1.0)
+        sims = np.einsum("ij,j->i", matrix, qvec) / np.where(norms > 0, norms, 1.0)
+        candidates = [
+            Candidate(r.memory.memory_id, float(sim), lex.get(r.memory.memory_id, 0.0), r.memory.created_at, r.prev_id)
+            for r, sim in zip(current, sims, strict=True)
+        ]
+        return candidates, {r.memory.memory_id: r.memory for r in current}
 
     def _nearest(self, collection: str, qvec: Any, flt: ScopeFilter, fetch: int) -> list[str]:
         """Ids nearest to ``qvec`` in scope: exact over the stored vectors when the scope holds at
@@ -452,21 +474,6 @@ class MemoryService:
         if len(kept) >= fetch or len(wide) < 2 * fetch:  # enough, or the index holds no more rows
             return kept[:fetch]
         return [h.id for h in self.sync.index.query(collection, qvec.tolist(), fetch, scope_where(flt))]
-
-    @staticmethod
-    def _candidate(row: StoredMemory, qvec: Any, lex: Mapping[str, float], terms: Sequence[str]) -> Candidate:
-        m = row.memory
-        vector = decode_vector(row.vector or b"")
-        norm = float(np.linalg.norm(vector) * np.linalg.norm(qvec)) or 1.0
-        matched = matched_terms(terms, search_text(m.content, m.scope.get("agent")))
-        return Candidate(
-            m.memory_id,
-            float(np.dot(vector, qvec)) / norm,
-            lex.get(m.memory_id, 0.0),
-            m.created_at,
-            row.prev_id,
-            matched if m.memory_id in lex else (),
-        )
 
     @staticmethod
     def _public(memory: Memory) -> Memory:

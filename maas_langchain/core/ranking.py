@@ -309,7 +309,7 @@ def rank(candidates: Sequence[Candidate], now: float, weights: RankingWeights = 
         recency = weights.recency * math.pow(0.5, age / weights.half_life_seconds) if weights.recency else 0.0
         why: dict[str, Any] = {
             "semantic": round(c.similarity, 4),
-            "lexical": round(c.lexical, 4),
+            "lexical": float(f"{c.lexical:.4g}"),
             "matched_terms": list(c.matched_terms),
             "recency": round(recency, 4),
         }

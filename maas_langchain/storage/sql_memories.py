@@ -206,12 +206,15 @@ class SqlMemoryOps:
         sql = f"SELECT m.memory_id FROM memories m WHERE m.scope_key IN ({marks}) AND {_CURRENT}"
         params: list[Any] = list(scope.ancestors)
         if scope.descendant_of is not None:
+            # UNION ALL (no de-duplication over the whole scope); a memory at exactly the query
+            # scope comes twice, so read up to twice the limit and de-duplicate here
             sql += (
-                " UNION SELECT m.memory_id FROM memory_scopes s JOIN memories m ON m.seq = s.memory_seq "
+                " UNION ALL SELECT m.memory_id FROM memory_scopes s JOIN memories m ON m.seq = s.memory_seq "
                 f"WHERE s.sub_key = ? AND {_CURRENT}"
             )
             params.append(scope.descendant_of)
-        return [r[0] for r in self._all(f"{sql} LIMIT ?", [*params, limit])]
+        rows = self._all(f"{sql} LIMIT ?", [*params, 2 * limit])
+        return list(dict.fromkeys(r[0] for r in rows))[:limit]
 
     def in_scope(self, memory_ids: Sequence[str], scope: ScopeFilter) -> list[str]:
         found: list[str] = []

@@ -327,7 +327,9 @@ class ChromaIndex(VectorIndex):
                 metadata={"maas_dimension": dimension, "maas_model": model},
                 embedding_function=None,
             )
-        except errors.UniqueConstraintError:  # created meanwhile by another client
+        except Exception as exc:  # created meanwhile by another client (the HTTP client says so in text)
+            if not isinstance(exc, errors.UniqueConstraintError) and "already exists" not in str(exc):
+                raise
             return self._client.get_collection(name, embedding_function=None)
 
     def _collection(self, name: str) -> tuple[Collection, int]:
