@@ -42,7 +42,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -729,7 +729,7 @@ def judge_quality(quality: Result) -> Result:
 
 # --- 2. recall latency -----------------------------------------------------------------------------------
 # Pieces of a recall that do not overlap (their sum plus "other" is the total) ...
-PIECES = ("embed", "nearest", "lexical", "rows", "candidates", "rank")
+PIECES = ("embed", "nearest", "lexical", "rows", "candidates", "rank", "explain")
 # ... and parts of "nearest": the index query, or the exact path's id lookup, vector load and scoring.
 NEAREST_PARTS = ("index", "exact_ids", "exact_vectors", "exact_score")
 
@@ -789,9 +789,10 @@ def timed_pieces(maas: MaaS, timer: PieceTimer) -> Iterator[None]:
         for owner, name, piece, size in targets:
             if owner is not None and hasattr(owner, name):
                 stack.enter_context(mock.patch.object(owner, name, timer.wrap(piece, getattr(owner, name), size=size)))
-        if hasattr(MemoryService, "_candidate"):
-            wrapped = staticmethod(timer.wrap("candidates", MemoryService._candidate))
-            stack.enter_context(mock.patch.object(MemoryService, "_candidate", wrapped))
+        for name, piece in (("_candidate", "candidates"), ("_explain", "explain")):
+            if isinstance(MemoryService.__dict__.get(name), staticmethod):
+                wrapped = staticmethod(timer.wrap(piece, getattr(MemoryService, name)))
+                stack.enter_context(mock.patch.object(MemoryService, name, wrapped))
         yield
 
 
@@ -1239,36 +1240,37 @@ def _nearest_detail(p: Result) -> str:
     )
 
 
-def _piece_rows(report: Result) -> list[list[str]]:
+def _piece(found: Result, piece: str) -> float:
+    value: float = found["pieces"].get(piece, {}).get("mean_ms", 0.0)
+    return value
+
+
+PIECE_NAMES = {
+    "lexical": "full-text search",
+    "rows": "row fetch",
+    "candidates": "candidate scoring (`_candidate`)",
+    "rank": "rank",
+    "explain": "explanations (`_explain`)",
+    "other": "other",
+}
+
+
+def _piece_table(report: Result) -> tuple[list[str], list[list[str]]]:
+    """Head and rows of the breakdown; pieces this MaaS version does not have are left out."""
+    found = _found(report)
+    pieces = [k for k in PIECE_NAMES if k == "other" or any(_piece(f, k) > 0 for *_, f in found)]
+    head = ["Memories", "Configuration", "Scope", "total", "query embedding", "nearest neighbours", "(of which)"]
+    head += [PIECE_NAMES[k] for k in pieces] + ["dense / full-text / rows"]
     rows = []
-    cells = report["latency"]["cells"]
-    for v in report["latency"]["verdicts"]:
-        found = cells[str(v["size"])][v["config"]][v["scope"]]
-        p, s = found["pieces"], found["mean_sizes"]
+    for size, config, scope, f in found:
+        s = f["mean_sizes"]
         rows.append(
-            [f"{v['size']:,}", v["config"], v["scope"], _f(found["mean_ms"]), _f(p["embed"]["mean_ms"])]
-            + [_f(p["nearest"]["mean_ms"]), _nearest_detail(p)]
-            + [_f(p[k]["mean_ms"]) for k in ("lexical", "rows", "candidates", "rank", "other")]
+            [f"{size:,}", config, scope, _f(f["mean_ms"]), _f(_piece(f, "embed")), _f(_piece(f, "nearest"))]
+            + [_nearest_detail(f["pieces"])]
+            + [_f(_piece(f, k)) for k in pieces]
             + [f"{s['nearest']:.0f} / {s['lexical']:.0f} / {s['rows']:.0f}"]
         )
-    return rows
-
-
-_PIECE_HEAD = [
-    "Memories",
-    "Configuration",
-    "Scope",
-    "total",
-    "query embedding",
-    "nearest neighbours",
-    "(of which)",
-    "full-text search",
-    "row fetch",
-    "candidate scoring",
-    "rank",
-    "other",
-    "dense / full-text / rows",
-]
+    return head, rows
 
 
 def _thread_rows(report: Result) -> list[list[str]]:
@@ -1460,7 +1462,7 @@ def _nearest_sentence(size: int, cell: Result) -> str:
         f"takes {_f(p['nearest']['mean_ms'])} ms ({_nearest_detail(p)})"
     )
     if forced is not None:
-        text += f"; Chroma's filtered query instead takes {_f(forced['pieces']['nearest']['mean_ms'])} ms"
+        text += f"; with `exact_limit=0` (Chroma) it takes {_f(forced['pieces']['nearest']['mean_ms'])} ms"
     if brute is not None:
         text += f", the brute-force index {_f(brute['pieces']['nearest']['mean_ms'])} ms"
     return text + "."
@@ -1477,33 +1479,35 @@ def _org_sentence(size: int, cell: Result) -> str:
     )
     if p["index"]["mean_ms"] > 0:
         text += (
-            f" (Chroma's filtered query {_f(p['index']['mean_ms'])} ms, and {_f(p['exact_ids']['mean_ms'])} ms "
-            "reading up to `exact_limit` + 1 ids before the planner falls back to the index)"
+            f" (Chroma {_f(p['index']['mean_ms'])} ms; the planner's scoped id lookup, which finds the scope too "
+            f"large for the exact path, {_f(p['exact_ids']['mean_ms'])} ms)"
         )
     return text + f", and the FTS5 search {_f(p['lexical']['mean_ms'])} ms, which ranks every match in the store."
 
 
 def _latency_text(r: Result) -> str:
     found = _found(r)
-    embed = [f["pieces"]["embed"]["mean_ms"] for *_, f in found]
-    scoring = [f["pieces"]["candidates"]["mean_ms"] for *_, f in found]
-    rows = [f["mean_sizes"]["rows"] for *_, f in found]
+    embed = [_piece(f, "embed") for *_, f in found]
+    names = {"nearest": "the nearest-neighbour search", **PIECE_NAMES}
+    tops = Counter(max(names, key=lambda k, f=f: _piece(f, k)) for *_, f in found)
     parts = [
-        f"The query embedding costs {_span(embed)} ms (mean) in every cell. The largest cost MaaS adds is "
-        f"candidate scoring, {_span(scoring)} ms per recall everywhere: `MemoryService._candidate` builds the "
-        f"search text and the matched terms of each of the ~{statistics.fmean(rows):.0f} candidates, though only "
-        "the 10 returned hits show them."
+        f"The query embedding costs {_span(embed)} ms (mean) in every cell. Of what MaaS adds, the largest piece "
+        "is "
+        + "; ".join(
+            f"{names[k]} in {n} of {len(found)} cells ({_span([_piece(f, k) for *_, f in found])} ms across all)"
+            for k, n in tops.most_common()
+        )
+        + "."
     ]
+    if any(_piece(f, "candidates") > 0 for *_, f in found):
+        parts.append(
+            "Candidate scoring (`MemoryService._candidate`) builds the search text and the matched terms of every "
+            f"one of the ~{statistics.fmean(f['mean_sizes']['rows'] for *_, f in found):.0f} candidates, though "
+            "only the returned hits show them."
+        )
     for size, cell in r["latency"]["cells"].items():
         if size.isdigit():
             parts += [_nearest_sentence(int(size), cell), _org_sentence(int(size), cell)]
-    for size, config, scope, f in found:
-        if config == "default" and scope == "project":
-            rest = f["mean_ms"] - f["pieces"]["candidates"]["mean_ms"]
-            parts.append(
-                f"Without candidate scoring, the default project-scope recall at {size:,} would average "
-                f"{_f(rest)} ms instead of {_f(f['mean_ms'])}."
-            )
     threads = r["latency"]["query_embedding_by_threads"]
     if len(threads) > 1:
         parts.append(
@@ -1628,16 +1632,18 @@ questions, embedded by the model **at query time** (no cache). Each query runs a
 (`{"org": "bench", "project": "p<i mod projects>"}`, the realistic case) and at the org scope (`{"org": "bench"}`:
 every memory visible, the worst case), alternating. MaaS picks the nearest-neighbour path per recall: a scope
 holding at most `exact_limit` memories (default 5,000) is scored exactly from the stored vectors (cached per
-process), a larger one goes to the index's filtered query. Three configurations reopen the same store:
+process), a larger one goes to the index (an unfiltered query whose hits are kept when enough of them are in
+scope, else the filtered query). Three configurations reopen the same store:
 **default** (`vectors="chroma"`, default `exact_limit`), **chroma_index** (`exact_limit=0`: Chroma's filtered
 query even for a project) and **bruteforce** (`vectors="bruteforce"`, `exact_limit=0`, after an untimed
 `maas.reindex()` fills the in-process index). Before the timed recalls, a warm-up of at least {warmup} recalls
 per scope touches every project once (so the vector cache is warm, as in a long-running process); the warm-up's
 p50 and maximum are in the JSON (`warmup`). The breakdown wraps the calls `recall` makes with timers: the query
 embedding, the nearest-neighbour search (`MemoryService._nearest`: the index's `query`, or the exact path's id
-lookup, vector load and scoring), the FTS5 search, the row fetch, `MemoryService._candidate` (per-candidate
-cosine and matched terms) and `rank`; the wrappers add a few microseconds per call, which the totals include.
-"Other" is the rest of `recall` (validation, the read transaction, scope filter, redacting the hits).
+lookup, vector load and scoring), the FTS5 search, the row fetch, `rank`, and where the MaaS version has them
+`MemoryService._candidate` (per-candidate scoring) and `MemoryService._explain` (matched terms of the returned
+hits); the wrappers add a few microseconds per call, which the totals include. "Other" is the rest of `recall`
+(validation, the read transaction, candidate scoring when it is inline, redacting the hits).
 
 **Ingestion.** A fresh store per batch size. For each batch, the bare model (`SentenceTransformer.encode(texts,
 batch_size=<batch>)`, unit vectors) and `remember_many(<the same turns>)` run back to back, taking turns at going
@@ -1696,7 +1702,7 @@ def render_markdown(report: Result, image: str | None) -> str:
             "## 2. Recall latency (`recall(top_k=10)`, query embedding included)\n\n",
             markdown_table(_LATENCY_HEAD, _latency_rows(report)) + "\n\n",
             "Where the time goes (mean ms per recall; the last column is the mean number of dense hits, full-text "
-            "hits and rows fetched):\n\n" + markdown_table(_PIECE_HEAD, _piece_rows(report)) + "\n\n",
+            "hits and rows fetched):\n\n" + markdown_table(*_piece_table(report)) + "\n\n",
             f"Stores: {fills}.\n\n",
             "Query embedding alone (`LocalMiniLMEmbeddings.embed_query`, the same questions), by torch thread "
             "count, alternating:\n\n" + markdown_table(_THREAD_HEAD, _thread_rows(report)) + "\n\n",
@@ -1763,7 +1769,8 @@ def _plot_quality(ax: Any, report: Result) -> None:
 def _plot_latency(ax: Any, report: Result) -> None:
     verdicts = report["latency"]["verdicts"]
     cells = report["latency"]["cells"]
-    labels = [f"{v['size'] / 1000:g}k\n{v['config']}\n{v['scope']}" for v in verdicts]
+    short = {"default": "default", "chroma_index": "chroma", "bruteforce": "brute"}
+    labels = [f"{v['size'] / 1000:g}k\n{v['scope']}\n{short.get(v['config'], v['config'])}" for v in verdicts]
     for j, metric in enumerate(("p50_ms", "p95_ms")):
         xs = [i + (j - 0.5) * 0.4 for i in range(len(verdicts))]
         ys = [cells[str(v["size"])][v["config"]][v["scope"]][metric] for v in verdicts]
@@ -1781,6 +1788,7 @@ def _plot_latency(ax: Any, report: Result) -> None:
     ax.set_yscale("log")
     ax.set_xticks(range(len(verdicts)), labels, fontsize=7)
     ax.set_ylabel("recall(top_k=10) latency, ms (log scale)")
+    ax.set_xlabel("default: MaaS's planner; chroma: exact_limit=0; brute: brute-force index", fontsize=7)
     ax.set_title("Recall latency, query embedding included")
     ax.legend(fontsize=8)
 
@@ -1794,7 +1802,8 @@ def _plot_ingestion(ax: Any, report: Result) -> None:
     ax.set_xticks(range(len(batches)), [f"batch {b['batch']}" for b in batches], fontsize=8)
     ax.set_ylabel("texts/s")
     ax.set_title("Ingestion, real model")
-    ax.legend(fontsize=7)
+    ax.set_ylim(0, 1.3 * max(max(b["bare_texts_per_s"], b["maas_texts_per_s"]) for b in batches))
+    ax.legend(fontsize=7, loc="upper left")
 
 
 def write_outputs(report: Result, out: Path | None) -> dict[str, Path]:
