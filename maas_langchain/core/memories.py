@@ -27,7 +27,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from maas_langchain.core.enums import AuditEventType, EventKind, MemoryStatus
-from maas_langchain.core.exact import VectorCache
+from maas_langchain.core.exact import ScopePlans, VectorCache
 from maas_langchain.core.memory_index import EmbeddingSpec, IndexSync, scope_where
 from maas_langchain.core.ranking import (
     Candidate,
@@ -43,7 +43,7 @@ from maas_langchain.core.records import Memory
 from maas_langchain.core.runtime import AuditEntry, Runtime
 from maas_langchain.core.scopes import ScopeFilter, ScopeHierarchy
 from maas_langchain.core.screening import MEXTRAValidator, redact, redact_value
-from maas_langchain.core.validation import check_id, check_positive_int, check_text, new_id
+from maas_langchain.core.validation import check_id, check_json, check_positive_int, check_text, new_id
 from maas_langchain.errors import (
     CapacityExceededError,
     ConflictError,
@@ -116,8 +116,6 @@ def check_flat_metadata(value: Any, max_bytes: int) -> dict[str, Any]:
     Raises:
         InvalidInputError: Not a dict, nested values, non-string keys, or too large.
     """
-    from maas_langchain.core.validation import check_json
-
     meta: dict[str, Any] = check_json(value, "metadata", max_bytes)
     for key, item in meta.items():
         if isinstance(item, (dict, list)):
@@ -171,6 +169,7 @@ class MemoryService:
         self.sync = IndexSync(rt, index, self.hierarchy)
         self.exact_limit = exact_limit
         self._cache = VectorCache()
+        self._plans = ScopePlans()
 
     # --- set-up -----------------------------------------------------------------------
     @property
@@ -409,9 +408,9 @@ class MemoryService:
         text = check_text(query, "query", self._rt.limits.max_memory_chars)
         k = check_positive_int(top_k, "top_k", self._rt.limits.max_recall_top_k)
         flt = self.hierarchy.filter(self.hierarchy.check(scope), descendants=descendants)
-        candidates, by_id = self.candidates(text, flt, max(3 * k, 50))
-        ranked = rank(candidates, self._rt.clock(), self.weights)[:k]
         terms = lexical_terms(text)
+        candidates, by_id = self.candidates(text, flt, max(3 * k, 50), terms=terms)
+        ranked = rank(candidates, self._rt.clock(), self.weights)[:k]
         return [RecallHit(self._public(by_id[s.memory_id]), s.score, self._explain(s, by_id, terms)) for s in ranked]
 
     @staticmethod
@@ -426,14 +425,16 @@ class MemoryService:
             )
         return why
 
-    def candidates(self, text: str, flt: ScopeFilter, fetch: int) -> tuple[list[Candidate], dict[str, Memory]]:
+    def candidates(
+        self, text: str, flt: ScopeFilter, fetch: int, *, terms: Sequence[str] | None = None
+    ) -> tuple[list[Candidate], dict[str, Memory]]:
         """Gather up to ``fetch`` nearest and ``fetch`` best full-text matches within ``flt``,
         re-checked in the store, with exact similarities (the input of :func:`rank`)."""
         collection = self._ready()
         qvec = np.asarray(self.embedder.embed_query(text), dtype=np.float32)
         fetch = min(fetch, 3 * self._rt.limits.max_recall_top_k)
         dense = self._nearest(collection, qvec, flt, fetch)
-        terms = lexical_terms(text)
+        terms = lexical_terms(text) if terms is None else terms
 
         def read(tx: StateTx) -> tuple[list[tuple[str, float]], list[StoredMemory]]:
             lexical = tx.lexical_search(terms, flt, fetch)
@@ -458,13 +459,9 @@ class MemoryService:
         """Ids nearest to ``qvec`` in scope: exact over the stored vectors when the scope holds at
         most ``exact_limit`` memories, else the index's filtered search."""
         if self.exact_limit:
-            ids = self._rt.read(lambda tx: tx.scoped_memory_ids(flt, self.exact_limit + 1))
-            if len(ids) <= self.exact_limit:
-                missing = self._cache.missing(ids)
-                if missing:
-                    blobs = self._rt.read(lambda tx: tx.memory_vectors(missing))
-                    self._cache.put({i: decode_vector(b) for i, b in blobs.items()})
-                return [i for i, _ in self._cache.nearest(ids, qvec, fetch)]
+            plan = self._rt.read(lambda tx: self._plans.plan(tx, flt, self._cache, self.exact_limit))
+            if plan.ids is not None:
+                return [i for i, _ in plan.nearest(qvec, fetch)]
         # A wide scope (an org, a supervisor over most of the store): an unfiltered search is
         # ~4 ms where a filter matching most rows costs hundreds at 100k; keep its hits if
         # enough of them are in scope, else fall back to the filtered search (never starved).

@@ -40,6 +40,9 @@ from maas_langchain.core.records import (
     SharedMemory,
 )
 from maas_langchain.core.scopes import ScopeFilter
+from maas_langchain.storage.keys_ops import KeyOps
+from maas_langchain.storage.kv_ops import KVOps
+from maas_langchain.storage.threads_ops import ThreadOps
 
 __all__ = ["AuditQuery", "NewMemory", "StateBackend", "StateTx", "StoredMemory"]
 
@@ -92,7 +95,7 @@ class AuditQuery:
     newest_first: bool = False
 
 
-class StateTx(abc.ABC):
+class StateTx(KVOps, ThreadOps, KeyOps, abc.ABC):
     """One transaction. Reads see a consistent snapshot; writes commit together."""
 
     # --- agents -----------------------------------------------------------------------
@@ -216,6 +219,15 @@ class StateTx(abc.ABC):
     @abc.abstractmethod
     def memory_vectors(self, memory_ids: Sequence[str]) -> dict[str, bytes]:
         """The stored vectors of the given memories (those that have one)."""
+
+    @abc.abstractmethod
+    def memory_generation(self) -> int:
+        """A counter that every memory insert and status change increases (for read caches)."""
+
+    @abc.abstractmethod
+    def count_scoped_memories(self, scope: ScopeFilter, limit: int) -> int:
+        """An upper bound on the memories visible in ``scope``, counted up to ``limit``, from the
+        scope indexes alone (any status; a memory at exactly the query scope may count twice)."""
 
     @abc.abstractmethod
     def count_memories(self) -> int:

@@ -27,7 +27,10 @@ from maas_langchain.core.policy import AudienceFilter
 from maas_langchain.core.records import Agent, AuditEvent, Handoff, MaaSEvent, Membership, Pool, SharedMemory
 from maas_langchain.core.runtime import GENESIS_HASH
 from maas_langchain.storage.base import AuditQuery, StateBackend, StateTx
+from maas_langchain.storage.memory_keys import MemoryKeyOps
+from maas_langchain.storage.memory_kv import MemoryKVOps
 from maas_langchain.storage.memory_memories import MemoryOps, MemoryTables
+from maas_langchain.storage.memory_threads import MemoryThreadOps
 
 __all__ = ["MemoryBackend"]
 
@@ -46,9 +49,10 @@ class _Tables:
         self.event_seq = 0
         self.share_seq = 0
         self.memory = MemoryTables()
+        self.extra: dict[str, Any] = {}  # tables of the kv / threads / keys mixins, by name
 
 
-class _MemoryTx(MemoryOps, StateTx):
+class _MemoryTx(MemoryOps, MemoryKVOps, MemoryThreadOps, MemoryKeyOps, StateTx):
     """Mutations record their inverse; the backend replays them backwards on rollback."""
 
     def __init__(self, tables: _Tables) -> None:

@@ -45,6 +45,7 @@ class MemoryTables:
         self.sessions: dict[str, MemorySession] = {}
         self.settings: dict[str, str] = {}
         self.memory_seq = 0
+        self.generation = 0  # bumped by every insert and status change (read caches key on it)
 
 
 def _in_scope(row: _Row, scope: ScopeFilter) -> bool:
@@ -99,6 +100,7 @@ class MemoryOps:
             Counter(_all_terms(new.search_text)),
         )
         self._put(self.m.memories, memory.memory_id, row)
+        self._bump_generation()
         return self._out(memory)
 
     def get_memories(self, memory_ids: Sequence[str], *, scope: ScopeFilter | None = None) -> list[StoredMemory]:
@@ -115,6 +117,7 @@ class MemoryOps:
             row.memory, status=status, valid_to=valid_to, superseded_by=superseded_by or row.memory.superseded_by
         )
         self._put(self.m.memories, memory_id, dataclasses.replace(row, memory=memory, dirty=True))
+        self._bump_generation()
         return True
 
     def lexical_search(self, terms: Sequence[str], scope: ScopeFilter, limit: int) -> list[tuple[str, float]]:
@@ -161,6 +164,18 @@ class MemoryOps:
     def scoped_memory_ids(self, scope: ScopeFilter, limit: int) -> list[str]:
         found = (r.memory.memory_id for r in self.m.memories.values() if _current(r) and _in_scope(r, scope))
         return [i for i, _ in zip(found, range(limit), strict=False)]
+
+    def memory_generation(self) -> int:
+        return self.m.generation
+
+    def count_scoped_memories(self, scope: ScopeFilter, limit: int) -> int:
+        found = (1 for r in self.m.memories.values() if _in_scope(r, scope))
+        return sum(n for n, _ in zip(found, range(limit), strict=False))
+
+    def _bump_generation(self) -> None:
+        old = self.m.generation
+        self.m.generation += 1
+        self.undo.append(lambda: setattr(self.m, "generation", old))
 
     def in_scope(self, memory_ids: Sequence[str], scope: ScopeFilter) -> list[str]:
         rows = (self.m.memories.get(i) for i in dict.fromkeys(memory_ids))

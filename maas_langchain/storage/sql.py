@@ -44,7 +44,10 @@ from maas_langchain.storage.sql_codec import (
     pool_from_row,
     share_from_row,
 )
+from maas_langchain.storage.sql_keys import SqlKeyOps
+from maas_langchain.storage.sql_kv import SqlKVOps
 from maas_langchain.storage.sql_memories import SqlMemoryOps
+from maas_langchain.storage.sql_threads import SqlThreadOps
 
 __all__ = ["POSTGRES", "SQLITE", "Dialect", "SqlTx"]
 
@@ -78,7 +81,7 @@ SQLITE = Dialect("sqlite", "?", "IS", "")
 POSTGRES = Dialect("postgres", "%s", "IS NOT DISTINCT FROM", " FOR UPDATE", "SELECT pg_notify('maas_events', ?)")
 
 
-class SqlTx(SqlMemoryOps, StateTx):
+class SqlTx(SqlMemoryOps, SqlKVOps, SqlThreadOps, SqlKeyOps, StateTx):
     """Record operations as SQL on one cursor inside a transaction the backend opened."""
 
     def __init__(self, cursor: Any, dialect: Dialect) -> None:
