@@ -731,7 +731,7 @@ def judge_quality(quality: Result) -> Result:
 # Pieces of a recall that do not overlap (their sum plus "other" is the total) ...
 PIECES = ("embed", "nearest", "lexical", "rows", "candidates", "rank", "explain")
 # ... and parts of "nearest": the index query, or the exact path's id lookup, vector load and scoring.
-NEAREST_PARTS = ("index", "exact_ids", "exact_vectors", "exact_score")
+NEAREST_PARTS = ("index", "plan", "plan_count", "exact_ids", "exact_vectors", "exact_score")
 
 
 class PieceTimer:
@@ -780,7 +780,9 @@ def timed_pieces(maas: MaaS, timer: PieceTimer) -> Iterator[None]:
         (memories.sync.index, "query", "index", True),
         (SqlMemoryOps, "scoped_memory_ids", "exact_ids", True),
         (SqlMemoryOps, "memory_vectors", "exact_vectors", True),
-        (getattr(exact, "VectorCache", None), "nearest", "exact_score", False),
+        (getattr(exact, "ScopePlans", None), "plan", "plan", False),
+        (SqlMemoryOps, "count_scoped_memories", "plan_count", False),
+        (getattr(exact, "ScopePlan", None), "nearest", "exact_score", False),
         (SqlMemoryOps, "lexical_search", "lexical", True),
         (SqlMemoryOps, "get_memories", "rows", True),
         (memories_module, "rank", "rank", False),
@@ -844,6 +846,8 @@ class LatencyConfig:
         vectors: ``vectors=`` of ``MaaS.open``.
         exact_limit: ``exact_limit=`` of ``MaaS.open`` (``None``: MaaS's default; 0: always the index).
         scopes: The scopes measured (``project``, ``org``).
+        write_between: Write a memory into the scope before each recall (untimed), so every
+            recall finds its scope's cached plan invalidated: the cost right after a write.
     """
 
     key: str
@@ -851,10 +855,14 @@ class LatencyConfig:
     vectors: str
     exact_limit: int | None
     scopes: tuple[str, ...]
+    write_between: bool = False
 
 
 LATENCY_CONFIGS = (
     LatencyConfig("default", "default: Chroma, exact search for small scopes", "chroma", None, ("project", "org")),
+    LatencyConfig(
+        "after_write", "default, a write before each recall (plan cache cold)", "chroma", None, ("project", "org"), True
+    ),
     LatencyConfig("chroma_index", "Chroma filtered query always (exact_limit=0)", "chroma", 0, ("project",)),
     LatencyConfig("bruteforce", "brute-force index always (exact_limit=0)", "bruteforce", 0, ("project", "org")),
 )
@@ -874,10 +882,11 @@ def latency_cells(
     sizes: Sizes,
     desc: str,
     quiet: bool,
+    write_between: bool = False,
 ) -> Result:
     """Recall latency at each of ``scopes``, queries alternating between them. The warm-up
-    touches every project once (MaaS caches a scope's vectors per process); its figures are
-    kept apart."""
+    touches every project once (MaaS caches a scope's plan and vectors per process); its figures
+    are kept apart. ``write_between`` writes a memory (untimed) before each measured recall."""
     timer = PieceTimer()
     samples: dict[str, list[Result]] = {name: [] for name in scopes}
     warm: dict[str, list[Result]] = {name: [] for name in scopes}
@@ -891,6 +900,8 @@ def latency_cells(
         for i in progress(range(sizes.latency_queries), sizes.latency_queries, desc, quiet):
             for name in scopes:
                 query = questions[i % len(questions)].text
+                if write_between:
+                    maas.memories.remember(f"latency probe {i}: {query}", scope=_scope(name, i, projects))
                 samples[name].append(_one_recall(maas, timer, query, _scope(name, i, projects)))
     found = {}
     for name in scopes:
@@ -966,7 +977,9 @@ def measure_latency(
                     maas.reindex()  # the in-process index starts empty
                     cell["bruteforce_reindex_s"] = round(time.perf_counter() - t0, 2)
                 desc = f"recall at {size:,}, {config.key}"
-                cell[config.key] = latency_cells(maas, questions, projects, config.scopes, sizes, desc, quiet)
+                cell[config.key] = latency_cells(
+                    maas, questions, projects, config.scopes, sizes, desc, quiet, config.write_between
+                )
         results[str(size)] = cell
     results["document_cache_misses"] = cached.misses
     return results
