@@ -35,6 +35,7 @@ from maas_langchain.core.audit import MaaSAuditLogger
 from maas_langchain.core.enums import AgentCapability, AuditEventType
 from maas_langchain.core.events import EventService
 from maas_langchain.core.handoffs import HandoffManager, HandoffSweeper
+from maas_langchain.core.keys import ApiKeyService
 from maas_langchain.core.limits import CapacityLimits
 from maas_langchain.core.memories import Embedder, MemoryService
 from maas_langchain.core.policy import require_capability
@@ -323,6 +324,15 @@ class MaaS:
             self.memories.heal()
         except (VectorStoreLockedError, BackendUnavailableError) as exc:
             _log.warning("vector index not healed at open: %s", exc.message)
+
+    @property
+    def keys(self) -> ApiKeyService:
+        """The :class:`~maas_langchain.core.keys.ApiKeyService`: API keys for the MCP server
+        (create, list, revoke, authenticate)."""
+        service: ApiKeyService | None = self.__dict__.get("_keys")
+        if service is None:
+            service = self.__dict__["_keys"] = ApiKeyService(self.runtime, self.scopes)
+        return service
 
     @property
     def kb(self) -> Any:

@@ -206,6 +206,8 @@ class HandoffContext:
         relevant_memories: Memory ids the target may read while the handoff is open.
         relevant_files: Paths the target should look at.
         notes: Free-form JSON-ready extras.
+        thread_id: A LangGraph thread the source owns; while the handoff is open the target
+            may read and write it through the MaaS checkpointer.
     """
 
     task_description: str
@@ -213,6 +215,7 @@ class HandoffContext:
     relevant_memories: list[str] = field(default_factory=list)
     relevant_files: list[str] = field(default_factory=list)
     notes: dict[str, Any] = field(default_factory=dict)
+    thread_id: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("current_state", "relevant_memories", "relevant_files", "notes"):
@@ -226,7 +229,7 @@ class HandoffContext:
             "relevant_memories": list(self.relevant_memories),
             "relevant_files": list(self.relevant_files),
             "notes": copy.deepcopy(self.notes),
-        }
+        } | ({} if self.thread_id is None else {"thread_id": self.thread_id})
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> HandoffContext:
@@ -245,6 +248,7 @@ class HandoffContext:
             task_description=data["task_description"],
             current_state=data.get("current_state") or {},
             notes=data.get("notes") or {},
+            thread_id=data.get("thread_id"),
             **lists,
         )
 

@@ -112,9 +112,39 @@ class ScopeHierarchy:
             for combo in combinations(keys, size)
         ]
 
-    def filter(self, scope: Mapping[str, str], *, descendants: bool = True) -> ScopeFilter:
-        """The storage filter for a reader at ``scope``."""
-        return ScopeFilter(tuple(self.subsets(scope)), self.canon(scope) if descendants else None)
+    def filter(
+        self, scope: Mapping[str, str], *, descendants: bool = True, within: Mapping[str, str] | None = None
+    ) -> ScopeFilter:
+        """The storage filter for a reader at ``scope``.
+
+        ``within`` (an entitlement such as an agent's own scope) keeps only the ancestors of
+        ``scope`` that are comparable with it (its own ancestors or descendants), so a query
+        narrowed below the entitlement never reaches a sibling's tree through a partial subset.
+        """
+        ancestors = self.subsets(scope)
+        if within is not None:
+            bound = set(within.items())
+            ancestors = [c for c in ancestors if _comparable(set(self.parse(c).items()), bound)]
+        return ScopeFilter(tuple(ancestors), self.canon(scope) if descendants else None)
+
+    def relation(self, floor: Mapping[str, str], scope: Mapping[str, str]) -> str:
+        """How ``scope`` stands to an entitlement ``floor`` (both checked scopes).
+
+        Returns ``"same"``; ``"narrower"`` (every pair of the floor, plus only keys below the
+        floor's deepest key); ``"ancestor"`` (a proper subset of the floor's pairs: a wider
+        audience the floor belongs to); or ``"outside"`` (a conflicting value, or an extra key at
+        or above the floor's deepest level, which would reach a sibling's tree).
+        """
+        mine, asked = set(floor.items()), set(scope.items())
+        if asked == mine:
+            return "same"
+        if asked < mine:
+            return "ancestor"
+        if mine < asked:
+            deepest = max(self.keys.index(k) for k in floor)
+            if all(self.keys.index(k) > deepest for k in scope if k not in floor):
+                return "narrower"
+        return "outside"
 
     @staticmethod
     def visible(memory_scope: Mapping[str, str], query_scope: Mapping[str, str], *, descendants: bool = True) -> bool:
@@ -128,3 +158,7 @@ class ScopeHierarchy:
     def within(scope: Mapping[str, str], floor: Mapping[str, str]) -> bool:
         """True when ``scope`` is at or below ``floor`` (it contains every pair of the floor)."""
         return set(floor.items()) <= set(scope.items())
+
+
+def _comparable(a: set[tuple[str, str]], b: set[tuple[str, str]]) -> bool:
+    return a <= b or b <= a
