@@ -67,7 +67,12 @@ _SECRET_PATTERNS = [
     re.compile(r"\bxox[abpr]-[A-Za-z0-9-]{10,}\b"),
     re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\b"),
     re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.DOTALL),
-    re.compile(r"(?i)\b(password|passwd|pwd|secret|api[_-]?key|token|bearer)\b(\s*[:=]\s*|\s+)[\"']?[^\s\"',;]{4,}"),
+    # "password: x" / "token=x" redact any value; after a bare space only a value that looks like
+    # a secret (6+ characters with a digit), so "token bucket" or "secret sauce" stay readable
+    re.compile(
+        r"(?i)\b(password|passwd|pwd|secret|api[_-]?key|token|bearer)\b"
+        r"(\s*[:=]\s*[\"']?[^\s\"',;]{4,}|\s+[\"']?(?=[^\s\"',;]*\d)[^\s\"',;]{6,})"
+    ),
 ]
 _REDACTED = "[REDACTED]"
 
