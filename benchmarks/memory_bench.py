@@ -882,11 +882,13 @@ def latency_cells(
     sizes: Sizes,
     desc: str,
     quiet: bool,
-    write_between: bool = False,
+    probes: Sequence[tuple[str, str]] = (),
 ) -> Result:
     """Recall latency at each of ``scopes``, queries alternating between them. The warm-up
     touches every project once (MaaS caches a scope's plan and vectors per process); its figures
-    are kept apart. ``write_between`` writes a memory (untimed) before each measured recall."""
+    are kept apart. With ``probes`` (content, speaker), each measured recall follows a write
+    (untimed) of one of them by that speaker into the recalled scope, forgotten again after the
+    recall (also untimed)."""
     timer = PieceTimer()
     samples: dict[str, list[Result]] = {name: [] for name in scopes}
     warm: dict[str, list[Result]] = {name: [] for name in scopes}
@@ -900,9 +902,13 @@ def latency_cells(
         for i in progress(range(sizes.latency_queries), sizes.latency_queries, desc, quiet):
             for name in scopes:
                 query = questions[i % len(questions)].text
-                if write_between:
-                    maas.memories.remember(f"latency probe {i}: {query}", scope=_scope(name, i, projects))
+                probe = None
+                if probes:  # texts whose vectors are cached: the write costs no model call
+                    content, speaker = probes[i % len(probes)]
+                    probe = maas.memories.remember(content, scope={**_scope(name, i, projects), "agent": speaker})
                 samples[name].append(_one_recall(maas, timer, query, _scope(name, i, projects)))
+                if probe is not None:
+                    maas.memories.forget(probe.memory_id)
     found = {}
     for name in scopes:
         first = sorted(w["total"] / 1e6 for w in warm[name])
@@ -962,7 +968,8 @@ def measure_latency(
             store.fill(maas, size, quiet)
             projects = max(1, size // len(turns))
             cell: Result = {
-                "memories": maas.status()["counts"]["memories"],
+                "memories": store.written,
+                "stored_rows": maas.status()["counts"]["memories"],  # + forgotten after-write probes
                 "full_projects": projects,
                 "visible_project": min(size, len(turns)),
                 "visible_org": size,
@@ -977,9 +984,8 @@ def measure_latency(
                     maas.reindex()  # the in-process index starts empty
                     cell["bruteforce_reindex_s"] = round(time.perf_counter() - t0, 2)
                 desc = f"recall at {size:,}, {config.key}"
-                cell[config.key] = latency_cells(
-                    maas, questions, projects, config.scopes, sizes, desc, quiet, config.write_between
-                )
+                probes = [(t.content, t.speaker) for t in turns] if config.write_between else []
+                cell[config.key] = latency_cells(maas, questions, projects, config.scopes, sizes, desc, quiet, probes)
         results[str(size)] = cell
     results["document_cache_misses"] = cached.misses
     return results

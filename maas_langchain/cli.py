@@ -10,6 +10,7 @@ Example:
     $ maas demo
     $ maas reindex
     $ maas kb ingest ./src --kind code && maas kb search "who may accept a handoff"
+    $ maas keys create --agent AGENT_ID --read-only && maas serve --http --port 8765
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from maas_langchain import cli_serve
 from maas_langchain.errors import MaaSError
 from maas_langchain.kb import cli as kb_cli
 from maas_langchain.maas import MaaS
@@ -164,6 +166,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("demo", help="run the specification's multi-agent workflow and show what happened")
     sub.add_parser("reindex", help="rebuild the memory vector index from the stored vectors (progress bar)")
     kb_cli.register(sub)
+    cli_serve.register(sub)
     return parser
 
 
@@ -177,6 +180,8 @@ _COMMANDS = {
     "demo": _cmd_demo,
     "reindex": _cmd_reindex,
     "kb": kb_cli.run,
+    "serve": cli_serve.run_serve,
+    "keys": cli_serve.run_keys,
 }
 
 

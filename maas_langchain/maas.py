@@ -28,7 +28,7 @@ import time
 import weakref
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from maas_langchain.core.agents import AgentRegistry
 from maas_langchain.core.audit import MaaSAuditLogger
@@ -54,6 +54,9 @@ from maas_langchain.errors import (
 from maas_langchain.storage.base import StateBackend
 from maas_langchain.storage.memory import MemoryBackend
 from maas_langchain.storage.sqlite import SQLiteBackend
+
+if TYPE_CHECKING:
+    from maas_langchain.graph.checkpoint import MaaSCheckpointer
 
 __all__ = ["DEFAULT_HOME", "MaaS", "resolve_home"]
 
@@ -334,6 +337,15 @@ class MaaS:
             service = self.__dict__["_keys"] = ApiKeyService(self.runtime, self.scopes)
         return service
 
+    def checkpointer(self, *, agent_id: str | None = None) -> MaaSCheckpointer:
+        """A LangGraph checkpointer on this instance's database (LangGraph's own SQLite /
+        PostgreSQL / in-memory saver) that tracks which agent owns each thread; bound to
+        ``agent_id`` if given, else the agent comes from ``config["configurable"]["maas_agent_id"]``.
+        See :class:`~maas_langchain.graph.checkpoint.MaaSCheckpointer`."""
+        from maas_langchain.graph.checkpoint import MaaSCheckpointer
+
+        return MaaSCheckpointer(self, agent_id=agent_id)
+
     @property
     def kb(self) -> Any:
         """The knowledge bases (``.code``, ``.decisions``, ``.incidents``), sharing this
@@ -345,6 +357,14 @@ class MaaS:
             embeddings: Any = getattr(embedder, "embeddings", embedder)
             self._kb = open_kb(self._resources.open_index(), embeddings, self._authorize_kb)
         return self._kb
+
+    def store(self, *, agent_id: str | None = None, index: Any = None, ttl: Any = None, **options: Any) -> Any:
+        """A LangGraph ``BaseStore`` (:class:`~maas_langchain.graph.store.MaaSStore`) on this
+        instance's database; bound to ``agent_id`` it applies that agent's rights (docs/store.md).
+        ``index`` and ``ttl`` are LangGraph's ``IndexConfig`` and ``TTLConfig``."""
+        from maas_langchain.graph.store import MaaSStore
+
+        return MaaSStore(self, agent_id=agent_id, index=index, ttl=ttl, **options)
 
     def _authorize_kb(self, agent_id: str | None) -> None:
         """Searching the knowledge bases as an agent needs KB_SEARCH (``None``: the trusted

@@ -15,8 +15,17 @@ import maas_langchain
 from maas_langchain import errors
 
 PACKAGE = Path(maas_langchain.__file__).parent
-FRAMEWORKS = ("langchain", "langchain_core", "langgraph", "chromadb", "psycopg", "psycopg_pool", "mcp",
-              "sentence_transformers", "langmem")
+FRAMEWORKS = (
+    "langchain",
+    "langchain_core",
+    "langgraph",
+    "chromadb",
+    "psycopg",
+    "psycopg_pool",
+    "mcp",
+    "sentence_transformers",
+    "langmem",
+)
 
 
 def _imports(path: Path) -> set[str]:
@@ -63,8 +72,17 @@ def test_public_surface_is_curated() -> None:
 
 def test_every_error_has_a_stable_code() -> None:
     codes = {cls.code for cls in vars(errors).values() if isinstance(cls, type) and issubclass(cls, errors.MaaSError)}
-    assert codes == {"maas_error", "permission_denied", "not_found", "conflict", "capacity_exceeded",
-                     "invalid_input", "policy_violation", "backend_unavailable", "not_supported"}
+    assert codes == {
+        "maas_error",
+        "permission_denied",
+        "not_found",
+        "conflict",
+        "capacity_exceeded",
+        "invalid_input",
+        "policy_violation",
+        "backend_unavailable",
+        "not_supported",
+    }
     assert errors.BackendUnavailableError("x").to_dict()["retryable"] is True
 
 

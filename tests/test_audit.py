@@ -38,7 +38,9 @@ def _workflow(maas: MaaS) -> dict[str, str]:
 def test_every_specified_event_type_is_recorded_with_its_fields(maas: MaaS) -> None:
     ids = _workflow(maas)
     events = maas.audit.query()
-    assert {e.event_type for e in events} == set(AuditEventType) - {AuditEventType.MEMORY_OPERATION}  # no memory written
+    assert {e.event_type for e in events} == set(AuditEventType) - {
+        AuditEventType.MEMORY_OPERATION
+    }  # no memory written
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
     for e in events:
         assert e.timestamp > 0 and e.action and e.outcome and len(e.hash) == 64

@@ -54,9 +54,19 @@ def test_every_change_is_an_event_in_commit_order(maas: MaaS) -> None:
     _scenario(maas)
     events = _drain(sub, 13)
     assert [e.kind for e in events] == [
-        K.AGENT_REGISTERED, K.AGENT_REGISTERED, K.AGENT_REGISTERED, K.POOL_JOINED, K.POOL_JOINED, K.POOL_JOINED,
-        K.MEMORY_SHARED, K.MEMORY_SHARED, K.MEMORY_SHARED, K.HANDOFF_INITIATED, K.HANDOFF_ACCEPTED,
-        K.HANDOFF_COMPLETED, K.POOL_LEFT,
+        K.AGENT_REGISTERED,
+        K.AGENT_REGISTERED,
+        K.AGENT_REGISTERED,
+        K.POOL_JOINED,
+        K.POOL_JOINED,
+        K.POOL_JOINED,
+        K.MEMORY_SHARED,
+        K.MEMORY_SHARED,
+        K.MEMORY_SHARED,
+        K.HANDOFF_INITIATED,
+        K.HANDOFF_ACCEPTED,
+        K.HANDOFF_COMPLETED,
+        K.POOL_LEFT,
     ]
     assert [e.seq for e in events] == list(range(1, 14))
     assert sub.last_seq == 13 == maas.events.latest_seq()

@@ -64,7 +64,11 @@ def test_subset_matching_never_shows_siblings(mem: MaaS) -> None:
     mem.memories.remember("org wide pricing policy", scope=ORG)
     mem.memories.remember("other org pricing secret", scope={"org": "globex"})
     worker = set(contents(mem.memories.recall("pricing", scope=W1, top_k=50)))
-    assert worker == {"shared project finding about pricing", "worker one finding about pricing", "org wide pricing policy"}
+    assert worker == {
+        "shared project finding about pricing",
+        "worker one finding about pricing",
+        "org wide pricing policy",
+    }
     supervisor = set(contents(mem.memories.recall("pricing", scope=PROJECT, top_k=50)))
     assert supervisor == worker | {"worker two finding about pricing"}
     org = set(contents(mem.memories.recall("pricing", scope=ORG, top_k=50)))
@@ -83,7 +87,9 @@ def test_top_k_is_not_starved_by_memories_out_of_scope(mem: MaaS) -> None:
 def test_supersession_keeps_history_and_recalls_only_the_current_fact(mem: MaaS, clock: ManualClock) -> None:
     old = mem.memories.remember("the API rate limit is 100 requests per minute", scope=PROJECT)
     clock.advance(10)
-    new = mem.memories.remember("the API rate limit is 500 requests per minute", scope=PROJECT, supersedes=old.memory_id)
+    new = mem.memories.remember(
+        "the API rate limit is 500 requests per minute", scope=PROJECT, supersedes=old.memory_id
+    )
     assert new.supersedes == old.memory_id
     assert contents(mem.memories.recall("API rate limit", scope=PROJECT, top_k=10)) == [new.content]
     before = mem.memories.get(old.memory_id)
@@ -165,7 +171,9 @@ def test_batch_with_one_bad_item_is_all_or_nothing(mem: MaaS) -> None:
     assert mem.status()["counts"]["memories"] == 0
 
 
-@pytest.mark.parametrize(("top_k", "ok"), [(0, False), (-1, False), (10_000, False), (True, False), (1, True), (1_000, True)])
+@pytest.mark.parametrize(
+    ("top_k", "ok"), [(0, False), (-1, False), (10_000, False), (True, False), (1, True), (1_000, True)]
+)
 def test_recall_top_k_bounds(mem: MaaS, top_k: Any, ok: bool) -> None:
     mem.memories.remember("a memory", scope=W1)
     if ok:
@@ -287,7 +295,9 @@ def test_shared_content_is_redacted_for_readers_and_handoff_targets(mem: MaaS) -
     read = mem.pools.query_shared(pool, target)
     assert read[0].content is not None and "CI token is" in read[0].content
     assert secret not in read[0].content and secret not in str(read[0].metadata)
-    handoff = mem.handoffs.initiate_handoff(author, target, HandoffContext("use the token", relevant_memories=[m.memory_id]))
+    handoff = mem.handoffs.initiate_handoff(
+        author, target, HandoffContext("use the token", relevant_memories=[m.memory_id])
+    )
     assert handoff is not None and mem.handoffs.accept_handoff(handoff, target)
     granted = mem.handoffs.get_handoff_memories(handoff, target)
     assert granted and granted[0].content is not None and secret not in granted[0].content

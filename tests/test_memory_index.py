@@ -108,7 +108,7 @@ def test_chroma_server_mode(tmp_path: Path, chroma_server: str) -> None:
             f"""
             from maas_langchain import MaaS
             from maas_langchain.embeddings import HashingEmbeddings
-            with MaaS.open({str(tmp_path / 'home')!r}, embeddings=HashingEmbeddings(), vectors={chroma_server!r}) as m:
+            with MaaS.open({str(tmp_path / "home")!r}, embeddings=HashingEmbeddings(), vectors={chroma_server!r}) as m:
                 m.memories.remember("second process note about Fridays", scope={SCOPE!r})
                 print(sorted(h.memory.content for h in m.memories.recall("Fridays", scope={SCOPE!r})))
             """

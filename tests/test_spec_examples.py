@@ -1,4 +1,4 @@
-'''Every Python example of ``maas-blog.txt`` runs with only the import line changed.
+"""Every Python example of ``maas-blog.txt`` runs with only the import line changed.
 
 The blog lost its indentation, so each example is kept here with indentation restored and the
 import line changed from ``src.memory.maas`` to ``maas_langchain``; ``test_examples_match_the
@@ -6,7 +6,7 @@ _specification_text`` checks, whitespace aside, that nothing else differs. Two e
 literal ``...`` placeholders (capability enforcement) and free variables the text never defines
 (``claude_agent_id``, ``user_input``, ``memories``); the reading session below supplies them the
 way a reader would, and says so.
-'''
+"""
 
 from __future__ import annotations
 
@@ -200,8 +200,14 @@ asyncio.run(multi_agent_workflow())
 """
 
 EXAMPLES = {
-    "identity": IDENTITY, "pools": POOLS, "handoffs": HANDOFFS, "capabilities": CAPABILITIES,
-    "mextra": MEXTRA, "audit": AUDIT, "recovery": RECOVERY, "complete": COMPLETE,
+    "identity": IDENTITY,
+    "pools": POOLS,
+    "handoffs": HANDOFFS,
+    "capabilities": CAPABILITIES,
+    "mextra": MEXTRA,
+    "audit": AUDIT,
+    "recovery": RECOVERY,
+    "complete": COMPLETE,
 }
 
 
@@ -260,10 +266,18 @@ def test_the_reading_session_behaves_as_the_text_says() -> None:
     # the blog's five types all appear; MEMORY_OPERATION (our addition) needs a memory write
     assert {e.event_type for e in events} == set(AuditEventType) - {AuditEventType.MEMORY_OPERATION}
     actions = {(e.event_type.name, e.action) for e in events}
-    for expected in [("AGENT_AUTH", "register"), ("POOL_OPERATION", "create"), ("POOL_OPERATION", "join"),
-                     ("POOL_OPERATION", "share"), ("HANDOFF", "initiate"), ("HANDOFF", "accept"),
-                     ("HANDOFF", "complete"), ("CROSS_AGENT_READ", "query_shared"),
-                     ("PERMISSION_DENIED", "initiate"), ("PERMISSION_DENIED", "share")]:
+    for expected in [
+        ("AGENT_AUTH", "register"),
+        ("POOL_OPERATION", "create"),
+        ("POOL_OPERATION", "join"),
+        ("POOL_OPERATION", "share"),
+        ("HANDOFF", "initiate"),
+        ("HANDOFF", "accept"),
+        ("HANDOFF", "complete"),
+        ("CROSS_AGENT_READ", "query_shared"),
+        ("PERMISSION_DENIED", "initiate"),
+        ("PERMISSION_DENIED", "share"),
+    ]:
         assert expected in actions
 
     _run(RECOVERY, ns)

@@ -32,6 +32,7 @@ from maas_langchain.core.pools import load_agent
 from maas_langchain.core.records import Handoff, HandoffContext, SharedMemory
 from maas_langchain.core.runtime import AuditEntry, Runtime, default_runtime
 from maas_langchain.core.screening import redact_share
+from maas_langchain.core.threads import check_thread_id, require_thread_owner
 from maas_langchain.core.validation import (
     check_id,
     check_json,
@@ -137,6 +138,7 @@ def _check_context(context: Any, max_bytes: int) -> HandoffContext:
         relevant_memories=check_str_list(context.relevant_memories, "relevant_memories", 512),
         relevant_files=check_str_list(context.relevant_files, "relevant_files", 4096),
         notes=check_json(context.notes, "notes", max_bytes),
+        thread_id=None if context.thread_id is None else check_thread_id(context.thread_id),
     )
     check_json(checked.to_dict(), "context", max_bytes)
     return checked
@@ -171,7 +173,7 @@ class HandoffManager:
         Raises:
             InvalidInputError: Malformed ids or context, a TTL that is not positive, or a
                 handoff to oneself.
-            NotFoundError: Unknown source or target.
+            NotFoundError: Unknown source or target, or a context thread_id no agent owns.
             CapacityExceededError: The target has ``limits.max_pending_handoffs_per_target``
                 pending handoffs, or ``limits.max_handoffs`` exist.
         """
@@ -186,6 +188,8 @@ class HandoffManager:
             source, target = load_agent(tx, src), load_agent(tx, dst)
             require_capability(source, AgentCapability.HANDOFF_INITIATE)
             require_capability(target, AgentCapability.HANDOFF_RECEIVE)
+            if ctx.thread_id is not None:  # only a thread's owner may hand it off
+                require_thread_owner(tx, src, ctx.thread_id)
             now = self._rt.clock()
             for due in tx.list_handoffs(target_id=dst, statuses=_OPEN, expires_before=now):
                 finish(self._rt, tx, due, HandoffStatus.EXPIRED, actor=None, reason="ttl elapsed", strict=False)

@@ -399,15 +399,19 @@ class MemoryService:
         scope: Mapping[str, str],
         top_k: int = 5,
         descendants: bool = True,
+        within: Mapping[str, str] | None = None,
     ) -> list[RecallHit]:
         """The ``top_k`` current memories visible at ``scope`` that best answer ``query``.
+        ``within`` bounds the ancestors seen to those comparable with an entitlement
+        (see :meth:`ScopeHierarchy.filter`).
 
         Raises:
             InvalidInputError: Empty query, bad scope, ``top_k`` outside 1..``max_recall_top_k``.
         """
         text = check_text(query, "query", self._rt.limits.max_memory_chars)
         k = check_positive_int(top_k, "top_k", self._rt.limits.max_recall_top_k)
-        flt = self.hierarchy.filter(self.hierarchy.check(scope), descendants=descendants)
+        bound = None if within is None else self.hierarchy.check(within, "within")
+        flt = self.hierarchy.filter(self.hierarchy.check(scope), descendants=descendants, within=bound)
         terms = lexical_terms(text)
         candidates, by_id = self.candidates(text, flt, max(3 * k, 50), terms=terms)
         ranked = rank(candidates, self._rt.clock(), self.weights)[:k]

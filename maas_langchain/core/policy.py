@@ -11,11 +11,21 @@ pool. ``max_scope`` on a query only removes levels; it never adds readers.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from maas_langchain.core.enums import AgentCapability, EventKind, PermissionModel, PoolStatus, SharedScope
+from maas_langchain.core.enums import (
+    DEFAULT_CAPABILITIES,
+    AgentCapability,
+    AgentType,
+    EventKind,
+    PermissionModel,
+    PoolStatus,
+    SharedScope,
+)
 from maas_langchain.core.records import Agent, MaaSEvent, Membership, Pool, SharedMemory
+from maas_langchain.core.scopes import ScopeHierarchy
 from maas_langchain.errors import ConflictError, InvalidInputError, PermissionDeniedError
 
 if TYPE_CHECKING:
@@ -24,7 +34,12 @@ if TYPE_CHECKING:
 __all__ = [
     "AudienceClause",
     "AudienceFilter",
+    "MemoryGrant",
+    "agent_scope",
     "audience_filter",
+    "memory_grant",
+    "registration_grant",
+    "require_same_owner",
     "can_see_event",
     "require_active",
     "require_capability",
@@ -171,3 +186,98 @@ def can_see_event(tx: StateTx, agent_id: str, event: MaaSEvent) -> bool:
         )
         return audience_filter(agent, SharedScope.GLOBAL).matches(share)
     return True
+
+
+# --- agents acting through tools (LangChain toolkit, MCP server) -------------------------------
+def require_same_owner(actor: Agent, owner_id: str, action: str) -> None:
+    """An agent acts for its owner only: raise unless ``owner_id`` is the actor's owner."""
+    require_active(actor)
+    if owner_id != actor.owner_id:
+        raise PermissionDeniedError(
+            f"agent {actor.agent_id} acts for user {actor.owner_id}; it may not {action} for user {owner_id}",
+            agent_id=actor.agent_id,
+        )
+
+
+def registration_grant(
+    actor: Agent, agent_type: AgentType, owner_id: str, requested: Iterable[AgentCapability] | None = None
+) -> frozenset[AgentCapability]:
+    """The capabilities an agent may give an agent it registers: for its own owner only, and
+    never more than it holds itself (the type's defaults, or ``requested``, within its own).
+
+    Raises:
+        PermissionDeniedError: Another owner, or a requested capability the actor lacks.
+    """
+    require_same_owner(actor, owner_id, "register agents")
+    if requested is None:
+        return DEFAULT_CAPABILITIES[agent_type] & actor.capabilities
+    wanted = frozenset(requested)
+    missing = sorted(c.value for c in wanted - actor.capabilities)
+    if missing:
+        raise PermissionDeniedError(
+            f"agent {actor.agent_id} cannot grant capabilities it lacks: {', '.join(missing)}",
+            agent_id=actor.agent_id,
+            capabilities=missing,
+        )
+    return wanted
+
+
+_AGENT_SCOPE_FIELDS = {"team": "team_id", "project": "project_id", "user": "owner_id", "agent": "agent_id"}
+
+
+def agent_scope(agent: Agent, hierarchy: ScopeHierarchy) -> dict[str, str]:
+    """The agent's own dict scope from its record: ``team``, ``project``, ``user`` (its owner)
+    and ``agent``, keeping the keys the hierarchy has and leaving out unset ones."""
+    values = {key: getattr(agent, attr) for key, attr in _AGENT_SCOPE_FIELDS.items()}
+    return {k: values[k] for k in hierarchy.keys if values.get(k) is not None}
+
+
+@dataclass(frozen=True)
+class MemoryGrant:
+    """Where an agent may write, or what it may recall, as the memory service's arguments.
+
+    Attributes:
+        scope: The scope to write at or query.
+        descendants: Whether a recall includes memories below ``scope``.
+        within: The entitlement (the agent's own scope, or its key's floor) ancestors must be
+            comparable with.
+    """
+
+    scope: dict[str, str]
+    descendants: bool
+    within: dict[str, str]
+
+
+def memory_grant(
+    agent: Agent,
+    hierarchy: ScopeHierarchy,
+    requested: Mapping[str, str] | None,
+    *,
+    floor: Mapping[str, str] | None = None,
+    write: bool = False,
+) -> MemoryGrant:
+    """Check an agent's remember (``write=True``) or recall against its own scope F.
+
+    F is ``floor`` when given (an API key's scope floor), else :func:`agent_scope`. The
+    requested scope defaults to F and may be F, narrower than F (keys below F's deepest key), or
+    an ancestor of F (sharing up to, or inheriting from, the project or team). A recall at an
+    ancestor sees inherited context only (no descendants, so never a sibling's memories).
+
+    Raises:
+        PermissionDeniedError: Missing MEMORY_WRITE / MEMORY_READ, or a scope outside F.
+        InvalidInputError: A malformed scope.
+    """
+    require_capability(agent, AgentCapability.MEMORY_WRITE if write else AgentCapability.MEMORY_READ)
+    own = agent_scope(agent, hierarchy) if floor is None else hierarchy.check(floor, "scope_floor")
+    if not own:
+        raise PermissionDeniedError(f"agent {agent.agent_id} has no scope in the hierarchy {list(hierarchy.keys)}")
+    scope = own if requested is None else hierarchy.check(requested)
+    relation = hierarchy.relation(own, scope)
+    if relation == "outside":
+        verb = "write to" if write else "recall from"
+        raise PermissionDeniedError(
+            f"agent {agent.agent_id} may not {verb} scope {hierarchy.canon(scope)}: use its own scope "
+            f"{hierarchy.canon(own)}, a narrower one below it, or one of its ancestors",
+            agent_id=agent.agent_id,
+        )
+    return MemoryGrant(scope, relation != "ancestor", own)

@@ -55,6 +55,8 @@ class _Tables:
 class _MemoryTx(MemoryOps, MemoryKVOps, MemoryThreadOps, MemoryKeyOps, StateTx):
     """Mutations record their inverse; the backend replays them backwards on rollback."""
 
+    t: _Tables  # the mixins declare the narrower protocols they need
+
     def __init__(self, tables: _Tables) -> None:
         self.t = tables
         self.m = tables.memory

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from typing import Any
+from typing import Any, Protocol
 
 from maas_langchain.core.keys import ApiKey
 
 __all__ = ["MemoryKeyOps"]
 
 
+class _Tables(Protocol):
+    extra: dict[str, Any]
+
+
 class MemoryKeyOps:
     """KeyOps on plain dicts; keep tables in ``self.t.extra`` and record undo steps with ``_put``/``_pop``."""
 
-    t: Any
+    t: _Tables
 
     def _put(self, table: dict[Any, Any], key: Any, value: Any) -> None:
         raise NotImplementedError

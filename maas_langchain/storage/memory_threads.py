@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 __all__ = ["MemoryThreadOps"]
 
 _TABLE = "thread_owners"
 
 
+class _Tables(Protocol):
+    extra: dict[str, Any]
+
+
 class MemoryThreadOps:
     """ThreadOps on a dict ``{thread_id: (owner_id, created_at)}`` in ``self.t.extra``; undo via ``_put``/``_pop``."""
 
-    t: Any
+    t: _Tables
 
     def _put(self, table: dict[Any, Any], key: Any, value: Any) -> None:
         raise NotImplementedError

@@ -1,9 +1,199 @@
-"""SQL for LangGraph store items (namespaces, keys, JSON values, TTL, vectors), mixed into :class:`~maas_langchain.storage.sql.SqlTx`."""
+"""SQL for LangGraph store items (namespaces, keys, JSON values, TTL, vectors), mixed into :class:`~maas_langchain.storage.sql.SqlTx`.
+
+A namespace prefix ``p`` becomes the index range ``ns = p OR (ns >= 'p.' AND ns < 'p/')``
+(``'/'`` follows ``'.'``; PostgreSQL compares these columns with ``COLLATE "C"``), and a reader
+becomes a condition on the namespace's first two labels joined to the reader's memberships, so
+both run inside the query.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from maas_langchain.storage.base import iter_chunks
+from maas_langchain.storage.kv_ops import KVPut, KVQuery, KVRow, split_namespace
+
 __all__ = ["SqlKVOps"]
+
+_ROW = "i.item_id, n.ns, i.key, i.value, i.created_at, i.updated_at, i.expires_at, i.ttl_minutes"
+_FROM = "kv_items i JOIN kv_namespaces n ON n.ns_id = i.ns_id"
+_UPSERT = (
+    "INSERT INTO kv_items (ns_id, key, value, created_at, updated_at, expires_at, ttl_minutes, writer) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ns_id, key) DO UPDATE SET value = excluded.value, "
+    "created_at = excluded.created_at, updated_at = excluded.updated_at, expires_at = excluded.expires_at, "
+    "ttl_minutes = excluded.ttl_minutes, writer = excluded.writer"
+)
+_READERS = (
+    "((n.root = 'agents' AND n.owner = ?) OR (n.root = 'users' AND n.owner = ?) OR "
+    "(n.root = 'pools' AND n.owner IN (SELECT pool_id FROM memberships WHERE agent_id = ?)))"
+)
+_CHUNK = 500
+
+
+def _row(r: Sequence[Any]) -> KVRow:
+    return KVRow(int(r[0]), r[1], r[2], r[3], float(r[4]), float(r[5]), r[6], r[7])
+
+
+def _where(query: KVQuery) -> tuple[str, list[Any]]:
+    """SQL conditions (on aliases ``i`` and ``n``) and parameters for ``query``."""
+    conds: list[str] = []
+    params: list[Any] = []
+    if query.prefix is not None:
+        conds.append("(n.ns = ? OR (n.ns >= ? AND n.ns < ?))")
+        params += [query.prefix, query.prefix + ".", query.prefix + "/"]
+    if query.readers is not None:
+        conds.append(_READERS)
+        params += [query.readers.agent_id, query.readers.owner_id, query.readers.agent_id]
+    if query.alive_at is not None:
+        conds.append("(i.expires_at IS NULL OR i.expires_at > ?)")
+        params.append(query.alive_at)
+    return (" AND ".join(conds) or "1 = 1"), params
 
 
 class SqlKVOps:
     """KVOps as SQL; needs ``_exec/_one/_all/_d`` from :class:`~maas_langchain.storage.sql.SqlTx`."""
+
+    _d: Any
+    _cur: Any
+
+    def _exec(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        raise NotImplementedError
+
+    def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        raise NotImplementedError
+
+    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        raise NotImplementedError
+
+    def _many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            self._cur.executemany(self._d.sql(sql), [tuple(r) for r in rows])
+
+    def kv_version(self) -> int:
+        row = self._one("SELECT value FROM counters WHERE name = 'kv_version'")
+        return int(row[0]) if row else 0
+
+    def kv_get(self, ns: str, keys: Sequence[str], alive_at: float | None) -> list[KVRow]:
+        alive = "" if alive_at is None else " AND (i.expires_at IS NULL OR i.expires_at > ?)"
+        tail = [] if alive_at is None else [alive_at]
+        if len(keys) == 1:
+            sql = f"SELECT {_ROW} FROM {_FROM} WHERE n.ns = ? AND i.key = ?{alive}"
+            return [_row(r) for r in self._all(sql, [ns, keys[0], *tail])]
+        found: list[KVRow] = []
+        for chunk in iter_chunks(list(dict.fromkeys(keys)), _CHUNK):
+            marks = ", ".join("?" for _ in chunk)
+            sql = f"SELECT {_ROW} FROM {_FROM} WHERE n.ns = ? AND i.key IN ({marks}){alive}"
+            found += [_row(r) for r in self._all(sql, [ns, *chunk, *tail])]
+        return found
+
+    def _ns_ids(self, names: Sequence[str], create: bool) -> dict[str, int]:
+        ids: dict[str, int] = {}
+        for name in dict.fromkeys(names):
+            row = self._one("SELECT ns_id FROM kv_namespaces WHERE ns = ?", (name,))
+            if row is None and create:
+                labels = split_namespace(name)
+                owner = labels[1] if len(labels) > 1 else None
+                row = self._one(
+                    "INSERT INTO kv_namespaces (ns, root, owner) VALUES (?, ?, ?) RETURNING ns_id",
+                    (name, labels[0], owner),
+                )
+            if row is not None:
+                ids[name] = int(row[0])
+        return ids
+
+    def kv_put(
+        self, puts: Sequence[KVPut], now: float, known: Mapping[str, int] | None = None
+    ) -> tuple[int, dict[str, int]]:
+        known = known or {}
+        ids = {p.ns: known[p.ns] for p in puts if p.ns in known}
+        ids.update(self._ns_ids([p.ns for p in puts if p.value is not None and p.ns not in ids], create=True))
+        ids.update(self._ns_ids([p.ns for p in puts if p.value is None and p.ns not in ids], create=False))
+        upserts, deletes, vectors = [], [], []
+        for p in puts:
+            ns_id = ids.get(p.ns)
+            if ns_id is None:
+                continue  # deleting from a namespace that never existed
+            if p.value is None:
+                deletes.append((ns_id, p.key))
+                continue
+            expires = None if p.ttl_minutes is None else now + p.ttl_minutes * 60.0
+            upserts.append((ns_id, p.key, p.value, now, now, expires, p.ttl_minutes, p.writer))
+            vectors += [(ns_id, p.key, pos, path, blob, 1) for pos, (path, blob) in enumerate(p.vectors)]
+        # the kv_items triggers drop the vectors of replaced and deleted values
+        self._many("DELETE FROM kv_items WHERE ns_id = ? AND key = ?", deletes)
+        self._many(_UPSERT, upserts)
+        self._many("INSERT INTO kv_vectors (ns_id, key, pos, path, vector, dirty) VALUES (?, ?, ?, ?, ?, ?)", vectors)
+        row = self._one("UPDATE counters SET value = value + 1 WHERE name = 'kv_version' RETURNING value")
+        return int(row[0]), ids
+
+    def kv_scan(self, query: KVQuery, limit: int | None = None, offset: int = 0) -> list[KVRow]:
+        where, params = _where(query)
+        page = ""
+        if limit is not None:
+            page, params = " LIMIT ? OFFSET ?", [*params, limit, offset]
+        elif offset:
+            page, params = " LIMIT -1 OFFSET ?" if self._d.name == "sqlite" else " OFFSET ?", [*params, offset]
+        sql = f"SELECT {_ROW} FROM {_FROM} WHERE {where} ORDER BY i.ns_id, i.item_id{page}"
+        return [_row(r) for r in self._all(sql, params)]
+
+    def kv_count(self, query: KVQuery, cap: int) -> int:
+        where, params = _where(query)
+        row = self._one(f"SELECT COUNT(*) FROM (SELECT 1 FROM {_FROM} WHERE {where} LIMIT ?) c", [*params, cap])
+        return int(row[0])
+
+    def kv_scan_vectors(self, query: KVQuery) -> list[tuple[int, bytes]]:
+        where, params = _where(query)
+        sql = (
+            f"SELECT i.item_id, v.vector FROM {_FROM} JOIN kv_vectors v ON v.ns_id = i.ns_id AND v.key = i.key "
+            f"WHERE {where} ORDER BY i.item_id, v.pos"
+        )
+        return [(int(r[0]), bytes(r[1])) for r in self._all(sql, params)]
+
+    def kv_rows_for_vectors(self, vec_ids: Sequence[int], query: KVQuery) -> list[tuple[int, KVRow, bytes]]:
+        where, params = _where(query)
+        found: list[tuple[int, KVRow, bytes]] = []
+        for chunk in iter_chunks(list(vec_ids), _CHUNK):
+            marks = ", ".join("?" for _ in chunk)
+            sql = (
+                f"SELECT v.vec_id, v.vector, {_ROW} FROM {_FROM} JOIN kv_vectors v ON v.ns_id = i.ns_id "
+                f"AND v.key = i.key WHERE v.vec_id IN ({marks}) AND {where}"
+            )
+            found += [(int(r[0]), _row(r[2:]), bytes(r[1])) for r in self._all(sql, [*chunk, *params])]
+        return found
+
+    def kv_namespaces(self, query: KVQuery) -> list[str]:
+        where, params = _where(query)
+        sql = f"SELECT n.ns FROM kv_namespaces n WHERE EXISTS (SELECT 1 FROM kv_items i WHERE i.ns_id = n.ns_id AND {where})"
+        return [r[0] for r in self._all(sql, params)]
+
+    def kv_refresh(self, item_ids: Sequence[int], now: float) -> None:
+        for chunk in iter_chunks(list(item_ids), _CHUNK):
+            marks = ", ".join("?" for _ in chunk)
+            self._exec(
+                "UPDATE kv_items SET expires_at = ? + ttl_minutes * 60.0 "
+                f"WHERE item_id IN ({marks}) AND ttl_minutes IS NOT NULL",
+                [now, *chunk],
+            )
+
+    def kv_sweep(self, now: float, limit: int) -> int:
+        rows = self._all(
+            "SELECT ns_id, key FROM kv_items WHERE expires_at IS NOT NULL AND expires_at <= ? LIMIT ?", (now, limit)
+        )
+        if rows:
+            self._many("DELETE FROM kv_items WHERE ns_id = ? AND key = ?", rows)
+            self._exec("UPDATE counters SET value = value + 1 WHERE name = 'kv_version'")
+        return len(rows)
+
+    def kv_dirty_vectors(self, limit: int) -> list[tuple[int, str, bytes]]:
+        rows = self._all(
+            "SELECT v.vec_id, n.ns, v.vector FROM kv_vectors v JOIN kv_namespaces n ON n.ns_id = v.ns_id "
+            "WHERE v.dirty = 1 ORDER BY v.vec_id LIMIT ?",
+            (limit,),
+        )
+        return [(int(r[0]), r[1], bytes(r[2])) for r in rows]
+
+    def kv_mark_indexed(self, vec_ids: Sequence[int]) -> None:
+        for chunk in iter_chunks(list(vec_ids), _CHUNK):
+            marks = ", ".join("?" for _ in chunk)
+            self._exec(f"UPDATE kv_vectors SET dirty = 0 WHERE vec_id IN ({marks})", chunk)

@@ -1,0 +1,257 @@
+"""Benchmark: MaaSStore against LangGraph's InMemoryStore, SqliteStore and PostgresStore.
+
+Operations (same embedding function everywhere, a deterministic 64-dimension hashing one, so
+the figures measure the stores, not a model):
+
+* ``get`` — ``store.get`` of random existing keys (p50 target: within 3x of InMemoryStore).
+* ``put`` — one ``store.put`` of a new key per call (target: no slower than SqliteStore with
+  the same ``synchronous`` setting: WAL + NORMAL for both).
+* ``batch100`` — one ``store.batch`` of 100 ``PutOp``; reported per item (target: at least 20x
+  cheaper per item than single puts).
+* ``filter`` — ``search(prefix, filter={"tag": ...}, limit=10)`` over the preloaded items.
+* ``query`` — ``search(prefix, query=..., limit=10)`` over 1,000 indexed items, 100 of them
+  under the prefix (target: within 1.5x of InMemoryStore).
+
+Usage::
+
+    .venv/bin/python -m benchmarks.store_bench            # full run, a minute or two
+    .venv/bin/python -m benchmarks.store_bench --quick    # smoke run, seconds
+
+Writes ``benchmarks/results/store_bench.json``, ``benchmarks/results/store_bench.md`` (the
+table pasted into docs/store.md) and ``docs/img/store_bench.png`` (with matplotlib).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import random
+import sqlite3
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+from langgraph.store.base import BaseStore, PutOp
+from langgraph.store.memory import InMemoryStore
+
+from maas_langchain import MaaS
+
+ROOT = Path(__file__).resolve().parent.parent
+DIMS = 64
+WORDS = [f"w{n}" for n in range(200)]
+PG_URL = os.environ.get("MAAS_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def embed(texts: list[str]) -> list[list[float]]:
+    """Deterministic hashing embedding (64 dimensions, never zero)."""
+    out = []
+    for text in texts:
+        vec = [0.05] * DIMS
+        for word in text.split():
+            h = int(hashlib.md5(word.encode()).digest()[:4].hex(), 16)
+            vec[h % DIMS] += 1.0
+        out.append(vec)
+    return out
+
+
+INDEX: dict[str, Any] = {"dims": DIMS, "embed": embed, "fields": ["text"]}
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def timed(fn: Callable[[int], object], n: int, warmup: int) -> dict[str, float]:
+    for i in range(warmup):
+        fn(i)
+    samples = []
+    for i in range(n):
+        start = time.perf_counter_ns()
+        fn(warmup + i)
+        samples.append((time.perf_counter_ns() - start) / 1_000)
+    return {"p50_us": pct(samples, 0.5), "p95_us": pct(samples, 0.95), "mean_us": sum(samples) / len(samples)}
+
+
+def value(i: int, rng: random.Random) -> dict[str, Any]:
+    return {"text": " ".join(rng.choice(WORDS) for _ in range(8)), "tag": ["red", "blue", "green"][i % 3], "n": i}
+
+
+def bench_store(store: BaseStore, sizes: dict[str, int], indexed: BaseStore | None) -> dict[str, Any]:
+    rng = random.Random(7)
+    items = sizes["items"]
+    store.batch([PutOp(("bench", f"u{i % 10}"), f"k{i}", value(i, rng)) for i in range(items)])
+    keys = [(("bench", f"u{i % 10}"), f"k{i}") for i in range(items)]
+    out: dict[str, Any] = {}
+    out["get"] = timed(lambda i: store.get(*keys[(i * 7919) % items]), sizes["gets"], 2_000)
+    out["put"] = timed(lambda i: store.put(("bench", "puts"), f"p{i}", value(i, rng)), sizes["puts"], 50)
+
+    def batch(i: int) -> None:
+        store.batch([PutOp(("bench", "batch"), f"b{i}-{j}", value(j, rng)) for j in range(100)])
+
+    b = timed(batch, sizes["batches"], 3)
+    out["batch100_per_item"] = {k: v / 100 for k, v in b.items()}
+    out["batch_gain"] = out["put"]["p50_us"] / out["batch100_per_item"]["p50_us"]
+    tags = ["red", "blue", "green"]
+    out["filter"] = timed(
+        lambda i: store.search(("bench", f"u{i % 10}"), filter={"tag": tags[i % 3]}, limit=10), sizes["searches"], 20
+    )
+    if indexed is not None:
+        indexed.batch([PutOp(("docs", f"u{i % 10}"), f"d{i}", value(i, rng)) for i in range(1_000)])
+        queries = [" ".join(rng.choice(WORDS) for _ in range(3)) for _ in range(50)]
+        out["query"] = timed(
+            lambda i: indexed.search(("docs", f"u{i % 10}"), query=queries[i % 50], limit=10), sizes["searches"], 20
+        )
+        out["query_all"] = timed(
+            lambda i: indexed.search(("docs",), query=queries[i % 50], limit=10), sizes["searches"] // 2, 10
+        )
+    return out
+
+
+@contextmanager
+def pg_schema() -> Iterator[str | None]:
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_URL, connect_timeout=3, autocommit=True) as conn:
+            schema = "store_bench_" + uuid.uuid4().hex[:8]
+            conn.execute(f"CREATE SCHEMA {schema}")
+    except Exception:  # unreachable server: leave PostgreSQL out
+        yield None
+        return
+    try:
+        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def configurations(
+    stack: ExitStack, folder: Path, pg: str | None
+) -> dict[str, tuple[BaseStore, BaseStore | None, str]]:
+    from langgraph.store.sqlite import SqliteStore
+
+    configs: dict[str, tuple[BaseStore, BaseStore | None, str]] = {}
+    configs["InMemoryStore"] = (InMemoryStore(), InMemoryStore(index=INDEX), "")  # type: ignore[arg-type]
+    conn = sqlite3.connect(folder / "lg.db", check_same_thread=False, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    sq = SqliteStore(conn)
+    sq.setup()
+    configs["SqliteStore"] = (
+        sq,
+        None,
+        "vector search needs the sqlite-vec extension; this Python cannot load extensions",
+    )
+    mem = stack.enter_context(MaaS.open(":memory:", sweep_interval=None))
+    configs["MaaSStore memory"] = (mem.store(), mem.store(index=INDEX), "")  # type: ignore[arg-type]
+    lite = stack.enter_context(MaaS.open(folder / "maas", sweep_interval=None))
+    configs["MaaSStore SQLite"] = (lite.store(), lite.store(index=INDEX), "")  # type: ignore[arg-type]
+    full = stack.enter_context(MaaS.open(folder / "maas-full", durability="full", sweep_interval=None))
+    configs["MaaSStore SQLite full"] = (full.store(), None, "put/batch with an fsync per commit; query as SQLite")
+    if pg is not None:
+        from langgraph.store.postgres import PostgresStore
+
+        pgs = stack.enter_context(PostgresStore.from_conn_string(pg))
+        pgs.setup()
+        configs["PostgresStore"] = (pgs, None, "vector search needs the pgvector extension, not installed here")
+        mp = stack.enter_context(MaaS.open(pg, sweep_interval=None))
+        configs["MaaSStore PostgreSQL"] = (mp.store(), mp.store(index=INDEX), "")  # type: ignore[arg-type]
+    return configs
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "load_1min": os.getloadavg()[0],
+        "sqlite": sqlite3.sqlite_version,
+        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
+
+
+def table(results: dict[str, Any]) -> str:
+    cols = ["get p50", "put p50", "batch100 per item p50", "batch gain", "filter p50", "query p50", "query (1,000) p50"]
+    lines = ["| store | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
+    for name, r in results.items():
+        q = r.get("query")
+        qa = r.get("query_all")
+        cells = [
+            f"{r['get']['p50_us']:.1f} us",
+            f"{r['put']['p50_us']:.1f} us",
+            f"{r['batch100_per_item']['p50_us']:.2f} us",
+            f"{r['batch_gain']:.0f}x",
+            f"{r['filter']['p50_us']:.0f} us",
+            f"{q['p50_us']:.0f} us" if q else "n/a",
+            f"{qa['p50_us']:.0f} us" if qa else "n/a",
+        ]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def plot(results: dict[str, Any], path: Path) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    ops = ["get", "put", "batch100_per_item", "filter", "query"]
+    fig, ax = plt.subplots(figsize=(10, 4.5))
+    width = 0.8 / len(results)
+    for n, (name, r) in enumerate(results.items()):
+        ax.bar(
+            [i + n * width for i in range(len(ops))], [r[o]["p50_us"] if o in r else 0 for o in ops], width, label=name
+        )
+    ax.set_xticks([i + 0.4 - width / 2 for i in range(len(ops))], ops)
+    ax.set_yscale("log")
+    ax.set_ylabel("p50 latency (us, log)")
+    ax.set_title("LangGraph stores: MaaSStore vs InMemoryStore / SqliteStore / PostgresStore")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a short smoke run")
+    parser.add_argument("--no-postgres", action="store_true", help="leave PostgreSQL out")
+    parser.add_argument("--out", type=Path, default=None, help="folder for the outputs (default: the repo's)")
+    args = parser.parse_args()
+    sizes = {"items": 2_000, "gets": 50_000, "puts": 2_000, "batches": 30, "searches": 400}
+    if args.quick:
+        sizes = {"items": 300, "gets": 3_000, "puts": 200, "batches": 5, "searches": 40}
+    info = machine()
+    results: dict[str, Any] = {}
+    notes: dict[str, str] = {}
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
+        pg = None if args.no_postgres else stack.enter_context(pg_schema())
+        for name, (store, indexed, note) in configurations(stack, Path(tmp), pg).items():
+            print(f"benchmarking {name} ...", flush=True)
+            results[name] = bench_store(store, sizes, indexed)
+            if note:
+                notes[name] = note
+    info["load_1min_end"] = os.getloadavg()[0]
+    out_dir = args.out or ROOT / "benchmarks" / "results"
+    img = (args.out or ROOT / "docs") / "img" / "store_bench.png"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    payload = {"machine": info, "sizes": sizes, "results": results, "notes": notes}
+    (out_dir / "store_bench.json").write_text(json.dumps(payload, indent=2))
+    text = table(results) + "\n\n" + "\n".join(f"- {k}: query n/a — {v}" for k, v in notes.items())
+    (out_dir / "store_bench.md").write_text(f"Machine: {json.dumps(info)}\n\n{text}\n")
+    plot(results, img)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
