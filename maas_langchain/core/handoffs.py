@@ -31,7 +31,7 @@ from maas_langchain.core.policy import audience_filter, require_active, require_
 from maas_langchain.core.pools import load_agent
 from maas_langchain.core.records import Handoff, HandoffContext, SharedMemory
 from maas_langchain.core.runtime import AuditEntry, Runtime, default_runtime
-from maas_langchain.core.screening import redact_share
+from maas_langchain.core.screening import MEXTRAValidator, redact_share, strings_in
 from maas_langchain.core.threads import check_thread_id, require_thread_owner
 from maas_langchain.core.validation import (
     check_id,
@@ -50,6 +50,7 @@ from maas_langchain.errors import (
     MaaSError,
     NotFoundError,
     PermissionDeniedError,
+    PolicyViolationError,
 )
 from maas_langchain.storage.base import StateTx
 
@@ -141,6 +142,9 @@ def _check_context(context: Any, max_bytes: int) -> HandoffContext:
         thread_id=None if context.thread_id is None else check_thread_id(context.thread_id),
     )
     check_json(checked.to_dict(), "context", max_bytes)
+    flagged = MEXTRAValidator().screen("\n".join(strings_in(checked.to_dict()))).categories
+    if flagged:  # a handoff has no quarantine: its target would act on the text
+        raise PolicyViolationError(f"handoff context flagged by screening ({', '.join(flagged)})", field="context")
     return checked
 
 
@@ -181,7 +185,11 @@ class HandoffManager:
         src, dst = check_id(source_agent_id, "source_agent_id"), check_id(target_agent_id, "target_agent_id")
         if src == dst:
             raise InvalidInputError("an agent cannot hand off to itself", field="target_agent_id")
-        ctx = _check_context(context, lim.max_context_bytes)
+        try:
+            ctx = _check_context(context, lim.max_context_bytes)
+        except PolicyViolationError as exc:
+            self._rt.record_failure(exc, event_type=_HANDOFF, action="initiate", actor=src, target=dst)
+            raise
         ttl = check_ttl(ttl_seconds, lim.default_handoff_ttl_seconds, lim.max_handoff_ttl_seconds)
 
         def op(tx: StateTx) -> str:

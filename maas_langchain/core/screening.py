@@ -181,3 +181,14 @@ def redact_value(value: Any) -> Any:
     if isinstance(value, tuple):
         return tuple(redact_value(v) for v in value)
     return value
+
+
+def strings_in(value: Any) -> list[str]:
+    """Every string inside ``value`` (dict keys and values, lists, tuples), depth first."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [t for k, v in value.items() for t in (*strings_in(k), *strings_in(v))]
+    if isinstance(value, (list, tuple)):
+        return [t for v in value for t in strings_in(v)]
+    return []
