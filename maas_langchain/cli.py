@@ -189,7 +189,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit status."""
     args = _parser().parse_args(argv)
     try:
-        with MaaS.open(args.home, sweep_interval=None) as maas:
+        # only the long-running server sweeps expired handoffs in the background
+        sweep: dict[str, Any] = {} if args.command == "serve" else {"sweep_interval": None}
+        with MaaS.open(args.home, **sweep) as maas:
             return _COMMANDS[args.command](maas, args)
     except MaaSError as exc:
         print(f"maas: error [{exc.code}]: {exc.message}", file=sys.stderr)
