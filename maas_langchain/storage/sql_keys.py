@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from maas_langchain.core.keys import ApiKey
+from maas_langchain.storage.sql_cursor import SqlCursorOps
 
 __all__ = ["SqlKeyOps"]
 
@@ -26,17 +27,8 @@ def _key_from_row(row: Sequence[Any]) -> ApiKey:
     )
 
 
-class SqlKeyOps:
+class SqlKeyOps(SqlCursorOps):
     """KeyOps as SQL; needs ``_exec/_one/_all/_d`` from :class:`~maas_langchain.storage.sql.SqlTx`."""
-
-    def _exec(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        raise NotImplementedError
-
-    def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        raise NotImplementedError
-
-    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        raise NotImplementedError
 
     def insert_api_key(self, key: ApiKey, secret_hash: str) -> None:
         floor = None if key.scope_floor is None else json.dumps(key.scope_floor, sort_keys=True)

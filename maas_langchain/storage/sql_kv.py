@@ -13,6 +13,7 @@ from typing import Any
 
 from maas_langchain.storage.base import iter_chunks
 from maas_langchain.storage.kv_ops import KVPut, KVQuery, KVRow, split_namespace
+from maas_langchain.storage.sql_cursor import SqlCursorOps
 
 __all__ = ["SqlKVOps"]
 
@@ -51,20 +52,8 @@ def _where(query: KVQuery) -> tuple[str, list[Any]]:
     return (" AND ".join(conds) or "1 = 1"), params
 
 
-class SqlKVOps:
+class SqlKVOps(SqlCursorOps):
     """KVOps as SQL; needs ``_exec/_one/_all/_d`` from :class:`~maas_langchain.storage.sql.SqlTx`."""
-
-    _d: Any
-    _cur: Any
-
-    def _exec(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        raise NotImplementedError
-
-    def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        raise NotImplementedError
-
-    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        raise NotImplementedError
 
     def _many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         if rows:

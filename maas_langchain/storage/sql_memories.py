@@ -17,6 +17,7 @@ from maas_langchain.core.enums import MemoryStatus
 from maas_langchain.core.records import Memory, MemorySession
 from maas_langchain.core.scopes import ScopeFilter
 from maas_langchain.storage.base import NewMemory, StoredMemory, iter_chunks
+from maas_langchain.storage.sql_cursor import SqlCursorOps
 
 __all__ = ["MEMORY_COLUMNS", "SqlMemoryOps", "scope_token"]
 
@@ -72,25 +73,8 @@ def _scope_sql(scope: ScopeFilter) -> tuple[str, list[Any]]:
     return "(" + " OR ".join(ors) + ")", params
 
 
-class SqlMemoryOps:
+class SqlMemoryOps(SqlCursorOps):
     """Memory, session and settings operations; needs ``_exec/_one/_all/_bump/_counter/_d``."""
-
-    _d: Any
-
-    def _exec(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        raise NotImplementedError
-
-    def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        raise NotImplementedError
-
-    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        raise NotImplementedError
-
-    def _bump(self, name: str, delta: int) -> None:
-        raise NotImplementedError
-
-    def _counter(self, name: str) -> int:
-        raise NotImplementedError
 
     # memories
     def insert_memory(self, new: NewMemory) -> Memory:

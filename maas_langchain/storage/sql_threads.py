@@ -3,22 +3,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from maas_langchain.storage.sql_cursor import SqlCursorOps
 
 __all__ = ["SqlThreadOps"]
 
 
-class SqlThreadOps:
+class SqlThreadOps(SqlCursorOps):
     """ThreadOps as SQL; needs ``_exec/_one/_all/_d`` from :class:`~maas_langchain.storage.sql.SqlTx`."""
-
-    _d: Any
-
-    def _exec(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        raise NotImplementedError
-
-    def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        raise NotImplementedError
 
     def get_thread_owner(self, thread_id: str) -> str | None:
         row = self._one("SELECT owner_id FROM thread_owners WHERE thread_id = ?", (thread_id,))
