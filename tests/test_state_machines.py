@@ -3,6 +3,7 @@ and the audit chain â€” each run against a simple model written from DESIGN.md Â
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -43,8 +44,12 @@ def _open(backend: str, clock: _Clock) -> MaaS:
         maas = MaaS.open(postgres_url(folder), clock=clock, sweep_interval=None)
         maas._test_folder = folder  # type: ignore[attr-defined]  # for schema cleanup in teardown
         return maas
-    location = ":memory:" if backend == "memory" else tempfile.mkdtemp(prefix="maas-sm-")
-    return MaaS.open(location, clock=clock, sweep_interval=None)
+    if backend == "memory":
+        return MaaS.open(":memory:", clock=clock, sweep_interval=None)
+    folder = Path(tempfile.mkdtemp(prefix="maas-sm-"))
+    maas = MaaS.open(folder, clock=clock, sweep_interval=None)
+    maas._test_dir = folder  # type: ignore[attr-defined]  # removed in teardown
+    return maas
 
 
 def _close(maas: MaaS) -> None:
@@ -52,6 +57,10 @@ def _close(maas: MaaS) -> None:
     folder = getattr(maas, "_test_folder", None)
     if folder is not None:
         drop_postgres_schemas(folder)
+        shutil.rmtree(folder, ignore_errors=True)
+    scratch = getattr(maas, "_test_dir", None)
+    if scratch is not None:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 class HandoffLifecycle(RuleBasedStateMachine):
