@@ -31,7 +31,7 @@ import httpx
 import pytest
 from test_mcp_server import MCP_HEADERS, HttpServer, start_http_server
 
-from maas_langchain import AgentType, MaaS
+from maas_langchain import AgentType, MaaS, errors
 from maas_langchain.embeddings import HashingEmbeddings
 from maas_langchain.server.app import create_http_app
 from maas_langchain.tools.registry import tool_specs
@@ -39,15 +39,9 @@ from maas_langchain.tools.registry import tool_specs
 IN_PROCESS_CALLS = 7_500
 SOCKET_CALLS = 2_600
 CONCURRENCY = 8
-CODES = {
-    "permission_denied",
-    "not_found",
-    "conflict",
-    "capacity_exceeded",
-    "invalid_input",
-    "policy_violation",
-    "backend_unavailable",
-    "not_supported",
+# every stable error code a tool may answer with (the base class's own code aside)
+CODES = {c.code for c in vars(errors).values() if isinstance(c, type) and issubclass(c, errors.MaaSError)} - {
+    errors.MaaSError.code
 }
 STACK_MARKERS = ("Traceback", 'File "')
 NASTY = [

@@ -15,7 +15,7 @@ from maas_langchain.core.enums import AgentCapability, AgentType, AuditEventType
 from maas_langchain.core.policy import registration_grant, require_same_owner
 from maas_langchain.errors import MaaSError
 from maas_langchain.tools.registry import ToolContext, ToolSpec
-from maas_langchain.tools.specs_common import AgentTypeName, Args, Id, agent_json, audited, services
+from maas_langchain.tools.specs_common import AgentTypeName, Args, Id, acting_owner, agent_json, audited, services
 
 __all__ = ["AGENT_TOOLS", "GetAgentInfoArgs", "GetAgentsForUserArgs", "RegisterAgentArgs"]
 
@@ -112,14 +112,8 @@ def _get_agent_info(ctx: ToolContext, args: GetAgentInfoArgs) -> dict[str, Any]:
 
 
 def _get_agents_for_user(ctx: ToolContext, args: GetAgentsForUserArgs) -> dict[str, Any]:
-    svc = services(ctx.maas)
-    actor = svc.agents.require_agent(ctx.agent_id)
-    user = actor.owner_id if args.user_id is None else args.user_id
-    try:
-        require_same_owner(actor, user, "list agents")
-    except MaaSError as exc:
-        raise audited(ctx, exc, event=_AUTH, action="get_agents_for_user") from None
-    agents = svc.agents.get_agents_for_user(user)
+    _, user = acting_owner(ctx, args.user_id, "list agents", event=_AUTH, action="get_agents_for_user")
+    agents = services(ctx.maas).agents.get_agents_for_user(user)
     return {"user_id": user, "agents": [agent_json(a) for a in agents]}
 
 

@@ -25,7 +25,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from maas_langchain.core.agents import AgentRegistry
 from maas_langchain.core.enums import AuditEventType
 from maas_langchain.core.handoffs import HandoffManager
-from maas_langchain.core.policy import MemoryGrant, memory_grant
+from maas_langchain.core.policy import MemoryGrant, memory_grant, require_same_owner
 from maas_langchain.core.pools import PoolRegistry
 from maas_langchain.core.records import Agent, Handoff, Memory, Pool, SharedMemory
 from maas_langchain.core.runtime import Runtime
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from maas_langchain.maas import MaaS
 
 __all__ = [
+    "acting_owner",
     "AgentTypeName",
     "Args",
     "Id",
@@ -125,6 +126,20 @@ def audited(ctx: ToolContext, exc: MaaSError, *, event: AuditEventType, action: 
     """Record a denial raised by a core policy function the tool called directly; return it."""
     ctx.maas.runtime.record_failure(exc, event_type=event, action=action, actor=ctx.agent_id, target=None)
     return exc
+
+
+def acting_owner(
+    ctx: ToolContext, requested: str | None, what: str, *, event: AuditEventType, action: str
+) -> tuple[Agent, str]:
+    """The bound agent and the owner a tool acts for: ``requested`` or, left out, the agent's own
+    owner; another user's id is refused (audited) — a model cannot act for another user."""
+    actor = services(ctx.maas).agents.require_agent(ctx.agent_id)
+    owner = actor.owner_id if requested is None else requested
+    try:
+        require_same_owner(actor, owner, what)
+    except MaaSError as exc:
+        raise audited(ctx, exc, event=event, action=action) from None
+    return actor, owner
 
 
 def grant(ctx: ToolContext, scope: Mapping[str, str] | None, *, write: bool) -> MemoryGrant:

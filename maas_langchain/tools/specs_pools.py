@@ -14,7 +14,6 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from maas_langchain.core.enums import AuditEventType, MemoryStatus, PermissionModel, SharedScope
-from maas_langchain.core.policy import require_same_owner
 from maas_langchain.errors import MaaSError, NotFoundError, PolicyViolationError
 from maas_langchain.tools.registry import ToolContext, ToolSpec
 from maas_langchain.tools.specs_common import (
@@ -23,7 +22,7 @@ from maas_langchain.tools.specs_common import (
     PermissionName,
     ScopeName,
     acting_agent,
-    audited,
+    acting_owner,
     grant,
     pool_json,
     services,
@@ -121,12 +120,7 @@ class QuerySharedArgs(Args):
 
 def _create_pool(ctx: ToolContext, args: CreatePoolArgs) -> dict[str, Any]:
     svc = services(ctx.maas)
-    actor = svc.agents.require_agent(ctx.agent_id)
-    owner = actor.owner_id if args.owner_id is None else args.owner_id
-    try:
-        require_same_owner(actor, owner, "create pools")
-    except MaaSError as exc:
-        raise audited(ctx, exc, event=_POOL, action="create") from None
+    actor, owner = acting_owner(ctx, args.owner_id, "create pools", event=_POOL, action="create")
     pool_id = svc.pools.create_pool(args.name, owner, SharedScope.parse(args.scope), admin_agent_id=actor.agent_id)
     pool = svc.pools.get_pool(pool_id)
     assert pool is not None
