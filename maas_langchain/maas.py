@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 import time
 import weakref
@@ -117,6 +118,9 @@ def _shutdown(sweeper: HandoffSweeper | None, backend: StateBackend, resources: 
         sweeper.stop()
     for resource in resources:
         resource.close()
+    store_cache = sys.modules.get("maas_langchain.graph.store_cache")
+    if store_cache is not None:  # loaded only if a LangGraph store was used: drop its registration
+        store_cache.release(backend)
     backend.close()
 
 

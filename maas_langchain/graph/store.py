@@ -51,7 +51,7 @@ from langgraph.store.base import (
 from maas_langchain.core.store_policy import load_store_agent
 from maas_langchain.errors import InvalidInputError, NotSupportedError
 
-from .store_cache import cache_for
+from .store_cache import coherence_for
 from .store_exec import Engine, PreparedPut, filter_mapping
 from .store_search import IndexedSearch
 from .store_values import (
@@ -149,7 +149,8 @@ class MaaSStore(BaseStore):
             indexed = IndexedSearch(maas.backend, opener, int(self.index_config["dims"]), _model_label(self.embeddings))
         self._engine = Engine(
             maas.runtime,
-            cache_for(maas.backend, cache_interval) if cache else None,
+            coherence_for(maas.backend, cache_interval),
+            cache,
             indexed,
             exact_limit=exact_limit,
             omit_expired=bool((ttl or {}).get("omit_expired", True)),
@@ -196,14 +197,18 @@ class MaaSStore(BaseStore):
         writes in one transaction."""
         ops = list(ops)
         agent_id = self.acting_agent()
-        if agent_id is None and len(ops) == 1 and type(ops[0]) is GetOp:
+        if agent_id is None and len(ops) == 1:  # the trusted caller's single get or put: no planning
             op = ops[0]
-            check_labels(op.namespace)
-            check_key(op.key)
-            refresh: list[int] = []
-            item = self._engine.get_trusted(op, refresh)
-            self._engine.refresh(refresh)
-            return [item]
+            if type(op) is GetOp:
+                check_labels(op.namespace)
+                check_key(op.key)
+                refresh: list[int] = []
+                item = self._engine.get_trusted(op, refresh)
+                self._engine.refresh(refresh)
+                return [item]
+            if type(op) is PutOp and (op.value is None or op.index is False or self.index_config is None):
+                self._engine.write(None, [self._prepare_put(op)])
+                return [None]
         plan = self._plan(ops)
         qvecs = self._embed_queries(plan)
         dvecs = self._embed_texts(plan)
@@ -250,18 +255,21 @@ class MaaSStore(BaseStore):
                 raise InvalidInputError(f"unknown store operation {type(op).__name__}")
         return plan
 
-    def _plan_put(self, plan: _Plan, op: PutOp) -> None:
+    def _prepare_put(self, op: PutOp) -> PreparedPut:
+        """``op`` checked and encoded (LangGraph's namespace rules, JSON, size, TTL)."""
         key = check_key(op.key)
-        plan.texts.pop((tuple(op.namespace), key), None)
         if op.value is None:
-            namespace = check_labels(op.namespace)
-            plan.puts[(namespace, key)] = PreparedPut(namespace, key, None, None, None)
-            return
+            return PreparedPut(check_labels(op.namespace), key, None, None, None)
         namespace = check_namespace(op.namespace)
         text = encode_value(op.value, self.max_value_bytes)
-        value = dict(op.value)
-        plan.puts[(namespace, key)] = PreparedPut(namespace, key, text, value, _check_ttl(op.ttl))
-        if self.index_config is None or op.index is False:
+        return PreparedPut(namespace, key, text, dict(op.value), _check_ttl(op.ttl))
+
+    def _plan_put(self, plan: _Plan, op: PutOp) -> None:
+        put = self._prepare_put(op)
+        namespace, key, value = put.namespace, put.key, put.value
+        plan.texts.pop((namespace, key), None)
+        plan.puts[(namespace, key)] = put
+        if value is None or self.index_config is None or op.index is False:
             return
         if op.index is None:
             paths = self.index_config["__tokenized_fields"]
@@ -320,6 +328,8 @@ class MaaSStore(BaseStore):
             except NotSupportedError as exc:  # e.g. PostgreSQL without a shared index: exact scoring
                 _log.info("store query search scores exactly: %s", exc.message)
 
+        pre = engine.coh.before_read() if agent_id is None else (-1, -1)
+
         def run(tx: Any) -> None:
             agent = None if agent_id is None else load_store_agent(tx, agent_id)
             for i, op in plan.reads:
@@ -327,7 +337,7 @@ class MaaSStore(BaseStore):
                     results[i] = engine.get_bound(tx, agent, op, refresh) if agent is not None else None
                 elif isinstance(op, SearchOp):
                     qvec = qvecs.get(op.query) if op.query else None
-                    results[i] = engine.search(tx, agent, op, qvec, refresh)
+                    results[i] = engine.search(tx, agent, op, qvec, refresh, pre)
                 else:
                     results[i] = engine.list_namespaces(tx, agent, op)
 

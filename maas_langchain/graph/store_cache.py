@@ -1,22 +1,29 @@
-"""A coherent per-process read cache for :class:`~maas_langchain.graph.store.MaaSStore` gets.
+"""Coherent per-process caches of :class:`~maas_langchain.graph.store.MaaSStore` reads.
 
-One cache per backend object (every store view of one ``MaaS`` instance shares it). Coherence:
+One :class:`Coherence` per backend object (every store view of one ``MaaS`` instance shares
+it) stamps what a cache holds with ``(shared, local, epoch)``:
 
-* Writes through this process invalidate the keys they wrote before the call returns, and a
-  fill that raced with such a write is dropped (a generation counter).
-* Writes by other processes (or another ``MaaS`` instance on the same database) bump the
-  database's ``kv_version`` counter in the same transaction as the change. The cache compares
-  that counter at most every ``interval`` seconds (default 0.05) and empties itself when it
-  moved, so such a write is seen by a cached get at most ``interval`` seconds after it commits.
-  ``interval=0`` checks on every get (no staleness, one small query each).
+* ``local`` counts this process's store commits through the backend: every such write drops
+  the keys it wrote before the call returns, and a fill that raced with it is dropped (a
+  generation counter).
+* ``shared`` is the database's ``kv_version`` counter. A process that caches registers itself
+  in ``kv_readers``; a store write bumps the counter, in its own transaction, only while some
+  *other* process is registered, so a process alone on its database (the usual deployment)
+  writes without touching the counter's page. The cache compares the counter at most every
+  ``interval`` seconds (default 0.05) and empties itself when it moved, so another process's
+  write is seen by a cached get at most ``interval`` seconds after it commits.
+  ``interval=0`` checks on every get.
+* ``epoch`` moves when this process's registration lapsed (it is renewed every 30 s of use
+  and lives 60 s, plus 30 s of grace for clock skew between hosts): writers may have skipped
+  the bump meanwhile, so everything cached before is dropped.
 
 Example:
     >>> cache = ReadCache(interval=0.0)
-    >>> cache.refresh(lambda: 7)  # the store's change counter
-    >>> cache.fill(("ns", "k"), "entry", version=7, generation=cache.generation)
+    >>> cache.refresh(lambda: (7, 0, 1))  # the stamp: shared counter, local writes, epoch
+    >>> cache.fill(("ns", "k"), "entry", version=(7, 0, 1), generation=cache.generation)
     >>> cache.lookup(("ns", "k"))
     'entry'
-    >>> cache.refresh(lambda: 8)  # another process wrote: everything is dropped
+    >>> cache.refresh(lambda: (8, 0, 1))  # another process wrote: everything is dropped
     >>> cache.lookup(("ns", "k")) is None
     True
 """
@@ -25,18 +32,24 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 import weakref
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
-__all__ = ["ReadCache", "cache_for"]
+from maas_langchain.storage.base import StateBackend
 
-_CACHES: weakref.WeakKeyDictionary[Any, ReadCache] = weakref.WeakKeyDictionary()
+__all__ = ["Coherence", "ReadCache", "Stamp", "coherence_for", "release"]
+
+Stamp = tuple[int, int, int]
+"""``(shared kv_version, local store commits, registration epoch)``."""
+
+_COHERENCE: weakref.WeakKeyDictionary[Any, Coherence] = weakref.WeakKeyDictionary()
 _REGISTRY_LOCK = threading.Lock()
 
 
 class ReadCache:
-    """Entries by key, valid while the store's change counter is the one they were read at.
+    """Entries by key, valid while the store's stamp is the one they were read at.
 
     Args:
         interval: Seconds between checks of the shared change counter (the staleness bound for
@@ -47,14 +60,14 @@ class ReadCache:
     def __init__(self, interval: float = 0.05, max_entries: int = 100_000) -> None:
         self.interval = interval
         self.max_entries = max_entries
-        self.version: int | None = None
+        self.version: Hashable | None = None
         self.generation = 0
         self._checked = -1e18
         self._entries: dict[Hashable, Any] = {}
         self._lock = threading.Lock()
 
-    def refresh(self, read_version: Callable[[], int]) -> None:
-        """Empty the cache if the shared counter moved; checks at most every ``interval``."""
+    def refresh(self, read_version: Callable[[], Hashable]) -> None:
+        """Empty the cache if the stamp moved; checks at most every ``interval``."""
         now = time.monotonic()
         if now - self._checked < self.interval:
             return
@@ -70,7 +83,7 @@ class ReadCache:
         """The cached entry, or ``None``."""
         return self._entries.get(key)
 
-    def fill(self, key: Hashable, entry: Any, *, version: int, generation: int) -> None:
+    def fill(self, key: Hashable, entry: Any, *, version: Hashable, generation: int) -> None:
         """Cache ``entry`` read at ``version`` if no local write happened since ``generation``."""
         with self._lock:
             if generation != self.generation:
@@ -84,15 +97,15 @@ class ReadCache:
                 self._entries.clear()
             self._entries[key] = entry
 
-    def wrote(self, keys: list[Hashable], version_before: int | None, version_after: int) -> None:
-        """After a local commit: drop ``keys``; keep the rest only if nobody else wrote since
-        the last check (the counter moved by exactly this write)."""
+    def wrote(self, keys: Sequence[Hashable], before: Hashable, after: Hashable) -> None:
+        """After a local commit: drop ``keys``; keep the rest only if the cache was at
+        ``before`` (nothing else changed since the last check), and move it to ``after``."""
         with self._lock:
             self.generation += 1
-            if version_before is not None and version_before == self.version and version_after == self.version + 1:
+            if self.version is not None and self.version == before:
                 for key in keys:
                     self._entries.pop(key, None)
-                self.version = version_after
+                self.version = after
             else:
                 self._entries.clear()
                 self.version = None
@@ -107,11 +120,102 @@ class ReadCache:
             self._checked = -1e18
 
 
-def cache_for(backend: Any, interval: float) -> ReadCache:
-    """The cache shared by every store view on ``backend``."""
+class Coherence:
+    """What keeps this process's store caches coherent on one backend (see the module doc).
+
+    Args:
+        backend: The MaaS backend.
+        interval: Seconds between checks of the shared counter (the read cache's bound).
+    """
+
+    TTL = 60.0
+    GRACE = 30.0
+
+    def __init__(self, backend: StateBackend, interval: float) -> None:
+        self.backend = backend
+        self.reader_id = uuid.uuid4().hex
+        self.cache = ReadCache(interval)
+        self.local = 0
+        self.epoch = 0
+        self.until = 0.0  # wall-clock expiry of this process's registration
+        self._lock = threading.Lock()
+        self._register_lock = threading.Lock()
+        self.registered = False
+
+    def ensure_registered(self) -> None:
+        """Register (or renew) this process as a caching reader when half its time is used;
+        if it had lapsed, move the epoch (bumps may have been skipped meanwhile)."""
+        if time.time() < self.until - self.TTL / 2:
+            return
+        with self._register_lock:
+            now = time.time()
+            if now < self.until - self.TTL / 2:
+                return
+            with self.backend.transaction(write=True) as tx:
+                tx.kv_register_reader(self.reader_id, now + self.TTL, now - self.TTL - self.GRACE)
+            lapsed = time.time() >= self.until
+            with self._lock:
+                self.until = now + self.TTL
+                self.registered = True
+                if lapsed:
+                    self.epoch += 1
+                    self.cache.clear()
+
+    def before_read(self) -> tuple[int, int]:
+        """``(local, epoch)`` to pair with the shared counter a read transaction then sees
+        (taken before the transaction, so a concurrent local write makes the stamp older)."""
+        self.ensure_registered()
+        return self.local, self.epoch
+
+    def read_stamp(self, read_shared: Callable[[], int]) -> Stamp:
+        """The current stamp (``read_shared`` reads ``kv_version`` in a read transaction)."""
+        local, epoch = self.before_read()
+        return read_shared(), local, epoch
+
+    def live_after(self) -> float:
+        """Registrations that expired after this instant still count for a writer's bump."""
+        return time.time() - self.GRACE
+
+    def committed(self, keys: Sequence[Hashable], bumped: int | None) -> None:
+        """After a local store commit (``bumped``: the counter it moved to, or ``None``)."""
+        with self._lock:
+            current = self.cache.version
+            shared = current[0] if isinstance(current, tuple) else -1
+            before = (shared if bumped is None else bumped - 1, self.local, self.epoch)
+            self.local += 1
+            self.cache.wrote(keys, before, (shared if bumped is None else bumped, self.local, self.epoch))
+
+    def changed(self) -> None:
+        """After a local change of unknown extent (a TTL sweep): drop everything."""
+        with self._lock:
+            self.local += 1
+            self.cache.clear()
+
+    def release(self) -> None:
+        """Remove this process's registration (the backend is closing)."""
+        if not self.registered:
+            return
+        try:
+            with self.backend.transaction(write=True) as tx:
+                tx.kv_unregister_reader(self.reader_id)
+        except Exception:  # best effort: an unreleased registration just expires
+            return
+        self.registered, self.until = False, 0.0
+
+
+def coherence_for(backend: StateBackend, interval: float) -> Coherence:
+    """The coherence state shared by every store view on ``backend`` in this process."""
     with _REGISTRY_LOCK:
-        cache = _CACHES.get(backend)
-        if cache is None:
-            cache = _CACHES[backend] = ReadCache(interval)
-        cache.interval = min(cache.interval, interval)  # the strictest view sets the bound
-        return cache
+        found = _COHERENCE.get(backend)
+        if found is None:
+            found = _COHERENCE[backend] = Coherence(backend, interval)
+        found.cache.interval = min(found.cache.interval, interval)  # the strictest view sets the bound
+        return found
+
+
+def release(backend: StateBackend) -> None:
+    """Unregister ``backend``'s caching reader, if any (called when ``MaaS`` closes)."""
+    with _REGISTRY_LOCK:
+        found = _COHERENCE.get(backend)
+    if found is not None:
+        found.release()

@@ -34,7 +34,7 @@ from maas_langchain.errors import MaaSError, PolicyViolationError
 from maas_langchain.storage.base import StateTx
 from maas_langchain.storage.kv_ops import KVPut, KVQuery, KVRow, encode_namespace, split_namespace
 
-from .store_cache import ReadCache
+from .store_cache import Coherence
 from .store_search import IndexedSearch, Plan, QueryPlans
 from .store_values import decode_value, matches_conditions, matches_filter, to_datetime
 
@@ -84,7 +84,8 @@ class Engine:
 
     Args:
         runtime: The MaaS runtime (backend, clock, audit).
-        cache: The read cache of the trusted path (``None``: off).
+        coherence: The backend's cache coherence state (shared by every store in the process).
+        use_cache: Serve the trusted path's gets from the coherence state's read cache.
         indexed: The vector-index search path (``None``: no index config).
         exact_limit: Largest candidate set scored exactly.
         omit_expired: Leave expired items out of reads before the sweep deletes them.
@@ -95,7 +96,8 @@ class Engine:
     def __init__(
         self,
         runtime: Runtime,
-        cache: ReadCache | None,
+        coherence: Coherence,
+        use_cache: bool,
         indexed: IndexedSearch | None,
         *,
         exact_limit: int,
@@ -105,7 +107,8 @@ class Engine:
     ) -> None:
         self.rt = runtime
         self.backend = runtime.backend
-        self.cache = cache
+        self.coh = coherence
+        self.cache = coherence.cache if use_cache else None
         self.indexed = indexed
         self.exact_limit = exact_limit
         self.omit_expired = omit_expired
@@ -118,9 +121,12 @@ class Engine:
     def _alive(self) -> float | None:
         return self.rt.clock() if self.omit_expired else None
 
-    def _read_version(self) -> int:
+    def _read_shared(self) -> int:
         with self.backend.transaction(write=False) as tx:
             return tx.kv_version()
+
+    def _stamp(self) -> tuple[int, int, int]:
+        return self.coh.read_stamp(self._read_shared)
 
     def audited(self, fn: Callable[[], Any], action: str, agent_id: str | None, target: str | None) -> Any:
         """Run ``fn``; a MaaS error in a bound view is recorded in the audit log, then raised."""
@@ -137,13 +143,14 @@ class Engine:
         cache = self.cache
         ckey = (op.namespace, op.key)
         if cache is not None:
-            cache.refresh(self._read_version)
+            cache.refresh(self._stamp)
             entry = cache.lookup(ckey)
             if entry is not None:
                 return None if entry is _MISSING else entry.item(op.namespace, op.key)
             generation = cache.generation
+            local, epoch = self.coh.before_read()
         with self.backend.transaction(write=False) as tx:
-            version = tx.kv_version()
+            shared = tx.kv_version() if cache is not None else 0
             rows = tx.kv_get(encode_namespace(op.namespace), [op.key], self._alive())
         row = rows[0] if rows else None
         if row is not None and row.ttl_minutes is not None:
@@ -152,7 +159,7 @@ class Engine:
             return self._item(row, op.namespace, redacted=False)
         entry = _MISSING if row is None else _entry(row)
         if cache is not None:
-            cache.fill(ckey, entry, version=version, generation=generation)
+            cache.fill(ckey, entry, version=(shared, local, epoch), generation=generation)
         return None if entry is _MISSING else entry.item(op.namespace, op.key)
 
     def get_bound(self, tx: StateTx, agent: Agent, op: GetOp, refresh: list[int]) -> Item | None:
@@ -179,9 +186,16 @@ class Engine:
 
     # --- searches ---------------------------------------------------------------------
     def search(
-        self, tx: StateTx, agent: Agent | None, op: SearchOp, qvec: Sequence[float] | None, refresh: list[int]
+        self,
+        tx: StateTx,
+        agent: Agent | None,
+        op: SearchOp,
+        qvec: Sequence[float] | None,
+        refresh: list[int],
+        pre: tuple[int, int] = (-1, -1),
     ) -> list[SearchItem]:
-        """One search; ``qvec`` is the embedded query (``None``: filter-only order)."""
+        """One search; ``qvec`` is the embedded query (``None``: filter-only order); ``pre``
+        is :meth:`Coherence.before_read` taken before ``tx`` began (keys reusable plans)."""
         prefix = op.namespace_prefix
         show: Callable[[tuple[str, ...]], tuple[str, ...]] = lambda ns: ns  # noqa: E731
         reader = None
@@ -194,13 +208,19 @@ class Engine:
                 show = lambda ns: to_shown(me, ns)  # noqa: E731
             prefix = stored
         query = KVQuery(encode_namespace(prefix) if prefix else None, reader, self._alive())
-        scored = self._scored(tx, agent, op, query, qvec)
+        scored = self._scored(tx, agent, op, query, qvec, pre)
         if op.refresh_ttl and self.refresh_on_read:
             refresh += [row.item_id for _, row in scored if row.ttl_minutes is not None]
         return [self._search_item(row, score, show, agent is not None) for score, row in scored]
 
     def _scored(
-        self, tx: StateTx, agent: Agent | None, op: SearchOp, query: KVQuery, qvec: Sequence[float] | None
+        self,
+        tx: StateTx,
+        agent: Agent | None,
+        op: SearchOp,
+        query: KVQuery,
+        qvec: Sequence[float] | None,
+        pre: tuple[int, int],
     ) -> list[tuple[float | None, KVRow]]:
         if op.limit < 0 or op.offset < 0:
             from maas_langchain.errors import InvalidInputError
@@ -215,7 +235,7 @@ class Engine:
             found = self.indexed.search(qvec, query, spaces, op.filter, op.offset, op.limit)
             if found is not None:
                 return found
-        return self._plan(tx, agent, query, op.filter).rank(qvec, op.offset, op.limit)
+        return self._plan(tx, agent, query, op.filter, pre).rank(qvec, op.offset, op.limit)
 
     @staticmethod
     def _filtered(tx: StateTx, query: KVQuery, flt: Mapping[str, Any], stop: int) -> list[KVRow]:
@@ -230,12 +250,15 @@ class Engine:
             position, page = position + page, min(page * 4, 4_096)
         return found[:stop]
 
-    def _plan(self, tx: StateTx, agent: Agent | None, query: KVQuery, flt: Mapping[str, Any] | None) -> Plan:
+    def _plan(
+        self, tx: StateTx, agent: Agent | None, query: KVQuery, flt: Mapping[str, Any] | None, pre: tuple[int, int]
+    ) -> Plan:
         """Exact-scoring candidates; the trusted path reuses them until the store changes."""
         key = None
-        if agent is None:
+        version: tuple[int, int, int] | None = None
+        if agent is None and pre[0] >= 0:
             key = (query.prefix, json.dumps(flt, sort_keys=True, default=repr) if flt else None)
-            version = tx.kv_version()
+            version = (tx.kv_version(), *pre)
             plan = self.plans.get(key, version, self.rt.clock())
             if plan is not None:
                 return plan
@@ -246,7 +269,7 @@ class Engine:
         if rows:
             for item_id, blob in tx.kv_scan_vectors(query):
                 blobs.setdefault(item_id, []).append(blob)
-        plan = Plan.build([(r, blobs.get(r.item_id, [])) for r in rows], -1 if key is None else version)
+        plan = Plan.build([(r, blobs.get(r.item_id, [])) for r in rows], version)
         if key is not None:
             self.plans.put(key, plan)
         return plan
@@ -304,33 +327,41 @@ class Engine:
     # --- writes -----------------------------------------------------------------------
     def write(self, agent_id: str | None, puts: Sequence[PreparedPut]) -> None:
         """Commit ``puts`` in one transaction (checked against the bound agent inside it)."""
+        if agent_id is None:  # the trusted caller: nothing to check, nothing to audit
+            writes = [KVPut(encode_namespace(p.namespace), p.key, p.text, p.ttl, p.vectors) for p in puts]
+            with self.backend.transaction(write=True) as tx:
+                ids = tx.kv_put(writes, self.rt.clock(), self.ns_ids)
+                bumped = tx.kv_bump(self.coh.reader_id, self.coh.live_after())
+            self._committed([(p.namespace, p.key) for p in puts], bumped, ids)
+            return
 
-        def op(tx: StateTx) -> tuple[int, int, list[tuple[tuple[str, ...], str]], dict[str, int]]:
+        def op(tx: StateTx) -> tuple[int | None, list[tuple[tuple[str, ...], str]], dict[str, int]]:
             writes, keys = [], []
-            agent = None if agent_id is None else load_store_agent(tx, agent_id)
+            agent = load_store_agent(tx, agent_id)
             for put in puts:
-                stored = put.namespace
-                if agent is not None:
-                    stored = to_stored(agent.agent_id, put.namespace)
-                    authorize(tx, agent, "put" if put.text is not None else "delete", stored)
-                    self._screen(tx, agent, put, stored)
+                stored = to_stored(agent.agent_id, put.namespace)
+                authorize(tx, agent, "put" if put.text is not None else "delete", stored)
+                self._screen(tx, agent, put, stored)
                 writes.append(KVPut(encode_namespace(stored), put.key, put.text, put.ttl, put.vectors, agent_id))
                 keys.append((stored, put.key))
-            after, ids = tx.kv_put(writes, self.rt.clock(), self.ns_ids)
-            return after - 1, after, keys, ids
+            ids = tx.kv_put(writes, self.rt.clock(), self.ns_ids)
+            return tx.kv_bump(self.coh.reader_id, self.coh.live_after()), keys, ids
 
         target = encode_namespace(puts[0].namespace) if len(puts) == 1 else None
         action = "store_put" if any(p.text is not None for p in puts) else "store_delete"
 
-        def run() -> tuple[int, int, list[tuple[tuple[str, ...], str]], dict[str, int]]:
+        def run() -> tuple[int | None, list[tuple[tuple[str, ...], str]], dict[str, int]]:
             with self.backend.transaction(write=True) as tx:
                 return op(tx)
 
-        before, after, keys, ids = self.audited(run, action, agent_id, target)
-        if len(self.ns_ids) < 100_000:
-            self.ns_ids.update(ids)  # committed: namespace rows are never deleted
-        if self.cache is not None:
-            self.cache.wrote(list(keys), before, after)
+        bumped, keys, ids = self.audited(run, action, agent_id, target)
+        self._committed(keys, bumped, ids)
+
+    def _committed(self, keys: list[tuple[tuple[str, ...], str]], bumped: int | None, ids: dict[str, int]) -> None:
+        """After a commit: remember new namespace ids (rows are never deleted), tell the caches."""
+        if ids and len(self.ns_ids) < 100_000:
+            self.ns_ids.update(ids)
+        self.coh.committed(keys, bumped)
 
     def _screen(self, tx: StateTx, agent: Agent, put: PreparedPut, stored: tuple[str, ...]) -> None:
         if put.value is None or self.screening == "off":
@@ -361,8 +392,8 @@ class Engine:
             total += done
             if done < limit:
                 break
-        if total and self.cache is not None:
-            self.cache.clear()
+        if total:
+            self.coh.changed()
         return total
 
     def read(self, fn: Callable[[StateTx], Any]) -> Any:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,11 +61,11 @@ class Plan:
     owner: Any
     matrix: Any
     scoreless: list[KVRow]
-    version: int = -1
+    version: Hashable = None
     expires: float = math.inf
 
     @classmethod
-    def build(cls, candidates: Sequence[tuple[KVRow, list[bytes]]], version: int = -1) -> Plan:
+    def build(cls, candidates: Sequence[tuple[KVRow, list[bytes]]], version: Hashable = None) -> Plan:
         """Stack the candidates' vectors (each a row and its vectors, in scan order)."""
         rows: list[KVRow] = []
         scoreless: list[KVRow] = []
@@ -126,7 +126,7 @@ class QueryPlans:
         self._max_rows = max_rows
         self._lock = threading.Lock()
 
-    def get(self, key: Any, version: int, now: float) -> Plan | None:
+    def get(self, key: Any, version: Hashable, now: float) -> Plan | None:
         """The plan for ``key`` if built at ``version`` and nothing in it has expired."""
         with self._lock:
             plan = self._plans.get(key)

@@ -85,20 +85,33 @@ class KVOps(abc.ABC):
 
     @abc.abstractmethod
     def kv_version(self) -> int:
-        """The store's change counter (bumped by :meth:`kv_put` and :meth:`kv_sweep`)."""
+        """The store's change counter, which other processes' caches compare (see :meth:`kv_bump`)."""
+
+    @abc.abstractmethod
+    def kv_bump(self, exclude_reader: str | None, live_after: float) -> int | None:
+        """Bump the change counter if a caching reader other than ``exclude_reader`` is
+        registered with ``expires_at > live_after``; return the new value, or ``None`` when
+        no other reader needed it (nothing is written then)."""
+
+    @abc.abstractmethod
+    def kv_register_reader(self, reader_id: str, expires_at: float, prune_before: float) -> None:
+        """Register (or renew) a caching reader until ``expires_at``; drop registrations that
+        expired before ``prune_before``."""
+
+    @abc.abstractmethod
+    def kv_unregister_reader(self, reader_id: str) -> None:
+        """Remove a reader's registration (it no longer caches)."""
 
     @abc.abstractmethod
     def kv_get(self, ns: str, keys: Sequence[str], alive_at: float | None) -> list[KVRow]:
         """The items of namespace ``ns`` with these keys (those that exist), in no order."""
 
     @abc.abstractmethod
-    def kv_put(
-        self, puts: Sequence[KVPut], now: float, known: Mapping[str, int] | None = None
-    ) -> tuple[int, dict[str, int]]:
-        """Apply the writes (at most one per namespace and key), creating namespaces as needed,
-        and bump the version. ``known`` maps namespaces to ids the caller saw committed
-        (namespace rows are never deleted, so such ids stay valid). Returns the new version and
-        the ids of the namespaces written."""
+    def kv_put(self, puts: Sequence[KVPut], now: float, known: Mapping[str, int] | None = None) -> dict[str, int]:
+        """Apply the writes (at most one per namespace and key), creating namespaces as needed.
+        ``known`` maps namespaces to ids the caller saw committed (namespace rows are never
+        deleted, so such ids stay valid). Returns the ids of namespaces it had to look up.
+        The caller bumps the change counter (:meth:`kv_bump`) in the same transaction."""
 
     @abc.abstractmethod
     def kv_scan(self, query: KVQuery, limit: int | None = None, offset: int = 0) -> list[KVRow]:

@@ -25,6 +25,7 @@ class KVTables:
         self.next_item = 0
         self.next_vec = 0
         self.version = 0
+        self.readers: dict[str, float] = {}  # caching reader -> expires_at
 
 
 def _prefix_ok(ns: str, prefix: str | None) -> bool:
@@ -87,6 +88,23 @@ class MemoryKVOps:
     def kv_version(self) -> int:
         return self._kv.version
 
+    def kv_bump(self, exclude_reader: str | None, live_after: float) -> int | None:
+        kv = self._kv
+        if not any(r != exclude_reader and until > live_after for r, until in kv.readers.items()):
+            return None
+        self._bump(kv)
+        return kv.version
+
+    def kv_register_reader(self, reader_id: str, expires_at: float, prune_before: float) -> None:
+        kv = self._kv
+        for other, until in list(kv.readers.items()):
+            if until < prune_before:
+                self._drop(kv.readers, other)
+        self._set(kv.readers, reader_id, expires_at)
+
+    def kv_unregister_reader(self, reader_id: str) -> None:
+        self._drop(self._kv.readers, reader_id)
+
     def kv_get(self, ns: str, keys: Sequence[str], alive_at: float | None) -> list[KVRow]:
         kv = self._kv
         rows = kv.items.get(kv.ns_ids.get(ns, -1), {})
@@ -100,9 +118,7 @@ class MemoryKVOps:
             self._set(kv.items, ns_id, {})
         return ns_id
 
-    def kv_put(
-        self, puts: Sequence[KVPut], now: float, known: Mapping[str, int] | None = None
-    ) -> tuple[int, dict[str, int]]:
+    def kv_put(self, puts: Sequence[KVPut], now: float, known: Mapping[str, int] | None = None) -> dict[str, int]:
         kv = self._kv
         for p in puts:
             if p.value is None and p.ns not in kv.ns_ids:
@@ -124,8 +140,7 @@ class MemoryKVOps:
                     kv.next_vec += 1
                     stored.append([kv.next_vec, blob, True])
                 self._set(kv.vectors, (ns_id, p.key), stored)
-        self._bump(kv)
-        return kv.version, {p.ns: kv.ns_ids[p.ns] for p in puts if p.ns in kv.ns_ids}
+        return {p.ns: kv.ns_ids[p.ns] for p in puts if p.ns in kv.ns_ids}
 
     def kv_scan(self, query: KVQuery, limit: int | None = None, offset: int = 0) -> list[KVRow]:
         found = []

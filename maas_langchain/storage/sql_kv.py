@@ -55,13 +55,34 @@ def _where(query: KVQuery) -> tuple[str, list[Any]]:
 class SqlKVOps(SqlCursorOps):
     """KVOps as SQL; needs ``_exec/_one/_all/_d`` from :class:`~maas_langchain.storage.sql.SqlTx`."""
 
-    def _many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        if rows:
-            self._cur.executemany(self._d.sql(sql), [tuple(r) for r in rows])
+    def _many(self, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        if len(rows) == 1:
+            self._cur.execute(self._d.sql(sql), rows[0])
+        elif rows:
+            self._cur.executemany(self._d.sql(sql), rows)
 
     def kv_version(self) -> int:
         row = self._one("SELECT value FROM counters WHERE name = 'kv_version'")
         return int(row[0]) if row else 0
+
+    def kv_bump(self, exclude_reader: str | None, live_after: float) -> int | None:
+        row = self._one(
+            "UPDATE counters SET value = value + 1 WHERE name = 'kv_version' AND EXISTS "
+            "(SELECT 1 FROM kv_readers WHERE reader_id <> ? AND expires_at > ?) RETURNING value",
+            (exclude_reader or "", live_after),
+        )
+        return None if row is None else int(row[0])
+
+    def kv_register_reader(self, reader_id: str, expires_at: float, prune_before: float) -> None:
+        self._exec("DELETE FROM kv_readers WHERE expires_at < ?", (prune_before,))
+        self._exec(
+            "INSERT INTO kv_readers (reader_id, expires_at) VALUES (?, ?) "
+            "ON CONFLICT (reader_id) DO UPDATE SET expires_at = excluded.expires_at",
+            (reader_id, expires_at),
+        )
+
+    def kv_unregister_reader(self, reader_id: str) -> None:
+        self._exec("DELETE FROM kv_readers WHERE reader_id = ?", (reader_id,))
 
     def kv_get(self, ns: str, keys: Sequence[str], alive_at: float | None) -> list[KVRow]:
         alive = "" if alive_at is None else " AND (i.expires_at IS NULL OR i.expires_at > ?)"
@@ -91,16 +112,18 @@ class SqlKVOps(SqlCursorOps):
                 ids[name] = int(row[0])
         return ids
 
-    def kv_put(
-        self, puts: Sequence[KVPut], now: float, known: Mapping[str, int] | None = None
-    ) -> tuple[int, dict[str, int]]:
+    def kv_put(self, puts: Sequence[KVPut], now: float, known: Mapping[str, int] | None = None) -> dict[str, int]:
         known = known or {}
-        ids = {p.ns: known[p.ns] for p in puts if p.ns in known}
-        ids.update(self._ns_ids([p.ns for p in puts if p.value is not None and p.ns not in ids], create=True))
-        ids.update(self._ns_ids([p.ns for p in puts if p.value is None and p.ns not in ids], create=False))
+        ids: dict[str, int] = {}
+        missing = [p for p in puts if p.ns not in known]
+        if missing:
+            ids = self._ns_ids([p.ns for p in missing if p.value is not None], create=True)
+            ids.update(self._ns_ids([p.ns for p in missing if p.value is None and p.ns not in ids], create=False))
         upserts, deletes, vectors = [], [], []
         for p in puts:
-            ns_id = ids.get(p.ns)
+            ns_id = known.get(p.ns)
+            if ns_id is None:
+                ns_id = ids.get(p.ns)
             if ns_id is None:
                 continue  # deleting from a namespace that never existed
             if p.value is None:
@@ -113,8 +136,7 @@ class SqlKVOps(SqlCursorOps):
         self._many("DELETE FROM kv_items WHERE ns_id = ? AND key = ?", deletes)
         self._many(_UPSERT, upserts)
         self._many("INSERT INTO kv_vectors (ns_id, key, pos, path, vector, dirty) VALUES (?, ?, ?, ?, ?, ?)", vectors)
-        row = self._one("UPDATE counters SET value = value + 1 WHERE name = 'kv_version' RETURNING value")
-        return int(row[0]), ids
+        return ids
 
     def kv_scan(self, query: KVQuery, limit: int | None = None, offset: int = 0) -> list[KVRow]:
         where, params = _where(query)
@@ -170,7 +192,7 @@ class SqlKVOps(SqlCursorOps):
             "SELECT ns_id, key FROM kv_items WHERE expires_at IS NOT NULL AND expires_at <= ? LIMIT ?", (now, limit)
         )
         if rows:
-            self._many("DELETE FROM kv_items WHERE ns_id = ? AND key = ?", rows)
+            self._many("DELETE FROM kv_items WHERE ns_id = ? AND key = ?", [tuple(r) for r in rows])
             self._exec("UPDATE counters SET value = value + 1 WHERE name = 'kv_version'")
         return len(rows)
 

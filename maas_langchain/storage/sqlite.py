@@ -27,8 +27,7 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -127,42 +126,28 @@ class SQLiteBackend(StateBackend):
         return conn
 
     def _begin(self, conn: sqlite3.Connection, statement: str) -> None:
+        try:
+            conn.execute(statement)
+            return
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc):
+                raise translate(exc, self.location) from exc
         deadline = time.monotonic() + self.busy_timeout
         delay = 0.001
         while True:
+            time.sleep(delay * (1 + random.random()))
+            delay = min(delay * 2, 0.05)
             try:
                 conn.execute(statement)
                 return
             except sqlite3.OperationalError as exc:
                 if not _is_busy(exc) or time.monotonic() >= deadline:
                     raise translate(exc, self.location) from exc
-            time.sleep(delay * (1 + random.random()))
-            delay = min(delay * 2, 0.05)
 
-    @contextmanager
-    def transaction(self, *, write: bool) -> Iterator[StateTx]:
-        conn = self._conn()
-        local = self._local
-        if local.depth:  # a nested call joins the transaction already open on this thread
-            local.depth += 1
-            try:
-                yield SqlTx(conn.cursor(), SQLITE)
-            finally:
-                local.depth -= 1
-            return
-        self._begin(conn, "BEGIN IMMEDIATE" if write else "BEGIN")
-        local.depth = 1
-        try:
-            yield SqlTx(conn.cursor(), SQLITE)
-        except BaseException as exc:
-            self._rollback(conn)
-            if isinstance(exc, sqlite3.Error):
-                raise translate(exc, self.location) from exc
-            raise
-        else:
-            self._commit(conn)
-        finally:
-            local.depth = 0
+    def transaction(self, *, write: bool) -> _Transaction:
+        """A transaction on this thread's connection (``BEGIN IMMEDIATE`` for writes); a
+        nested call joins the one already open on this thread."""
+        return _Transaction(self, write)
 
     def _commit(self, conn: sqlite3.Connection) -> None:
         try:
@@ -239,3 +224,35 @@ class SQLiteBackend(StateBackend):
         for conn in conns:
             with suppress(sqlite3.Error):
                 conn.close()
+
+
+class _Transaction:
+    """The context manager of :meth:`SQLiteBackend.transaction` (a class: puts are hot)."""
+
+    __slots__ = ("backend", "conn", "outer", "write")
+
+    def __init__(self, backend: SQLiteBackend, write: bool) -> None:
+        self.backend = backend
+        self.write = write
+
+    def __enter__(self) -> StateTx:
+        backend = self.backend
+        conn = self.conn = backend._conn()
+        local = backend._local
+        self.outer = not local.depth
+        if self.outer:
+            backend._begin(conn, "BEGIN IMMEDIATE" if self.write else "BEGIN")
+        local.depth += 1
+        return SqlTx(conn.cursor(), SQLITE)
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        backend = self.backend
+        backend._local.depth -= 1
+        if not self.outer:  # joined: the outer transaction commits or rolls back
+            return
+        if exc is None:
+            backend._commit(self.conn)
+            return
+        backend._rollback(self.conn)
+        if isinstance(exc, sqlite3.Error):
+            raise translate(exc, backend.location) from exc

@@ -1,0 +1,137 @@
+"""Store read caches stay coherent across processes while a lone process skips the counter.
+
+A store write bumps the shared ``kv_version`` only while another process is registered as a
+caching reader (``kv_readers``); these tests check both halves: the bump is skipped when no
+one else caches (the saving), and every cache still sees every write — its own process's
+through the local stamp, another process's through the bump, and a lapsed registration
+through the epoch.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from maas_langchain import MaaS
+from maas_langchain.graph.store_cache import coherence_for
+
+DIMS = 4
+
+
+def embed(texts: list[str]) -> list[list[float]]:
+    return [[1.0, float(len(t) % 5), float(t.count("a")), 0.5] for t in texts]
+
+
+INDEX: dict[str, Any] = {"dims": DIMS, "embed": embed, "fields": ["text"]}
+
+
+def counter(maas: MaaS) -> int:
+    with maas.backend.transaction(write=False) as tx:
+        return tx.kv_version()
+
+
+@pytest.fixture
+def two(open_maas: Callable[..., MaaS], backend_name: str) -> tuple[MaaS, MaaS]:
+    """Two instances on one database (two processes, as far as the store can tell)."""
+    if backend_name == "memory":
+        pytest.skip("an in-memory database has no second instance")
+    return open_maas(), open_maas()
+
+
+def test_a_process_alone_writes_without_bumping_the_counter(maas: MaaS) -> None:
+    store = maas.store(cache_interval=0.0)
+    store.put(("c",), "k", {"v": 0})
+    assert store.get(("c",), "k").value == {"v": 0}  # registers this process as a caching reader
+    before = counter(maas)
+    for n in range(1, 20):
+        store.put(("c",), "k", {"v": n})
+        assert store.get(("c",), "k").value == {"v": n}
+    store.delete(("c",), "k")
+    assert store.get(("c",), "k") is None
+    assert counter(maas) == before
+
+
+def test_a_view_without_cache_invalidates_the_cached_view_at_once(maas: MaaS) -> None:
+    cached, uncached = maas.store(cache_interval=60.0), maas.store(cache=False)
+    cached.put(("c",), "k", {"v": 1})
+    assert cached.get(("c",), "k").value == {"v": 1}
+    uncached.put(("c",), "k", {"v": 2})
+    assert cached.get(("c",), "k").value == {"v": 2}  # no interval to wait: the same process
+
+
+def test_query_plans_see_another_views_writes_without_a_bump(maas: MaaS) -> None:
+    searcher, writer = maas.store(index=INDEX), maas.store(index=INDEX, cache=False)
+    writer.put(("docs",), "a", {"text": "aaa"})
+    assert [i.key for i in searcher.search(("docs",), query="aaa")] == ["a"]  # plan cached
+    before = counter(maas)
+    writer.put(("docs",), "b", {"text": "aab"})
+    assert sorted(i.key for i in searcher.search(("docs",), query="aaa")) == ["a", "b"]
+    assert counter(maas) == before
+
+
+def test_another_processes_cache_gets_bumps_and_sees_writes(two: tuple[MaaS, MaaS]) -> None:
+    a, b = two
+    reader, writer = a.store(cache_interval=0.05), b.store()
+    writer.put(("c",), "k", {"v": 1})
+    assert reader.get(("c",), "k").value == {"v": 1}  # a registers and caches
+    before = counter(b)
+    writer.put(("c",), "k", {"v": 2})
+    assert counter(b) == before + 1  # b's write bumps: a caches
+    time.sleep(0.06)
+    assert reader.get(("c",), "k").value == {"v": 2}
+    a.close()  # a unregisters: b is alone again
+    writer.put(("c",), "k", {"v": 3})
+    assert counter(b) == before + 1
+
+
+def test_query_plans_of_another_process_see_writes_at_once(two: tuple[MaaS, MaaS]) -> None:
+    a, b = two
+    searcher, writer = a.store(index=INDEX), b.store(index=INDEX)
+    writer.put(("docs",), "a", {"text": "aaa"})
+    assert [i.key for i in searcher.search(("docs",), query="aaa")] == ["a"]
+    writer.put(("docs",), "b", {"text": "aab"})
+    assert sorted(i.key for i in searcher.search(("docs",), query="aaa")) == ["a", "b"]
+
+
+def test_a_lapsed_registration_drops_the_cache(two: tuple[MaaS, MaaS]) -> None:
+    a, b = two
+    reader, writer = a.store(cache_interval=0.05), b.store()
+    writer.put(("c",), "k", {"v": 1})
+    assert reader.get(("c",), "k").value == {"v": 1}
+    # a was paused past its registration's expiry (and the writers' grace): writers stop bumping
+    coherence = coherence_for(a.backend, 0.05)
+    with a.backend.transaction(write=True) as tx:
+        tx.kv_register_reader(coherence.reader_id, time.time() - 1_000, 0.0)
+    coherence.until = time.time() - 1_000
+    before = counter(b)
+    writer.put(("c",), "k", {"v": 2})
+    assert counter(b) == before  # no live reader elsewhere: no bump
+    time.sleep(0.06)
+    assert reader.get(("c",), "k").value == {"v": 2}  # the epoch moved, the cache was dropped
+    writer.put(("c",), "k", {"v": 3})
+    assert counter(b) == before + 1  # a registered again
+
+
+def test_a_writer_in_a_real_second_process(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    with MaaS.open(home, sweep_interval=None) as maas:
+        reader = maas.store(cache_interval=0.05)
+        reader.put(("c",), "k", {"v": 1})
+        assert reader.get(("c",), "k").value == {"v": 1}
+        script = textwrap.dedent(
+            f"""
+            from maas_langchain import MaaS
+            with MaaS.open({str(home)!r}, sweep_interval=None) as maas:
+                maas.store().put(("c",), "k", {{"v": 2}})
+            """
+        )
+        subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
+        time.sleep(0.06)
+        assert reader.get(("c",), "k").value == {"v": 2}
