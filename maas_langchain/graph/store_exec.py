@@ -9,7 +9,7 @@ agent's rights inside it. Denials are audited through the runtime and raised.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -230,12 +230,22 @@ class Engine:
             if not op.filter:
                 return [(None, r) for r in tx.kv_scan(query, op.limit, op.offset)]
             return [(None, r) for r in self._filtered(tx, query, op.filter, op.offset + op.limit)[op.offset :]]
+        key = version = None
+        if agent is None and pre[0] >= 0:  # the trusted path reuses plans until the store changes
+            key = (query.prefix, json.dumps(op.filter, sort_keys=True, default=repr) if op.filter else None)
+            version = (tx.kv_version(), *pre)
+            plan = self.plans.get(key, version, self.rt.clock())
+            if plan is not None:  # only exact-path sets are planned: no need to count again
+                return plan.rank(qvec, op.offset, op.limit)
         if self.indexed is not None and tx.kv_count(query, self.exact_limit + 1) > self.exact_limit:
             spaces = None if agent is None else self._spaces(tx, agent)
             found = self.indexed.search(qvec, query, spaces, op.filter, op.offset, op.limit)
             if found is not None:
                 return found
-        return self._plan(tx, agent, query, op.filter, pre).rank(qvec, op.offset, op.limit)
+        plan = self._plan(tx, query, op.filter, version)
+        if key is not None:
+            self.plans.put(key, plan)
+        return plan.rank(qvec, op.offset, op.limit)
 
     @staticmethod
     def _filtered(tx: StateTx, query: KVQuery, flt: Mapping[str, Any], stop: int) -> list[KVRow]:
@@ -250,18 +260,9 @@ class Engine:
             position, page = position + page, min(page * 4, 4_096)
         return found[:stop]
 
-    def _plan(
-        self, tx: StateTx, agent: Agent | None, query: KVQuery, flt: Mapping[str, Any] | None, pre: tuple[int, int]
-    ) -> Plan:
-        """Exact-scoring candidates; the trusted path reuses them until the store changes."""
-        key = None
-        version: tuple[int, int, int] | None = None
-        if agent is None and pre[0] >= 0:
-            key = (query.prefix, json.dumps(flt, sort_keys=True, default=repr) if flt else None)
-            version = (tx.kv_version(), *pre)
-            plan = self.plans.get(key, version, self.rt.clock())
-            if plan is not None:
-                return plan
+    @staticmethod
+    def _plan(tx: StateTx, query: KVQuery, flt: Mapping[str, Any] | None, version: Hashable) -> Plan:
+        """Exact-scoring candidates: the rows the query admits, with their vectors stacked."""
         rows = tx.kv_scan(query)
         if flt:
             rows = [r for r in rows if matches_filter(decode_value(r.value), flt)]
@@ -269,10 +270,7 @@ class Engine:
         if rows:
             for item_id, blob in tx.kv_scan_vectors(query):
                 blobs.setdefault(item_id, []).append(blob)
-        plan = Plan.build([(r, blobs.get(r.item_id, [])) for r in rows], version)
-        if key is not None:
-            self.plans.put(key, plan)
-        return plan
+        return Plan.build([(r, blobs.get(r.item_id, [])) for r in rows], version)
 
     @staticmethod
     def _spaces(tx: StateTx, agent: Agent) -> list[str]:
@@ -329,9 +327,11 @@ class Engine:
         """Commit ``puts`` in one transaction (checked against the bound agent inside it)."""
         if agent_id is None:  # the trusted caller: nothing to check, nothing to audit
             writes = [KVPut(encode_namespace(p.namespace), p.key, p.text, p.ttl, p.vectors) for p in puts]
+            coh = self.coh
             with self.backend.transaction(write=True) as tx:
-                ids = tx.kv_put(writes, self.rt.clock(), self.ns_ids)
-                bumped = tx.kv_bump(self.coh.reader_id, self.coh.live_after())
+                ids, bumped = tx.kv_put(
+                    writes, self.rt.clock(), self.ns_ids, exclude_reader=coh.reader_id, live_after=coh.live_after()
+                )
             self._committed([(p.namespace, p.key) for p in puts], bumped, ids)
             return
 
@@ -344,8 +344,10 @@ class Engine:
                 self._screen(tx, agent, put, stored)
                 writes.append(KVPut(encode_namespace(stored), put.key, put.text, put.ttl, put.vectors, agent_id))
                 keys.append((stored, put.key))
-            ids = tx.kv_put(writes, self.rt.clock(), self.ns_ids)
-            return tx.kv_bump(self.coh.reader_id, self.coh.live_after()), keys, ids
+            ids, bumped = tx.kv_put(
+                writes, self.rt.clock(), self.ns_ids, exclude_reader=self.coh.reader_id, live_after=self.coh.live_after()
+            )
+            return bumped, keys, ids
 
         target = encode_namespace(puts[0].namespace) if len(puts) == 1 else None
         action = "store_put" if any(p.text is not None for p in puts) else "store_delete"

@@ -85,13 +85,7 @@ class KVOps(abc.ABC):
 
     @abc.abstractmethod
     def kv_version(self) -> int:
-        """The store's change counter, which other processes' caches compare (see :meth:`kv_bump`)."""
-
-    @abc.abstractmethod
-    def kv_bump(self, exclude_reader: str | None, live_after: float) -> int | None:
-        """Bump the change counter if a caching reader other than ``exclude_reader`` is
-        registered with ``expires_at > live_after``; return the new value, or ``None`` when
-        no other reader needed it (nothing is written then)."""
+        """The store's change counter, which other processes' caches compare (see :meth:`kv_put`)."""
 
     @abc.abstractmethod
     def kv_register_reader(self, reader_id: str, expires_at: float, prune_before: float) -> None:
@@ -107,11 +101,21 @@ class KVOps(abc.ABC):
         """The items of namespace ``ns`` with these keys (those that exist), in no order."""
 
     @abc.abstractmethod
-    def kv_put(self, puts: Sequence[KVPut], now: float, known: Mapping[str, int] | None = None) -> dict[str, int]:
-        """Apply the writes (at most one per namespace and key), creating namespaces as needed.
+    def kv_put(
+        self,
+        puts: Sequence[KVPut],
+        now: float,
+        known: Mapping[str, int] | None = None,
+        *,
+        exclude_reader: str | None = None,
+        live_after: float = 0.0,
+    ) -> tuple[dict[str, int], int | None]:
+        """Apply the writes (at most one per namespace and key), creating namespaces as needed,
+        and bump the change counter if a caching reader other than ``exclude_reader`` is
+        registered with ``expires_at > live_after`` (nothing else is written otherwise).
         ``known`` maps namespaces to ids the caller saw committed (namespace rows are never
-        deleted, so such ids stay valid). Returns the ids of namespaces it had to look up.
-        The caller bumps the change counter (:meth:`kv_bump`) in the same transaction."""
+        deleted, so such ids stay valid). Returns the ids of namespaces it had to look up and
+        the counter's new value (``None``: not bumped)."""
 
     @abc.abstractmethod
     def kv_scan(self, query: KVQuery, limit: int | None = None, offset: int = 0) -> list[KVRow]:

@@ -88,13 +88,6 @@ class MemoryKVOps:
     def kv_version(self) -> int:
         return self._kv.version
 
-    def kv_bump(self, exclude_reader: str | None, live_after: float) -> int | None:
-        kv = self._kv
-        if not any(r != exclude_reader and until > live_after for r, until in kv.readers.items()):
-            return None
-        self._bump(kv)
-        return kv.version
-
     def kv_register_reader(self, reader_id: str, expires_at: float, prune_before: float) -> None:
         kv = self._kv
         for other, until in list(kv.readers.items()):
@@ -118,7 +111,15 @@ class MemoryKVOps:
             self._set(kv.items, ns_id, {})
         return ns_id
 
-    def kv_put(self, puts: Sequence[KVPut], now: float, known: Mapping[str, int] | None = None) -> dict[str, int]:
+    def kv_put(
+        self,
+        puts: Sequence[KVPut],
+        now: float,
+        known: Mapping[str, int] | None = None,
+        *,
+        exclude_reader: str | None = None,
+        live_after: float = 0.0,
+    ) -> tuple[dict[str, int], int | None]:
         kv = self._kv
         for p in puts:
             if p.value is None and p.ns not in kv.ns_ids:
@@ -140,7 +141,11 @@ class MemoryKVOps:
                     kv.next_vec += 1
                     stored.append([kv.next_vec, blob, True])
                 self._set(kv.vectors, (ns_id, p.key), stored)
-        return {p.ns: kv.ns_ids[p.ns] for p in puts if p.ns in kv.ns_ids}
+        ids = {p.ns: kv.ns_ids[p.ns] for p in puts if p.ns in kv.ns_ids}
+        if not any(r != exclude_reader and until > live_after for r, until in kv.readers.items()):
+            return ids, None
+        self._bump(kv)
+        return ids, kv.version
 
     def kv_scan(self, query: KVQuery, limit: int | None = None, offset: int = 0) -> list[KVRow]:
         found = []

@@ -25,6 +25,10 @@ _UPSERT = (
     "created_at = excluded.created_at, updated_at = excluded.updated_at, expires_at = excluded.expires_at, "
     "ttl_minutes = excluded.ttl_minutes, writer = excluded.writer"
 )
+_BUMP = (
+    "UPDATE counters SET value = value + 1 WHERE name = 'kv_version' AND EXISTS "
+    "(SELECT 1 FROM kv_readers WHERE reader_id <> ? AND expires_at > ?) RETURNING value"
+)
 _READERS = (
     "((n.root = 'agents' AND n.owner = ?) OR (n.root = 'users' AND n.owner = ?) OR "
     "(n.root = 'pools' AND n.owner IN (SELECT pool_id FROM memberships WHERE agent_id = ?)))"
@@ -65,14 +69,6 @@ class SqlKVOps(SqlCursorOps):
         row = self._one("SELECT value FROM counters WHERE name = 'kv_version'")
         return int(row[0]) if row else 0
 
-    def kv_bump(self, exclude_reader: str | None, live_after: float) -> int | None:
-        row = self._one(
-            "UPDATE counters SET value = value + 1 WHERE name = 'kv_version' AND EXISTS "
-            "(SELECT 1 FROM kv_readers WHERE reader_id <> ? AND expires_at > ?) RETURNING value",
-            (exclude_reader or "", live_after),
-        )
-        return None if row is None else int(row[0])
-
     def kv_register_reader(self, reader_id: str, expires_at: float, prune_before: float) -> None:
         self._exec("DELETE FROM kv_readers WHERE expires_at < ?", (prune_before,))
         self._exec(
@@ -112,7 +108,15 @@ class SqlKVOps(SqlCursorOps):
                 ids[name] = int(row[0])
         return ids
 
-    def kv_put(self, puts: Sequence[KVPut], now: float, known: Mapping[str, int] | None = None) -> dict[str, int]:
+    def kv_put(
+        self,
+        puts: Sequence[KVPut],
+        now: float,
+        known: Mapping[str, int] | None = None,
+        *,
+        exclude_reader: str | None = None,
+        live_after: float = 0.0,
+    ) -> tuple[dict[str, int], int | None]:
         known = known or {}
         ids: dict[str, int] = {}
         missing = [p for p in puts if p.ns not in known]
@@ -134,9 +138,15 @@ class SqlKVOps(SqlCursorOps):
             vectors += [(ns_id, p.key, pos, path, blob, 1) for pos, (path, blob) in enumerate(p.vectors)]
         # the kv_items triggers drop the vectors of replaced and deleted values
         self._many("DELETE FROM kv_items WHERE ns_id = ? AND key = ?", deletes)
+        bump = (exclude_reader or "", live_after)
+        if len(upserts) == 1 and not deletes and not vectors and self._d.name == "postgres":
+            # one round trip: the upsert rides in the bump statement (a data-modifying CTE)
+            row = self._one(f"WITH up AS ({_UPSERT}) {_BUMP}", (*upserts[0], *bump))
+            return ids, None if row is None else int(row[0])
         self._many(_UPSERT, upserts)
         self._many("INSERT INTO kv_vectors (ns_id, key, pos, path, vector, dirty) VALUES (?, ?, ?, ?, ?, ?)", vectors)
-        return ids
+        row = self._one(_BUMP, bump)
+        return ids, None if row is None else int(row[0])
 
     def kv_scan(self, query: KVQuery, limit: int | None = None, offset: int = 0) -> list[KVRow]:
         where, params = _where(query)
