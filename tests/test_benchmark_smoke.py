@@ -94,3 +94,24 @@ def test_rerun_keeps_sections_added_after_the_generated_part(
     core_bench.write_outputs({"configs": {}}, tmp_path)
 
     assert target.read_text(encoding="utf-8") == f"# Core benchmark\n\n{end}\n\n## Another benchmark\n\nkept\n"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_quick_store_benchmark_reports_every_store_and_verdict(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(ROOT))
+    from benchmarks import store_bench
+
+    store_bench.main(["--quick", "--no-postgres", "--no-model", "--out", str(tmp_path)])
+
+    report = json.loads((tmp_path / "store_bench.json").read_text(encoding="utf-8"))
+    stores = set(report["results"])
+    assert {"InMemoryStore", "SqliteStore defaults", "SqliteStore NORMAL", "MaaSStore SQLite"} <= stores
+    for name, figures in report["results"].items():
+        for op in ("get", "put", "put_steady", "batch100_per_item", "filter"):
+            assert figures[op]["p50_us"] > 0, (name, op)
+    checked = {(v["target"], v["config"]) for v in report["verdicts"]}
+    assert ("put p50 <= SqliteStore NORMAL", "MaaSStore SQLite") in checked
+    assert ("put p50 <= SqliteStore defaults", "MaaSStore SQLite full") in checked
+    assert all(v["pass"] in (True, False, None) for v in report["verdicts"])
+    assert "| target |" in (tmp_path / "store_bench.md").read_text(encoding="utf-8")

@@ -345,7 +345,11 @@ class Engine:
                 writes.append(KVPut(encode_namespace(stored), put.key, put.text, put.ttl, put.vectors, agent_id))
                 keys.append((stored, put.key))
             ids, bumped = tx.kv_put(
-                writes, self.rt.clock(), self.ns_ids, exclude_reader=self.coh.reader_id, live_after=self.coh.live_after()
+                writes,
+                self.rt.clock(),
+                self.ns_ids,
+                exclude_reader=self.coh.reader_id,
+                live_after=self.coh.live_after(),
             )
             return bumped, keys, ids
 

@@ -56,6 +56,10 @@ def check_labels(namespace: Any) -> tuple[str, ...]:
     Raises:
         InvalidStoreNamespaceError: A label LangGraph rejects.
     """
+    if type(namespace) is tuple and namespace and all(type(label) is str and label for label in namespace):
+        joined = ".".join(namespace)  # the usual case, checked at once
+        if joined.count(".") == len(namespace) - 1 and "\x00" not in joined and joined.isascii():
+            return namespace
     if not isinstance(namespace, tuple):
         if isinstance(namespace, str) or not isinstance(namespace, Sequence):
             raise InvalidStoreNamespaceError(f"a namespace is a tuple of strings, got {type(namespace).__name__}")

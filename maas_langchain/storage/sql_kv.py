@@ -118,6 +118,17 @@ class SqlKVOps(SqlCursorOps):
         live_after: float = 0.0,
     ) -> tuple[dict[str, int], int | None]:
         known = known or {}
+        bump = (exclude_reader or "", live_after)
+        if len(puts) == 1 and (one := puts[0]).value is not None and not one.vectors and one.ns in known:
+            # the common case, kept short: one put into a namespace whose id is known
+            expires = None if one.ttl_minutes is None else now + one.ttl_minutes * 60.0
+            row = (known[one.ns], one.key, one.value, now, now, expires, one.ttl_minutes, one.writer)
+            if self._d.name == "postgres":  # one round trip: the upsert rides in a data-modifying CTE
+                found = self._cur.execute(self._d.sql(f"WITH up AS ({_UPSERT}) {_BUMP}"), (*row, *bump)).fetchone()
+            else:
+                self._cur.execute(_UPSERT, row)
+                found = self._cur.execute(_BUMP, bump).fetchone()
+            return {}, None if found is None else int(found[0])
         ids: dict[str, int] = {}
         missing = [p for p in puts if p.ns not in known]
         if missing:
@@ -138,11 +149,6 @@ class SqlKVOps(SqlCursorOps):
             vectors += [(ns_id, p.key, pos, path, blob, 1) for pos, (path, blob) in enumerate(p.vectors)]
         # the kv_items triggers drop the vectors of replaced and deleted values
         self._many("DELETE FROM kv_items WHERE ns_id = ? AND key = ?", deletes)
-        bump = (exclude_reader or "", live_after)
-        if len(upserts) == 1 and not deletes and not vectors and self._d.name == "postgres":
-            # one round trip: the upsert rides in the bump statement (a data-modifying CTE)
-            row = self._one(f"WITH up AS ({_UPSERT}) {_BUMP}", (*upserts[0], *bump))
-            return ids, None if row is None else int(row[0])
         self._many(_UPSERT, upserts)
         self._many("INSERT INTO kv_vectors (ns_id, key, pos, path, vector, dirty) VALUES (?, ?, ?, ?, ?, ?)", vectors)
         row = self._one(_BUMP, bump)
