@@ -328,7 +328,7 @@ class MaaSStore(BaseStore):
             except NotSupportedError as exc:  # e.g. PostgreSQL without a shared index: exact scoring
                 _log.info("store query search scores exactly: %s", exc.message)
 
-        pre = engine.coh.before_read() if agent_id is None else (-1, -1)
+        pre = engine.coh.before_read() if agent_id is None else None
 
         def run(tx: Any) -> None:
             agent = None if agent_id is None else load_store_agent(tx, agent_id)

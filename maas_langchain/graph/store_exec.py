@@ -192,10 +192,10 @@ class Engine:
         op: SearchOp,
         qvec: Sequence[float] | None,
         refresh: list[int],
-        pre: tuple[int, int] = (-1, -1),
+        pre: tuple[int, int] | None = None,
     ) -> list[SearchItem]:
         """One search; ``qvec`` is the embedded query (``None``: filter-only order); ``pre``
-        is :meth:`Coherence.before_read` taken before ``tx`` began (keys reusable plans)."""
+        is :meth:`Coherence.before_read` taken before ``tx`` began (``None``: plans are not reused)."""
         prefix = op.namespace_prefix
         show: Callable[[tuple[str, ...]], tuple[str, ...]] = lambda ns: ns  # noqa: E731
         reader = None
@@ -220,7 +220,7 @@ class Engine:
         op: SearchOp,
         query: KVQuery,
         qvec: Sequence[float] | None,
-        pre: tuple[int, int],
+        pre: tuple[int, int] | None,
     ) -> list[tuple[float | None, KVRow]]:
         if op.limit < 0 or op.offset < 0:
             from maas_langchain.errors import InvalidInputError
@@ -231,7 +231,7 @@ class Engine:
                 return [(None, r) for r in tx.kv_scan(query, op.limit, op.offset)]
             return [(None, r) for r in self._filtered(tx, query, op.filter, op.offset + op.limit)[op.offset :]]
         key = version = None
-        if agent is None and pre[0] >= 0:  # the trusted path reuses plans until the store changes
+        if agent is None and pre is not None:  # the trusted path reuses plans until the store changes
             key = (query.prefix, json.dumps(op.filter, sort_keys=True, default=repr) if op.filter else None)
             version = (tx.kv_version(), *pre)
             plan = self.plans.get(key, version, self.rt.clock())

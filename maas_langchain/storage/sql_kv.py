@@ -40,6 +40,12 @@ def _row(r: Sequence[Any]) -> KVRow:
     return KVRow(int(r[0]), r[1], r[2], r[3], float(r[4]), float(r[5]), r[6], r[7])
 
 
+def _upsert_row(put: KVPut, ns_id: int, now: float) -> tuple[Any, ...]:
+    """The parameters of :data:`_UPSERT` for ``put``."""
+    expires = None if put.ttl_minutes is None else now + put.ttl_minutes * 60.0
+    return (ns_id, put.key, put.value, now, now, expires, put.ttl_minutes, put.writer)
+
+
 def _where(query: KVQuery) -> tuple[str, list[Any]]:
     """SQL conditions (on aliases ``i`` and ``n``) and parameters for ``query``."""
     conds: list[str] = []
@@ -121,8 +127,7 @@ class SqlKVOps(SqlCursorOps):
         bump = (exclude_reader or "", live_after)
         if len(puts) == 1 and (one := puts[0]).value is not None and not one.vectors and one.ns in known:
             # the common case, kept short: one put into a namespace whose id is known
-            expires = None if one.ttl_minutes is None else now + one.ttl_minutes * 60.0
-            row = (known[one.ns], one.key, one.value, now, now, expires, one.ttl_minutes, one.writer)
+            row = _upsert_row(one, known[one.ns], now)
             if self._d.name == "postgres":  # one round trip: the upsert rides in a data-modifying CTE
                 found = self._cur.execute(self._d.sql(f"WITH up AS ({_UPSERT}) {_BUMP}"), (*row, *bump)).fetchone()
             else:
@@ -144,8 +149,7 @@ class SqlKVOps(SqlCursorOps):
             if p.value is None:
                 deletes.append((ns_id, p.key))
                 continue
-            expires = None if p.ttl_minutes is None else now + p.ttl_minutes * 60.0
-            upserts.append((ns_id, p.key, p.value, now, now, expires, p.ttl_minutes, p.writer))
+            upserts.append(_upsert_row(p, ns_id, now))
             vectors += [(ns_id, p.key, pos, path, blob, 1) for pos, (path, blob) in enumerate(p.vectors)]
         # the kv_items triggers drop the vectors of replaced and deleted values
         self._many("DELETE FROM kv_items WHERE ns_id = ? AND key = ?", deletes)
