@@ -111,6 +111,51 @@ def test_range_filter_on_missing_field_does_not_match(store: MaaSStore) -> None:
     assert [i.key for i in store.search(("ns",), filter={"n": {"$gt": 4}})] == ["a", "c"]
 
 
+def test_string_equality_filters_match_inmemorystore_exactly(store: MaaSStore) -> None:
+    """Equality with a string is handed to the database first; the results must not change."""
+    values = {
+        "s": {"tag": "5", "k": "x"},
+        "i": {"tag": 5, "k": "x"},
+        "b": {"tag": True, "k": "x"},
+        "t": {"tag": "true", "k": "x"},
+        "l": {"tag": ["5"], "k": "x"},
+        "j": {"tag": '["5"]', "k": "x"},
+        "o": {"tag": {"5": 1}, "k": "x"},
+        "n": {"tag": None, "k": "x"},
+        "m": {"k": "x"},
+        "u": {"tag": "ünï \"q\" ✓", "k": "y"},
+        "q": {'we"ird': "5", "1st": "5", "k": "x"},
+    }
+    reference = InMemoryStore()
+    for key, value in values.items():
+        store.put(("eq",), key, value)
+        reference.put(("eq",), key, value)
+    filters: list[dict[str, Any]] = [
+        {"tag": "5"},
+        {"tag": {"$eq": "5"}},
+        {"tag": "true"},
+        {"tag": '["5"]'},
+        {"tag": "ünï \"q\" ✓"},
+        {"tag": "5", "k": "x"},
+        {"tag": "5", "k": "y"},
+        {'we"ird': "5"},
+        {"1st": "5"},
+        {"tag": 5},
+        {"tag": {"$ne": "5"}},
+    ]
+    for flt in filters:
+        for limit, offset in ((10, 0), (1, 0), (2, 1)):
+            got = [i.key for i in store.search(("eq",), filter=flt, limit=limit, offset=offset)]
+            want = [i.key for i in reference.search(("eq",), filter=flt, limit=limit, offset=offset)]
+            assert got == want, (flt, limit, offset)
+
+
+def test_filtered_search_pages_past_many_non_matching_rows(store: MaaSStore) -> None:
+    store.batch([PutOp(("many",), f"k{n:03}", {"tag": "red" if n % 50 == 49 else "blue"}) for n in range(300)])
+    got = [i.key for i in store.search(("many",), filter={"tag": "red"}, limit=4, offset=1)]
+    assert got == ["k099", "k149", "k199", "k249"]
+
+
 # --- basic semantics ------------------------------------------------------------------
 def test_put_get_update_delete_and_namespaces(store: MaaSStore) -> None:
     store.put(("docs", "u1"), "a", {"text": "one"})

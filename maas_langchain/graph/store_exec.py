@@ -8,6 +8,7 @@ agent's rights inside it. Denials are audited through the runtime and raised.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,7 +37,7 @@ from maas_langchain.storage.kv_ops import KVPut, KVQuery, KVRow, encode_namespac
 
 from .store_cache import Coherence
 from .store_search import IndexedSearch, Plan, QueryPlans
-from .store_values import decode_value, matches_conditions, matches_filter, to_datetime
+from .store_values import decode_value, matches_conditions, matches_filter, string_equalities, to_datetime
 
 __all__ = ["Engine", "Entry", "PreparedPut"]
 
@@ -249,9 +250,15 @@ class Engine:
 
     @staticmethod
     def _filtered(tx: StateTx, query: KVQuery, flt: Mapping[str, Any], stop: int) -> list[KVRow]:
-        """The first ``stop`` rows passing ``flt``, read in growing pages (stops early)."""
+        """The first ``stop`` rows passing ``flt``, read in growing pages (stops early).
+
+        Equality with a string is also handed to the database (:func:`string_equalities`), so
+        its pages hold mostly matches and the first is sized to ``stop``."""
         found: list[KVRow] = []
-        position, page = 0, 64
+        equals = string_equalities(flt)
+        if equals:
+            query = dataclasses.replace(query, equals=equals)
+        position, page = 0, max(stop, 8) if equals else 64
         while len(found) < stop:
             rows = tx.kv_scan(query, page, position)
             found += [r for r in rows if matches_filter(decode_value(r.value), flt)]

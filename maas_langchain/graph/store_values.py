@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -37,8 +38,11 @@ __all__ = [
     "encode_vector",
     "matches_filter",
     "matches_conditions",
+    "string_equalities",
     "to_datetime",
 ]
+
+_FIELD = re.compile(r"[A-Za-z0-9_]+")
 
 DEFAULT_MAX_VALUE_BYTES = 1_048_576
 """Largest value ``MaaSStore`` accepts, as compact UTF-8 JSON (1 MiB; configurable)."""
@@ -184,6 +188,20 @@ def matches_filter(value: Mapping[str, Any], flt: Mapping[str, Any] | None) -> b
     if not flt:
         return True
     return all(_compare(value.get(key), wanted) for key, wanted in flt.items())
+
+
+def string_equalities(flt: Mapping[str, Any] | None) -> tuple[tuple[str, str], ...]:
+    """The parts of a filter that say "top-level field equals this string" (``{"tag": "red"}``
+    or ``{"tag": {"$eq": "red"}}``), for a backend to apply first; fields of letters, digits
+    and ``_`` only. What a backend does with them never changes the result: every row is
+    still checked with :func:`matches_filter`."""
+    found = []
+    for field, wanted in (flt or {}).items():
+        if isinstance(wanted, dict) and len(wanted) == 1 and "$eq" in wanted:
+            wanted = wanted["$eq"]
+        if type(wanted) is str and isinstance(field, str) and _FIELD.fullmatch(field):
+            found.append((field, wanted))
+    return tuple(found)
 
 
 def _compare(item_value: Any, wanted: Any) -> bool:

@@ -73,11 +73,15 @@ class KVQuery:
         prefix: Encoded namespace prefix (``None``: every namespace).
         readers: Restrict to what this reader may read (``None``: the trusted caller).
         alive_at: Leave out rows with ``expires_at <= alive_at`` (``None``: keep expired rows).
+        equals: ``(field, text)`` pairs: only values whose top-level ``field`` is the JSON string
+            ``text`` (field names of letters, digits and ``_``; a backend may also return rows
+            that fail it — callers re-check — but never leave out one that passes).
     """
 
     prefix: str | None = None
     readers: KVReaders | None = None
     alive_at: float | None = None
+    equals: tuple[tuple[str, str], ...] = ()
 
 
 class KVOps(abc.ABC):

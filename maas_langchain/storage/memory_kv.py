@@ -7,6 +7,7 @@ in the order the SQL backends sort by. Rows are immutable; every change records 
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, cast
 
@@ -26,6 +27,11 @@ class KVTables:
         self.next_vec = 0
         self.version = 0
         self.readers: dict[str, float] = {}  # caching reader -> expires_at
+
+
+def _equals(row: KVRow, pairs: tuple[tuple[str, str], ...]) -> bool:
+    value = json.loads(row.value)
+    return all(value.get(field) == text for field, text in pairs)
 
 
 def _prefix_ok(ns: str, prefix: str | None) -> bool:
@@ -69,7 +75,8 @@ class MemoryKVOps:
         kv = self._kv
         for ns, ns_id in kv.ns_ids.items():
             if self._readable(ns, query):
-                yield from (r for r in kv.items.get(ns_id, {}).values() if self._alive(r, query.alive_at))
+                rows = (r for r in kv.items.get(ns_id, {}).values() if self._alive(r, query.alive_at))
+                yield from (r for r in rows if _equals(r, query.equals)) if query.equals else rows
 
     def _set(self, table: dict[Any, Any], key: Any, value: Any) -> None:
         had, old = key in table, table.get(key)

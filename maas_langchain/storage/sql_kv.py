@@ -34,6 +34,9 @@ _READERS = (
     "(n.root = 'pools' AND n.owner IN (SELECT pool_id FROM memberships WHERE agent_id = ?)))"
 )
 _CHUNK = 500
+# a top-level field holding exactly this JSON string (SQLite: json_extract gives strings as text,
+# other types as numbers or JSON text, never equal to a bound text; PostgreSQL compares jsonb)
+_EQUALS = {False: "json_extract(i.value, ?) = ?", True: "(i.value::jsonb -> ?) = to_jsonb(?::text)"}
 
 
 def _row(r: Sequence[Any]) -> KVRow:
@@ -46,7 +49,7 @@ def _upsert_row(put: KVPut, ns_id: int, now: float) -> tuple[Any, ...]:
     return (ns_id, put.key, put.value, now, now, expires, put.ttl_minutes, put.writer)
 
 
-def _where(query: KVQuery) -> tuple[str, list[Any]]:
+def _where(query: KVQuery, postgres: bool = False) -> tuple[str, list[Any]]:
     """SQL conditions (on aliases ``i`` and ``n``) and parameters for ``query``."""
     conds: list[str] = []
     params: list[Any] = []
@@ -59,6 +62,9 @@ def _where(query: KVQuery) -> tuple[str, list[Any]]:
     if query.alive_at is not None:
         conds.append("(i.expires_at IS NULL OR i.expires_at > ?)")
         params.append(query.alive_at)
+    for field, text in query.equals:  # the field names are checked: letters, digits, "_"
+        conds.append(_EQUALS[postgres])
+        params += [field if postgres else f'$."{field}"', text]
     return (" AND ".join(conds) or "1 = 1"), params
 
 
@@ -159,7 +165,7 @@ class SqlKVOps(SqlCursorOps):
         return ids, None if row is None else int(row[0])
 
     def kv_scan(self, query: KVQuery, limit: int | None = None, offset: int = 0) -> list[KVRow]:
-        where, params = _where(query)
+        where, params = _where(query, self._d.name == "postgres")
         page = ""
         if limit is not None:
             page, params = " LIMIT ? OFFSET ?", [*params, limit, offset]
@@ -169,12 +175,12 @@ class SqlKVOps(SqlCursorOps):
         return [_row(r) for r in self._all(sql, params)]
 
     def kv_count(self, query: KVQuery, cap: int) -> int:
-        where, params = _where(query)
+        where, params = _where(query, self._d.name == "postgres")
         row = self._one(f"SELECT COUNT(*) FROM (SELECT 1 FROM {_FROM} WHERE {where} LIMIT ?) c", [*params, cap])
         return int(row[0])
 
     def kv_scan_vectors(self, query: KVQuery) -> list[tuple[int, bytes]]:
-        where, params = _where(query)
+        where, params = _where(query, self._d.name == "postgres")
         sql = (
             f"SELECT i.item_id, v.vector FROM {_FROM} JOIN kv_vectors v ON v.ns_id = i.ns_id AND v.key = i.key "
             f"WHERE {where} ORDER BY i.item_id, v.pos"
@@ -182,7 +188,7 @@ class SqlKVOps(SqlCursorOps):
         return [(int(r[0]), bytes(r[1])) for r in self._all(sql, params)]
 
     def kv_rows_for_vectors(self, vec_ids: Sequence[int], query: KVQuery) -> list[tuple[int, KVRow, bytes]]:
-        where, params = _where(query)
+        where, params = _where(query, self._d.name == "postgres")
         found: list[tuple[int, KVRow, bytes]] = []
         for chunk in iter_chunks(list(vec_ids), _CHUNK):
             marks = ", ".join("?" for _ in chunk)
@@ -194,7 +200,7 @@ class SqlKVOps(SqlCursorOps):
         return found
 
     def kv_namespaces(self, query: KVQuery) -> list[str]:
-        where, params = _where(query)
+        where, params = _where(query, self._d.name == "postgres")
         sql = f"SELECT n.ns FROM kv_namespaces n WHERE EXISTS (SELECT 1 FROM kv_items i WHERE i.ns_id = n.ns_id AND {where})"
         return [r[0] for r in self._all(sql, params)]
 
