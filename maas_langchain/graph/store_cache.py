@@ -140,7 +140,6 @@ class Coherence:
         self.until = 0.0  # wall-clock expiry of this process's registration
         self._lock = threading.Lock()
         self._register_lock = threading.Lock()
-        self.registered = False
 
     def ensure_registered(self) -> None:
         """Register (or renew) this process as a caching reader when half its time is used;
@@ -156,7 +155,6 @@ class Coherence:
             lapsed = time.time() >= self.until
             with self._lock:
                 self.until = now + self.TTL
-                self.registered = True
                 if lapsed:
                     self.epoch += 1
                     self.cache.clear()
@@ -193,14 +191,14 @@ class Coherence:
 
     def release(self) -> None:
         """Remove this process's registration (the backend is closing)."""
-        if not self.registered:
+        if not self.until:  # never registered, or released
             return
         try:
             with self.backend.transaction(write=True) as tx:
                 tx.kv_unregister_reader(self.reader_id)
         except Exception:  # best effort: an unreleased registration just expires
             return
-        self.registered, self.until = False, 0.0
+        self.until = 0.0
 
 
 def coherence_for(backend: StateBackend, interval: float) -> Coherence:

@@ -77,6 +77,9 @@ class SqlKVOps(SqlCursorOps):
         elif rows:
             self._cur.executemany(self._d.sql(sql), rows)
 
+    def _where(self, query: KVQuery) -> tuple[str, list[Any]]:
+        return _where(query, self._d.name == "postgres")
+
     def kv_version(self) -> int:
         row = self._one("SELECT value FROM counters WHERE name = 'kv_version'")
         return int(row[0]) if row else 0
@@ -165,7 +168,7 @@ class SqlKVOps(SqlCursorOps):
         return ids, None if row is None else int(row[0])
 
     def kv_scan(self, query: KVQuery, limit: int | None = None, offset: int = 0) -> list[KVRow]:
-        where, params = _where(query, self._d.name == "postgres")
+        where, params = self._where(query)
         page = ""
         if limit is not None:
             page, params = " LIMIT ? OFFSET ?", [*params, limit, offset]
@@ -175,12 +178,12 @@ class SqlKVOps(SqlCursorOps):
         return [_row(r) for r in self._all(sql, params)]
 
     def kv_count(self, query: KVQuery, cap: int) -> int:
-        where, params = _where(query, self._d.name == "postgres")
+        where, params = self._where(query)
         row = self._one(f"SELECT COUNT(*) FROM (SELECT 1 FROM {_FROM} WHERE {where} LIMIT ?) c", [*params, cap])
         return int(row[0])
 
     def kv_scan_vectors(self, query: KVQuery) -> list[tuple[int, bytes]]:
-        where, params = _where(query, self._d.name == "postgres")
+        where, params = self._where(query)
         sql = (
             f"SELECT i.item_id, v.vector FROM {_FROM} JOIN kv_vectors v ON v.ns_id = i.ns_id AND v.key = i.key "
             f"WHERE {where} ORDER BY i.item_id, v.pos"
@@ -188,7 +191,7 @@ class SqlKVOps(SqlCursorOps):
         return [(int(r[0]), bytes(r[1])) for r in self._all(sql, params)]
 
     def kv_rows_for_vectors(self, vec_ids: Sequence[int], query: KVQuery) -> list[tuple[int, KVRow, bytes]]:
-        where, params = _where(query, self._d.name == "postgres")
+        where, params = self._where(query)
         found: list[tuple[int, KVRow, bytes]] = []
         for chunk in iter_chunks(list(vec_ids), _CHUNK):
             marks = ", ".join("?" for _ in chunk)
@@ -200,7 +203,7 @@ class SqlKVOps(SqlCursorOps):
         return found
 
     def kv_namespaces(self, query: KVQuery) -> list[str]:
-        where, params = _where(query, self._d.name == "postgres")
+        where, params = self._where(query)
         sql = f"SELECT n.ns FROM kv_namespaces n WHERE EXISTS (SELECT 1 FROM kv_items i WHERE i.ns_id = n.ns_id AND {where})"
         return [r[0] for r in self._all(sql, params)]
 
