@@ -135,3 +135,30 @@ def test_a_writer_in_a_real_second_process(tmp_path: Path) -> None:
         subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
         time.sleep(0.06)
         assert reader.get(("c",), "k").value == {"v": 2}
+
+
+def test_threads_read_their_own_writes_through_one_cache(maas: MaaS) -> None:
+    import threading
+
+    store = maas.store(cache_interval=60.0)  # only local stamps keep it right: no interval help
+    errors: list[str] = []
+    start = threading.Barrier(4)
+
+    def worker(t: int) -> None:
+        start.wait()
+        for n in range(150):
+            store.put(("c", f"t{t}"), "k", {"v": n})
+            got = store.get(("c", f"t{t}"), "k")
+            if got is None or got.value != {"v": n}:
+                errors.append(f"thread {t} wrote {n}, read {got and got.value}")
+            other = store.get(("c", f"t{(t + 1) % 4}"), "k")  # another thread's key, cached or not
+            if other is not None and not 0 <= other.value["v"] < 150:
+                errors.append(f"thread {t} read a value nobody wrote: {other.value}")
+
+    threads = [threading.Thread(target=worker, args=(t,)) for t in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert errors == []
+    assert [store.get(("c", f"t{t}"), "k").value for t in range(4)] == [{"v": 149}] * 4
