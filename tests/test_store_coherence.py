@@ -162,3 +162,57 @@ def test_threads_read_their_own_writes_through_one_cache(maas: MaaS) -> None:
         thread.join(120)
     assert errors == []
     assert [store.get(("c", f"t{t}"), "k").value for t in range(4)] == [{"v": 149}] * 4
+
+
+def test_renewal_runs_in_the_background_and_keeps_the_cache(tmp_path: Path) -> None:
+    import threading
+
+    with MaaS.open(tmp_path / "home", sweep_interval=None) as maas:
+        store = maas.store(cache_interval=0.0)
+        store.put(("c",), "k", {"v": 1})
+        assert store.get(("c",), "k").value == {"v": 1}
+        coherence = coherence_for(maas.backend, 0.0)
+        epoch = coherence.epoch
+        coherence.until = time.time() + 10  # past half its life: due for renewal
+        held, done = threading.Event(), threading.Event()
+
+        def hold_the_write_lock() -> None:  # another writer, on its own connection, for 2 s
+            with maas.backend.transaction(write=True):
+                held.set()
+                done.wait(2.0)
+
+        holder = threading.Thread(target=hold_the_write_lock)
+        holder.start()
+        assert held.wait(10)
+        started = time.monotonic()
+        try:
+            # the renewal waits in its own thread; this get is served at once, from the cache
+            assert store.get(("c",), "k").value == {"v": 1}
+            assert time.monotonic() - started < 1.0
+        finally:
+            done.set()
+            holder.join(10)
+        deadline = time.monotonic() + 30
+        while coherence.until < time.time() + 50 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert coherence.until >= time.time() + 50  # renewed once the lock was free
+        assert coherence.epoch == epoch  # never lapsed: the cache was kept
+        assert coherence.cache.lookup((("c",), "k")) is not None
+
+
+def test_without_a_registration_reads_are_fresh_and_nothing_is_cached(
+    two: tuple[MaaS, MaaS], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from maas_langchain.errors import BackendUnavailableError
+    from maas_langchain.graph.store_cache import Coherence
+
+    def refuse(self: Coherence) -> None:
+        raise BackendUnavailableError("read-only role")
+
+    monkeypatch.setattr(Coherence, "_register", refuse)
+    a, b = two
+    reader, writer = a.store(cache_interval=60.0), b.store()
+    for n in range(3):
+        writer.put(("c",), "k", {"v": n})
+        assert reader.get(("c",), "k").value == {"v": n}  # no interval to wait: nothing cached
+    assert coherence_for(a.backend, 60.0).cache.lookup((("c",), "k")) is None

@@ -13,9 +13,11 @@ it) stamps what a cache holds with ``(shared, local, epoch)``:
   ``interval`` seconds (default 0.05) and empties itself when it moved, so another process's
   write is seen by a cached get at most ``interval`` seconds after it commits.
   ``interval=0`` checks on every get.
-* ``epoch`` moves when this process's registration lapsed (it is renewed every 30 s of use
-  and lives 60 s, plus 30 s of grace for clock skew between hosts): writers may have skipped
-  the bump meanwhile, so everything cached before is dropped.
+* ``epoch`` moves when this process's registration lapsed (it lives 60 s, plus 30 s of grace
+  for clock skew between hosts, and is renewed by a background thread once half of that is
+  used, so reads never wait for the write lock): writers may have skipped the bump meanwhile,
+  so everything cached before is dropped. A process that cannot register (a read-only role)
+  reuses nothing: every read goes to the database.
 
 Example:
     >>> cache = ReadCache(interval=0.0)
@@ -30,6 +32,7 @@ Example:
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
@@ -37,6 +40,7 @@ import weakref
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
+from maas_langchain.errors import MaaSError
 from maas_langchain.storage.base import StateBackend
 
 __all__ = ["Coherence", "ReadCache", "Stamp", "coherence_for", "release"]
@@ -46,6 +50,7 @@ Stamp = tuple[int, int, int]
 
 _COHERENCE: weakref.WeakKeyDictionary[Any, Coherence] = weakref.WeakKeyDictionary()
 _REGISTRY_LOCK = threading.Lock()
+_log = logging.getLogger(__name__)
 
 
 class ReadCache:
@@ -130,6 +135,7 @@ class Coherence:
 
     TTL = 60.0
     GRACE = 30.0
+    RETRY = 5.0
 
     def __init__(self, backend: StateBackend, interval: float) -> None:
         self.backend = backend
@@ -140,12 +146,35 @@ class Coherence:
         self.until = 0.0  # wall-clock expiry of this process's registration
         self._lock = threading.Lock()
         self._register_lock = threading.Lock()
+        self._renewing = False
+        self._retry_at = 0.0
 
     def ensure_registered(self) -> None:
-        """Register (or renew) this process as a caching reader when half its time is used;
-        if it had lapsed, move the epoch (bumps may have been skipped meanwhile)."""
-        if time.time() < self.until - self.TTL / 2:
+        """Keep this process registered as a caching reader.
+
+        Past half its lifetime a registration is renewed by a background thread, so reads never
+        wait for the write lock; one that is missing or lapsed is registered now (at the first
+        read, or after a pause past its expiry), and the epoch moves: writers may have skipped
+        the bump meanwhile. If registering fails (a read-only role, a lock held too long) this
+        process reads without reusing anything until a retry succeeds."""
+        now = time.time()
+        if now < self.until - self.TTL / 2:
             return
+        if now < self.until:
+            self._renew_in_background()
+            return
+        if now < self._retry_at:
+            self._forget()
+            return
+        try:
+            self._register()
+        except MaaSError as exc:
+            if not self._retry_at:
+                _log.warning("store read cache off: cannot register as a caching reader (%s)", exc.message)
+            self._retry_at = time.time() + self.RETRY
+            self._forget()
+
+    def _register(self) -> None:
         with self._register_lock:
             now = time.time()
             if now < self.until - self.TTL / 2:
@@ -158,6 +187,28 @@ class Coherence:
                 if lapsed:
                     self.epoch += 1
                     self.cache.clear()
+
+    def _renew_in_background(self) -> None:
+        with self._lock:
+            if self._renewing:
+                return
+            self._renewing = True
+
+        def renew() -> None:
+            try:
+                self._register()
+            except MaaSError as exc:  # the next read past the expiry registers again, in line
+                _log.info("store read cache: renewing the registration failed (%s)", exc.message)
+            finally:
+                self._renewing = False
+
+        threading.Thread(target=renew, name="maas-store-cache-renew", daemon=True).start()
+
+    def _forget(self) -> None:
+        """Unregistered: a fresh epoch per read, so nothing read now is reused."""
+        with self._lock:
+            self.epoch += 1
+            self.cache.clear()
 
     def before_read(self) -> tuple[int, int]:
         """``(local, epoch)`` to pair with the shared counter a read transaction then sees
