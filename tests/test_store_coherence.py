@@ -216,3 +216,23 @@ def test_without_a_registration_reads_are_fresh_and_nothing_is_cached(
         writer.put(("c",), "k", {"v": n})
         assert reader.get(("c",), "k").value == {"v": n}  # no interval to wait: nothing cached
     assert coherence_for(a.backend, 60.0).cache.lookup((("c",), "k")) is None
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="fork start method")
+def test_a_forked_child_is_another_reader(tmp_path: Path) -> None:
+    import multiprocessing
+
+    with MaaS.open(tmp_path / "home", sweep_interval=None) as maas:
+        store = maas.store(cache_interval=0.05)
+        store.put(("c",), "k", {"v": 1})
+        assert store.get(("c",), "k").value == {"v": 1}  # the parent registers and caches
+
+        def child() -> None:  # inherits the MaaS object, its cache and its registration state
+            store.put(("c",), "k", {"v": 2})
+
+        process = multiprocessing.get_context("fork").Process(target=child)
+        process.start()
+        process.join(60)
+        assert process.exitcode == 0
+        time.sleep(0.06)
+        assert store.get(("c",), "k").value == {"v": 2}

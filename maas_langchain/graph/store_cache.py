@@ -33,6 +33,7 @@ Example:
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 import uuid
@@ -148,6 +149,27 @@ class Coherence:
         self._register_lock = threading.Lock()
         self._renewing = False
         self._retry_at = 0.0
+        self._pid = os.getpid()
+
+    def _own(self) -> None:
+        """A forked child is another reader: new identity, nothing registered, nothing cached
+        (and fresh locks: a parent thread may have held one at the fork)."""
+        if self._pid == os.getpid():
+            return
+        self._pid = os.getpid()
+        self._lock, self._register_lock = threading.Lock(), threading.Lock()
+        self.cache._lock = threading.Lock()
+        self.reader_id = uuid.uuid4().hex
+        self.until = self._retry_at = 0.0
+        self._renewing = False
+        self.epoch += 1
+        self.cache.clear()
+
+    def bump_args(self) -> tuple[str, float]:
+        """What a writer in this process passes to ``kv_put``: its own reader id (its own
+        cache learns of its writes directly) and the instant after which registrations count."""
+        self._own()
+        return self.reader_id, time.time() - self.GRACE
 
     def ensure_registered(self) -> None:
         """Keep this process registered as a caching reader.
@@ -157,6 +179,7 @@ class Coherence:
         read, or after a pause past its expiry), and the epoch moves: writers may have skipped
         the bump meanwhile. If registering fails (a read-only role, a lock held too long) this
         process reads without reusing anything until a retry succeeds."""
+        self._own()
         now = time.time()
         if now < self.until - self.TTL / 2:
             return
@@ -220,10 +243,6 @@ class Coherence:
         """The current stamp (``read_shared`` reads ``kv_version`` in a read transaction)."""
         local, epoch = self.before_read()
         return read_shared(), local, epoch
-
-    def live_after(self) -> float:
-        """Registrations that expired after this instant still count for a writer's bump."""
-        return time.time() - self.GRACE
 
     def committed(self, keys: Sequence[Hashable], bumped: int | None) -> None:
         """After a local store commit (``bumped``: the counter it moved to, or ``None``)."""

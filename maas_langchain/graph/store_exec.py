@@ -334,10 +334,10 @@ class Engine:
         """Commit ``puts`` in one transaction (checked against the bound agent inside it)."""
         if agent_id is None:  # the trusted caller: nothing to check, nothing to audit
             writes = [KVPut(encode_namespace(p.namespace), p.key, p.text, p.ttl, p.vectors) for p in puts]
-            coh = self.coh
+            exclude, live_after = self.coh.bump_args()
             with self.backend.transaction(write=True) as tx:
                 ids, bumped = tx.kv_put(
-                    writes, self.rt.clock(), self.ns_ids, exclude_reader=coh.reader_id, live_after=coh.live_after()
+                    writes, self.rt.clock(), self.ns_ids, exclude_reader=exclude, live_after=live_after
                 )
             self._committed([(p.namespace, p.key) for p in puts], bumped, ids)
             return
@@ -351,13 +351,8 @@ class Engine:
                 self._screen(tx, agent, put, stored)
                 writes.append(KVPut(encode_namespace(stored), put.key, put.text, put.ttl, put.vectors, agent_id))
                 keys.append((stored, put.key))
-            ids, bumped = tx.kv_put(
-                writes,
-                self.rt.clock(),
-                self.ns_ids,
-                exclude_reader=self.coh.reader_id,
-                live_after=self.coh.live_after(),
-            )
+            exclude, live_after = self.coh.bump_args()
+            ids, bumped = tx.kv_put(writes, self.rt.clock(), self.ns_ids, exclude_reader=exclude, live_after=live_after)
             return bumped, keys, ids
 
         target = encode_namespace(puts[0].namespace) if len(puts) == 1 else None
