@@ -227,12 +227,19 @@ def test_a_forked_child_is_another_reader(tmp_path: Path) -> None:
         store.put(("c",), "k", {"v": 1})
         assert store.get(("c",), "k").value == {"v": 1}  # the parent registers and caches
 
-        def child() -> None:  # inherits the MaaS object, its cache and its registration state
+        def writer() -> None:  # inherits the MaaS object, its cache and its registration state
             store.put(("c",), "k", {"v": 2})
 
-        process = multiprocessing.get_context("fork").Process(target=child)
-        process.start()
-        process.join(60)
-        assert process.exitcode == 0
+        def closer() -> None:  # closing in a child must not remove the parent's registration
+            maas.close()
+
+        for child in (closer, writer):
+            process = multiprocessing.get_context("fork").Process(target=child)
+            process.start()
+            process.join(60)
+            assert process.exitcode == 0
         time.sleep(0.06)
         assert store.get(("c",), "k").value == {"v": 2}
+        before = counter(maas)
+        MaaS.open(tmp_path / "home", sweep_interval=None).store().put(("c",), "k", {"v": 3})
+        assert counter(maas) == before + 1  # the parent is still registered: other writers bump

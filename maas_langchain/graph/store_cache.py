@@ -261,6 +261,7 @@ class Coherence:
 
     def release(self) -> None:
         """Remove this process's registration (the backend is closing)."""
+        self._own()  # a forked child closing must not remove its parent's registration
         if not self.until:  # never registered, or released
             return
         try:
