@@ -28,7 +28,6 @@ import datetime as dt
 import functools
 import gc
 import itertools
-import json
 import multiprocessing as mp
 import os
 import platform
@@ -51,6 +50,7 @@ from typing import Any
 from unittest import mock
 from urllib.parse import quote, urlsplit
 
+from benchmarks.reporting import write_report
 from maas_langchain import (
     Agent,
     AgentType,
@@ -1464,31 +1464,15 @@ def _draw_targets(ax: Any) -> None:
 
 def write_outputs(report: Result, out: Path | None) -> dict[str, Path]:
     """Write JSON, markdown and (if possible) the plot; return where they went."""
-    if out is None:
-        paths = {
-            "json": ROOT / "benchmarks" / "results" / "core_bench.json",
-            "markdown": ROOT / "docs" / "benchmarks.md",
-            "plot": ROOT / "docs" / "img" / "core_bench.png",
-        }
-    else:
-        paths = {
-            "json": out / "core_bench.json",
-            "markdown": out / "benchmarks.md",
-            "plot": out / "img" / "core_bench.png",
-        }
-    for kind in ("json", "markdown"):
-        paths[kind].parent.mkdir(parents=True, exist_ok=True)
-    paths["json"].write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    plotted = write_plot(report, paths["plot"])
-    image = Path(os.path.relpath(paths["plot"], paths["markdown"].parent)).as_posix() if plotted else None
-    kept = ""  # sections someone added after the generated part
-    if paths["markdown"].exists():
-        _, marker, kept = paths["markdown"].read_text(encoding="utf-8").partition(GENERATED_END + "\n")
-        kept = kept if marker else ""
-    paths["markdown"].write_text(render_markdown(report, image) + kept, encoding="utf-8")
-    if not plotted:
-        del paths["plot"]
-    return paths
+    return write_report(
+        report,
+        out,
+        name="core_bench",
+        page="benchmarks.md",
+        render_markdown=render_markdown,
+        write_plot=write_plot,
+        keep_after=GENERATED_END,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

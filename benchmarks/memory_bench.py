@@ -63,6 +63,7 @@ from benchmarks.core_bench import (
     percentile,
     text_table,
 )
+from benchmarks.reporting import write_report
 from maas_langchain import MaaS
 from maas_langchain.core import memories as memories_module
 from maas_langchain.core.memories import MemoryInput, MemoryService
@@ -1827,27 +1828,14 @@ def _plot_ingestion(ax: Any, report: Result) -> None:
 
 def write_outputs(report: Result, out: Path | None) -> dict[str, Path]:
     """Write JSON, markdown and (if possible) the plot; return where they went."""
-    if out is None:
-        paths = {
-            "json": ROOT / "benchmarks" / "results" / "memory_bench.json",
-            "markdown": ROOT / "docs" / "benchmarks-memories.md",
-            "plot": ROOT / "docs" / "img" / "memory_bench.png",
-        }
-    else:
-        paths = {
-            "json": out / "memory_bench.json",
-            "markdown": out / "benchmarks-memories.md",
-            "plot": out / "img" / "memory_bench.png",
-        }
-    for kind in ("json", "markdown"):
-        paths[kind].parent.mkdir(parents=True, exist_ok=True)
-    paths["json"].write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    plotted = write_plot(report, paths["plot"])
-    image = Path(os.path.relpath(paths["plot"], paths["markdown"].parent)).as_posix() if plotted else None
-    paths["markdown"].write_text(render_markdown(report, image), encoding="utf-8")
-    if not plotted:
-        del paths["plot"]
-    return paths
+    return write_report(
+        report,
+        out,
+        name="memory_bench",
+        page="benchmarks-memories.md",
+        render_markdown=render_markdown,
+        write_plot=write_plot,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
