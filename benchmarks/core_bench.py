@@ -897,19 +897,26 @@ def code_version() -> str:
     return head.stdout.strip() + (" + uncommitted changes in maas_langchain/" if dirty.stdout.strip() else "")
 
 
-def machine_info(tmp: Path, argv: Sequence[str]) -> Result:
-    """Facts that the figures depend on."""
+def base_machine_info(bench: str, argv: Sequence[str]) -> Result:
+    """What every benchmark records of its run: date, command, code, machine, Python, SQLite."""
     exe = Path(sys.executable)
     python = os.path.relpath(exe, Path.cwd()) if exe.is_relative_to(Path.cwd()) else str(exe)
     return {
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "command": " ".join([python, "-m", "benchmarks.core_bench", *argv]),
+        "command": " ".join([python, "-m", f"benchmarks.{bench}", *argv]),
         "code": code_version(),
         "cores": os.cpu_count(),
         "cpu": _cpu_model(),
         "python": platform.python_version(),
         "sqlite": sqlite3.sqlite_version,
         "platform": platform.platform(),
+    }
+
+
+def machine_info(tmp: Path, argv: Sequence[str]) -> Result:
+    """Facts that the figures depend on."""
+    return {
+        **base_machine_info("core_bench", argv),
         "tmp_dir": str(tmp.parent),
         "fdatasync_p50_ms": fsync_latency_ms(tmp),
         "load_avg_1m_start": _load_average(),

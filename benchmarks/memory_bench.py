@@ -54,10 +54,9 @@ from langchain_core.embeddings import Embeddings
 
 from benchmarks.core_bench import (
     _cpu_busy_s,
-    _cpu_model,
     _load_average,
     _own_cpu_s,
-    code_version,
+    base_machine_info,
     markdown_table,
     other_load_pct,
     percentile,
@@ -1069,19 +1068,8 @@ def _versions() -> Result:
 
 def machine_info(argv: Sequence[str], threads: int, data: Path) -> Result:
     """Facts that the figures depend on."""
-    import platform
-
-    exe = Path(sys.executable)
-    python = os.path.relpath(exe, Path.cwd()) if exe.is_relative_to(Path.cwd()) else str(exe)
     return {
-        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "command": " ".join([python, "-m", "benchmarks.memory_bench", *argv]),
-        "code": code_version(),
-        "cores": os.cpu_count(),
-        "cpu": _cpu_model(),
-        "python": platform.python_version(),
-        "sqlite": sqlite3.sqlite_version,
-        "platform": platform.platform(),
+        **base_machine_info("memory_bench", argv),
         "versions": _versions(),
         "torch_threads": threads,
         "maas_torch_threads_env": os.environ.get("MAAS_TORCH_THREADS"),
