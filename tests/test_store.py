@@ -150,6 +150,20 @@ def test_string_equality_filters_match_inmemorystore_exactly(store: MaaSStore) -
             assert got == want, (flt, limit, offset)
 
 
+def test_a_batch_stores_every_value_exactly(store: MaaSStore) -> None:
+    """Batches travel to PostgreSQL as one JSON document: escapes, NULs and floats survive."""
+    values = {
+        "text": {"s": 'nul\x00 é ✓ "q" \\ \n\t', "emoji": "🙂", "empty": ""},
+        "numbers": {"tiny": 1e-300, "huge": 1.7976931348623157e308, "neg": -0.0, "big": 2**62, "pi": 3.141592653589793},
+        "nested": {"list": [1, "two", None, {"three": [3.5]}], "flag": True},
+    }
+    store.batch([PutOp(("exact",), key, value, ttl=None) for key, value in values.items()])
+    store.batch([PutOp(("exact",), "ttl", {"v": 1}, ttl=5.0), PutOp(("exact",), "ttl2", {"v": 2}, ttl=7.5)])
+    for key, value in values.items():
+        assert store.get(("exact",), key).value == value, key
+    assert store.get(("exact",), "ttl2").value == {"v": 2}
+
+
 def test_filtered_search_pages_past_many_non_matching_rows(store: MaaSStore) -> None:
     store.batch([PutOp(("many",), f"k{n:03}", {"tag": "red" if n % 50 == 49 else "blue"}) for n in range(300)])
     got = [i.key for i in store.search(("many",), filter={"tag": "red"}, limit=4, offset=1)]

@@ -8,12 +8,19 @@ both run inside the query.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from maas_langchain.storage.base import iter_chunks
 from maas_langchain.storage.kv_ops import KVPut, KVQuery, KVRow, split_namespace
 from maas_langchain.storage.sql_cursor import SqlCursorOps
+
+_orjson: Any
+try:  # faster; json is the fallback
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - depends on the environment
+    _orjson = None
 
 __all__ = ["SqlKVOps"]
 
@@ -24,6 +31,16 @@ _UPSERT = (
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ns_id, key) DO UPDATE SET value = excluded.value, "
     "created_at = excluded.created_at, updated_at = excluded.updated_at, expires_at = excluded.expires_at, "
     "ttl_minutes = excluded.ttl_minutes, writer = excluded.writer"
+)
+_COLUMNS = ("ns_id", "key", "value", "created_at", "updated_at", "expires_at", "ttl_minutes", "writer")
+# PostgreSQL: a batch's upserts as one statement over one JSON parameter. A third cheaper per row
+# than pipelined single-row upserts (no per-row parameters to adapt, one short plan); PostgreSQL
+# text cannot hold NUL, and JSON here never carries one (keys and labels refuse NUL, values are
+# JSON text whose NULs stay escaped).
+_UPSERT_JSON = _UPSERT.replace(
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    "SELECT * FROM json_to_recordset(?::json) AS r (ns_id bigint, key text, value text, "
+    "created_at float8, updated_at float8, expires_at float8, ttl_minutes float8, writer text)",
 )
 _BUMP = (
     "UPDATE counters SET value = value + 1 WHERE name = 'kv_version' AND EXISTS "
@@ -37,6 +54,12 @@ _CHUNK = 500
 # a top-level field holding exactly this JSON string (SQLite: json_extract gives strings as text,
 # other types as numbers or JSON text, never equal to a bound text; PostgreSQL compares jsonb)
 _EQUALS = {False: "json_extract(i.value, ?) = ?", True: "(i.value::jsonb -> ?) = to_jsonb(?::text)"}
+
+
+def _json(data: Any) -> str:
+    if _orjson is not None:
+        return str(_orjson.dumps(data).decode())
+    return json.dumps(data, ensure_ascii=False)  # pragma: no cover - orjson ships with langgraph
 
 
 def _row(r: Sequence[Any]) -> KVRow:
@@ -162,7 +185,10 @@ class SqlKVOps(SqlCursorOps):
             vectors += [(ns_id, p.key, pos, path, blob, 1) for pos, (path, blob) in enumerate(p.vectors)]
         # the kv_items triggers drop the vectors of replaced and deleted values
         self._many("DELETE FROM kv_items WHERE ns_id = ? AND key = ?", deletes)
-        self._many(_UPSERT, upserts)
+        if len(upserts) > 1 and self._d.name == "postgres":
+            self._exec(_UPSERT_JSON, (_json([dict(zip(_COLUMNS, row, strict=True)) for row in upserts]),))
+        else:
+            self._many(_UPSERT, upserts)
         self._many("INSERT INTO kv_vectors (ns_id, key, pos, path, vector, dirty) VALUES (?, ?, ?, ?, ?, ?)", vectors)
         row = self._one(_BUMP, bump)
         return ids, None if row is None else int(row[0])
