@@ -262,7 +262,8 @@ class MaaSStore(BaseStore):
             return PreparedPut(check_labels(op.namespace), key, None, None, None)
         namespace = check_namespace(op.namespace)
         text = encode_value(op.value, self.max_value_bytes)
-        return PreparedPut(namespace, key, text, dict(op.value), _check_ttl(op.ttl))
+        value = op.value if type(op.value) is dict else dict(op.value)  # read only during this call
+        return PreparedPut(namespace, key, text, value, _check_ttl(op.ttl))
 
     def _plan_put(self, plan: _Plan, op: PutOp) -> None:
         put = self._prepare_put(op)

@@ -68,7 +68,7 @@ def _entry(row: KVRow) -> Entry:
     return Entry(row.value, flat, to_datetime(row.created_at), to_datetime(row.updated_at))
 
 
-@dataclass
+@dataclass(slots=True)
 class PreparedPut:
     """A put or delete after validation, encoding and embedding."""
 

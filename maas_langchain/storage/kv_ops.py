@@ -49,7 +49,7 @@ class KVRow:
     ttl_minutes: float | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built per item of every batch, and frozen init costs
 class KVPut:
     """One write: ``value`` (JSON text) replaces the item, ``None`` deletes it.
 

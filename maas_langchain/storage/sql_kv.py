@@ -182,7 +182,8 @@ class SqlKVOps(SqlCursorOps):
                 deletes.append((ns_id, p.key))
                 continue
             upserts.append(_upsert_row(p, ns_id, now))
-            vectors += [(ns_id, p.key, pos, path, blob, 1) for pos, (path, blob) in enumerate(p.vectors)]
+            if p.vectors:
+                vectors += [(ns_id, p.key, pos, path, blob, 1) for pos, (path, blob) in enumerate(p.vectors)]
         # the kv_items triggers drop the vectors of replaced and deleted values
         self._many("DELETE FROM kv_items WHERE ns_id = ? AND key = ?", deletes)
         if len(upserts) > 1 and self._d.name == "postgres":
