@@ -108,7 +108,7 @@ def test_quick_store_benchmark_reports_every_store_and_verdict(tmp_path: Path, m
     stores = set(report["results"])
     assert {"InMemoryStore", "SqliteStore defaults", "SqliteStore NORMAL", "MaaSStore SQLite"} <= stores
     for name, figures in report["results"].items():
-        for op in ("get", "put", "put_steady", "batch100_per_item", "filter"):
+        for op in ("get", "put", "put_steady", "batch100_per_item", "batch100_steady_per_item", "filter"):
             assert figures[op]["p50_us"] > 0, (name, op)
     checked = {(v["target"], v["config"]) for v in report["verdicts"]}
     assert ("put p50 <= SqliteStore NORMAL", "MaaSStore SQLite") in checked
