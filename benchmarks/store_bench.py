@@ -121,14 +121,19 @@ def bench_store(store: BaseStore, sizes: dict[str, int], indexed: BaseStore | No
     keys = [(("bench", f"u{i % 10}"), f"k{i}") for i in range(items)]
     out: dict[str, Any] = {}
     out["get"] = timed(lambda i: store.get(*keys[(i * 7919) % items]), sizes["gets"], 2_000)
-    out["put"] = timed(lambda i: store.put(("bench", "puts"), f"p{i}", value(i, rng)), sizes["puts"], 50)
 
-    def batch(i: int) -> None:
-        store.batch([PutOp(("bench", "batch"), f"b{i}-{j}", value(j, rng)) for j in range(100)])
+    def puts_and_batches(tag: str, suffix: str) -> None:
+        """Single puts, then batches of 100 (per item), and how much cheaper the batch is."""
+        out[f"put{suffix}"] = timed(lambda i: store.put(("bench", tag), f"p{i}", value(i, rng)), sizes["puts"], 50)
+        batches = timed(
+            lambda i: store.batch([PutOp(("bench", f"{tag}-batch"), f"b{i}-{j}", value(j, rng)) for j in range(100)]),
+            sizes["batches"],
+            3,
+        )
+        out[f"batch100{suffix}_per_item"] = {k: v / 100 for k, v in batches.items()}
+        out[f"batch_gain{suffix}"] = out[f"put{suffix}"]["p50_us"] / out[f"batch100{suffix}_per_item"]["p50_us"]
 
-    b = timed(batch, sizes["batches"], 3)
-    out["batch100_per_item"] = {k: v / 100 for k, v in b.items()}
-    out["batch_gain"] = out["put"]["p50_us"] / out["batch100_per_item"]["p50_us"]
+    puts_and_batches("puts", "")
     tags = ["red", "blue", "green"]
     out["filter"] = timed(
         lambda i: store.search(("bench", f"u{i % 10}"), filter={"tag": tags[i % 3]}, limit=10), sizes["searches"], 20
@@ -142,20 +147,14 @@ def bench_store(store: BaseStore, sizes: dict[str, int], indexed: BaseStore | No
         out["query_all"] = timed(
             lambda i: indexed.search(("docs",), query=queries[i % 50], limit=10), sizes["searches"] // 2, 10
         )
-    # Last, so the bulk writes do not change the other figures: the same puts once the write-ahead log has reached its working size: on a fresh SQLite
-    # file every commit first grows the WAL, and with synchronous=FULL that growth doubles the
+    # Last, so the bulk writes do not change the other figures: the same puts and batches once
+    # the write-ahead log has reached its working size. On a fresh SQLite file every commit first
+    # grows the WAL, and with synchronous=FULL that growth doubles the
     # fsync's cost (MaaS checkpoints in the background at 20,000 pages, SqliteStore in the
     # committing connection at 1,000, so a short run sees MaaS's WAL growing throughout).
     for j in range(sizes["grow_batches"]):
         store.batch([PutOp(("bench", "grow"), f"g{j}-{k}", {"pad": "x" * 2_000, "n": k}) for k in range(100)])
-    out["put_steady"] = timed(lambda i: store.put(("bench", "steady"), f"s{i}", value(i, rng)), sizes["puts"], 50)
-
-    def steady_batch(i: int) -> None:
-        store.batch([PutOp(("bench", "steady-batch"), f"b{i}-{j}", value(j, rng)) for j in range(100)])
-
-    b = timed(steady_batch, sizes["batches"], 3)
-    out["batch100_steady_per_item"] = {k: v / 100 for k, v in b.items()}
-    out["batch_gain_steady"] = out["put_steady"]["p50_us"] / out["batch100_steady_per_item"]["p50_us"]
+    puts_and_batches("steady", "_steady")
 
     return out
 
