@@ -239,10 +239,11 @@ class Coherence:
         self.ensure_registered()
         return self.local, self.epoch
 
-    def read_stamp(self, read_shared: Callable[[], int]) -> Stamp:
-        """The current stamp (``read_shared`` reads ``kv_version`` in a read transaction)."""
+    def read_stamp(self) -> Stamp:
+        """The current stamp (the shared counter read in its own read transaction)."""
         local, epoch = self.before_read()
-        return read_shared(), local, epoch
+        with self.backend.transaction(write=False) as tx:
+            return tx.kv_version(), local, epoch
 
     def committed(self, keys: Sequence[Hashable], bumped: int | None) -> None:
         """After a local store commit (``bumped``: the counter it moved to, or ``None``)."""

@@ -122,13 +122,6 @@ class Engine:
     def _alive(self) -> float | None:
         return self.rt.clock() if self.omit_expired else None
 
-    def _read_shared(self) -> int:
-        with self.backend.transaction(write=False) as tx:
-            return tx.kv_version()
-
-    def _stamp(self) -> tuple[int, int, int]:
-        return self.coh.read_stamp(self._read_shared)
-
     def audited(self, fn: Callable[[], Any], action: str, agent_id: str | None, target: str | None) -> Any:
         """Run ``fn``; a MaaS error in a bound view is recorded in the audit log, then raised."""
         try:
@@ -144,7 +137,7 @@ class Engine:
         cache = self.cache
         ckey = (op.namespace, op.key)
         if cache is not None:
-            cache.refresh(self._stamp)
+            cache.refresh(self.coh.read_stamp)
             entry = cache.lookup(ckey)
             if entry is not None:
                 return None if entry is _MISSING else entry.item(op.namespace, op.key)
