@@ -14,6 +14,7 @@ from langgraph.store.memory import InMemoryStore
 from maas_langchain import MaaS
 from maas_langchain.errors import InvalidInputError
 from maas_langchain.graph import MaaSStore
+from maas_langchain.graph.store_values import DEFAULT_MAX_VALUE_BYTES
 from maas_langchain.testing import ManualClock
 
 DIMS = 8
@@ -123,7 +124,7 @@ def test_string_equality_filters_match_inmemorystore_exactly(store: MaaSStore) -
         "o": {"tag": {"5": 1}, "k": "x"},
         "n": {"tag": None, "k": "x"},
         "m": {"k": "x"},
-        "u": {"tag": "ünï \"q\" ✓", "k": "y"},
+        "u": {"tag": 'ünï "q" ✓', "k": "y"},
         "q": {'we"ird': "5", "1st": "5", "k": "x"},
     }
     reference = InMemoryStore()
@@ -135,7 +136,7 @@ def test_string_equality_filters_match_inmemorystore_exactly(store: MaaSStore) -
         {"tag": {"$eq": "5"}},
         {"tag": "true"},
         {"tag": '["5"]'},
-        {"tag": "ünï \"q\" ✓"},
+        {"tag": 'ünï "q" ✓'},
         {"tag": "5", "k": "x"},
         {"tag": "5", "k": "y"},
         {'we"ird': "5"},
@@ -162,6 +163,47 @@ def test_a_batch_stores_every_value_exactly(store: MaaSStore) -> None:
     for key, value in values.items():
         assert store.get(("exact",), key).value == value, key
     assert store.get(("exact",), "ttl2").value == {"v": 2}
+
+
+def test_a_batch_of_writes_matches_inmemorystore_and_is_all_or_nothing(store: MaaSStore) -> None:
+    """The trusted write-only batch skips planning: the last write of a key still wins (in the
+    first's place), deletes mix with puts, and one bad operation anywhere writes nothing."""
+    ops = [
+        PutOp(("w",), "a", {"v": 1}),
+        PutOp(("w", "sub"), "b", {"v": 2}),
+        PutOp(("w",), "kept", None),
+        PutOp(("w",), "a", {"v": 3}),
+        PutOp(("w",), "b", {"v": 4}),
+        PutOp(("w",), "b", None),
+        PutOp(("w",), "c", {"v": 5}),
+        PutOp(("w", "sub"), "b", {"v": 6}),
+    ]
+    reference = InMemoryStore()
+    for s in (reference, store):
+        s.put(("w",), "kept", {"v": 0})
+        assert s.batch(ops) == [None] * len(ops)
+    seen = [[(i.namespace, i.key, i.value) for i in s.search(("w",))] for s in (reference, store)]
+    assert seen[0] == seen[1] == [(("w",), "a", {"v": 3}), (("w",), "c", {"v": 5}), (("w", "sub"), "b", {"v": 6})]
+    # a namespace given as a list is checked and stored as its tuple (InMemoryStore cannot hash it)
+    store.batch([PutOp(["w", "listed"], "k", {"v": 7}), PutOp(["w", "listed"], "k2", {"v": 8})])  # type: ignore[arg-type]
+    assert [i.key for i in store.search(("w", "listed"))] == ["k", "k2"]
+    # reads in a batch see the state before its writes, as in InMemoryStore
+    mixed = [PutOp(("w",), "fresh", {"v": 9}), GetOp(("w",), "fresh"), GetOp(("w",), "a")]
+    assert [r if r is None else r.value for r in reference.batch(mixed)] == [None, None, {"v": 3}]
+    assert [r if r is None else r.value for r in store.batch(mixed)] == [None, None, {"v": 3}]
+    before = [(i.namespace, i.key, i.value) for i in store.search(("w",), limit=100)]
+    bad_tails = [
+        PutOp(("w", "x.y"), "k", {"v": 1}),
+        PutOp(("w",), "k", {"v": float("nan")}),
+        PutOp(("w",), "k", {"v": 1}, ttl=-1),
+        PutOp(("w",), 5, {"v": 1}),  # type: ignore[arg-type]
+        PutOp(("w",), "k", "not a dict"),  # type: ignore[arg-type]
+        PutOp(("w",), "k", {"v": "x" * (DEFAULT_MAX_VALUE_BYTES + 1)}),
+    ]
+    for bad in bad_tails:
+        with pytest.raises(InvalidInputError):
+            store.batch([PutOp(("w",), "a", {"v": "overwritten"}), PutOp(("w", "new"), "n", {"v": 1}), bad])
+    assert [(i.namespace, i.key, i.value) for i in store.search(("w",), limit=100)] == before
 
 
 def test_filtered_search_pages_past_many_non_matching_rows(store: MaaSStore) -> None:

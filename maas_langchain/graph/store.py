@@ -50,6 +50,7 @@ from langgraph.store.base import (
 
 from maas_langchain.core.store_policy import load_store_agent
 from maas_langchain.errors import InvalidInputError, NotSupportedError
+from maas_langchain.storage.kv_ops import KVPut, encode_namespace
 
 from .store_cache import coherence_for
 from .store_exec import Engine, PreparedPut, filter_mapping
@@ -206,9 +207,8 @@ class MaaSStore(BaseStore):
                 item = self._engine.get_trusted(op, refresh)
                 self._engine.refresh(refresh)
                 return [item]
-            if type(op) is PutOp and (op.value is None or op.index is False or self.index_config is None):
-                self._engine.write(None, [self._prepare_put(op)])
-                return [None]
+        if agent_id is None and (written := self._write_trusted(ops)) is not None:
+            return written
         plan = self._plan(ops)
         qvecs = self._embed_queries(plan)
         dvecs = self._embed_texts(plan)
@@ -233,6 +233,21 @@ class MaaSStore(BaseStore):
         return await asyncio.to_thread(context.run, self._execute, plan, agent_id, qvecs, dvecs)
 
     # --- planning ---------------------------------------------------------------------
+    def _write_trusted(self, ops: Sequence[Op]) -> list[Result] | None:
+        """The trusted caller's batch of puts and deletes that need no embedding, written without
+        planning: rows built straight from the operations, each distinct namespace checked once.
+        ``None`` (nothing written) if the batch holds anything else: the general path runs it."""
+        unindexed = self.index_config is None
+        spaces = _Namespaces()
+        writes: dict[tuple[tuple[str, ...], str], KVPut] = {}  # the last put of a key wins, in the first's place
+        for op in ops:
+            if type(op) is not PutOp or not (unindexed or op.value is None or op.index is False):
+                return None
+            namespace, stored, key, text, ttl = self._put_fields(op, spaces)
+            writes[(namespace, key)] = KVPut(stored, key, text, ttl)
+        self._engine.write_trusted(list(writes.values()), list(writes))
+        return [None] * len(ops)
+
     def _plan(self, ops: Sequence[Op]) -> _Plan:
         plan = _Plan(len(ops))
         for i, op in enumerate(ops):
@@ -255,19 +270,20 @@ class MaaSStore(BaseStore):
                 raise InvalidInputError(f"unknown store operation {type(op).__name__}")
         return plan
 
-    def _prepare_put(self, op: PutOp) -> PreparedPut:
-        """``op`` checked and encoded (LangGraph's namespace rules, JSON, size, TTL)."""
+    def _put_fields(self, op: PutOp, spaces: _Namespaces) -> tuple[tuple[str, ...], str, str, str | None, float | None]:
+        """``op`` checked and encoded (LangGraph's namespace rules, JSON, size, TTL): its namespace,
+        the namespace's stored text, the key, the value's JSON text (``None``: a delete), the TTL."""
         key = check_key(op.key)
         if op.value is None:
-            return PreparedPut(check_labels(op.namespace), key, None, None, None)
-        namespace = check_namespace(op.namespace)
-        text = encode_value(op.value, self.max_value_bytes)
-        value = op.value if type(op.value) is dict else dict(op.value)  # read only during this call
-        return PreparedPut(namespace, key, text, value, _check_ttl(op.ttl))
+            namespace, stored = spaces.labels(op.namespace)
+            return namespace, stored, key, None, None
+        namespace, stored = spaces.for_put(op.namespace)
+        return namespace, stored, key, encode_value(op.value, self.max_value_bytes), _check_ttl(op.ttl)
 
     def _plan_put(self, plan: _Plan, op: PutOp) -> None:
-        put = self._prepare_put(op)
-        namespace, key, value = put.namespace, put.key, put.value
+        namespace, _, key, text, ttl = self._put_fields(op, plan.spaces)
+        value = None if text is None else op.value if type(op.value) is dict else dict(op.value)  # read only now
+        put = PreparedPut(namespace, key, text, value, ttl)
         plan.texts.pop((namespace, key), None)
         plan.puts[(namespace, key)] = put
         if value is None or self.index_config is None or op.index is False:
@@ -387,11 +403,40 @@ class MaaSStore(BaseStore):
         return f"MaaSStore({self.maas!r}{bound})"
 
 
+class _Namespaces:
+    """The namespaces of one batch, each checked (LangGraph's rules) and encoded once."""
+
+    __slots__ = ("_labels", "_puts")
+
+    def __init__(self) -> None:
+        self._puts: dict[Any, tuple[tuple[str, ...], str]] = {}
+        self._labels: dict[Any, tuple[tuple[str, ...], str]] = {}
+
+    def for_put(self, namespace: Any) -> tuple[tuple[str, ...], str]:
+        """A put's namespace (:func:`check_namespace`) and its stored text."""
+        try:
+            return self._puts[namespace]
+        except (KeyError, TypeError):  # new, or unhashable (a list): checked, kept as its tuple
+            checked = check_namespace(namespace)
+            found = self._puts[checked] = (checked, encode_namespace(checked))
+            return found
+
+    def labels(self, namespace: Any) -> tuple[tuple[str, ...], str]:
+        """A delete's namespace (:func:`check_labels`) and its stored text."""
+        try:
+            return self._labels[namespace]
+        except (KeyError, TypeError):
+            checked = check_labels(namespace)
+            found = self._labels[checked] = (checked, encode_namespace(checked))
+            return found
+
+
 class _Plan:
     """The validated operations of one batch."""
 
     def __init__(self, size: int) -> None:
         self.size = size
+        self.spaces = _Namespaces()
         self.reads: list[tuple[int, Any]] = []
         self.puts: dict[tuple[tuple[str, ...], str], PreparedPut] = {}
         self.queries: list[str] = []

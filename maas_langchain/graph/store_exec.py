@@ -327,12 +327,7 @@ class Engine:
         """Commit ``puts`` in one transaction (checked against the bound agent inside it)."""
         if agent_id is None:  # the trusted caller: nothing to check, nothing to audit
             writes = [KVPut(encode_namespace(p.namespace), p.key, p.text, p.ttl, p.vectors) for p in puts]
-            exclude, live_after = self.coh.bump_args()
-            with self.backend.transaction(write=True) as tx:
-                ids, bumped = tx.kv_put(
-                    writes, self.rt.clock(), self.ns_ids, exclude_reader=exclude, live_after=live_after
-                )
-            self._committed([(p.namespace, p.key) for p in puts], bumped, ids)
+            self.write_trusted(writes, [(p.namespace, p.key) for p in puts])
             return
 
         def op(tx: StateTx) -> tuple[int | None, list[tuple[tuple[str, ...], str]], dict[str, int]]:
@@ -356,6 +351,14 @@ class Engine:
                 return op(tx)
 
         bumped, keys, ids = self.audited(run, action, agent_id, target)
+        self._committed(keys, bumped, ids)
+
+    def write_trusted(self, writes: Sequence[KVPut], keys: list[tuple[tuple[str, ...], str]]) -> None:
+        """Commit the trusted caller's ``writes`` in one transaction: nothing to check, nothing to
+        audit. ``keys`` are their ``(namespace, key)``, for the caches."""
+        exclude, live_after = self.coh.bump_args()
+        with self.backend.transaction(write=True) as tx:
+            ids, bumped = tx.kv_put(writes, self.rt.clock(), self.ns_ids, exclude_reader=exclude, live_after=live_after)
         self._committed(keys, bumped, ids)
 
     def _committed(self, keys: list[tuple[tuple[str, ...], str]], bumped: int | None, ids: dict[str, int]) -> None:

@@ -102,6 +102,8 @@ def check_namespace(namespace: Any) -> tuple[str, ...]:
 
 def check_key(key: Any) -> str:
     """A key is a string without NUL (PostgreSQL text cannot hold one) and valid UTF-8."""
+    if type(key) is str and key.isascii() and "\x00" not in key:  # the usual case, checked at once
+        return key
     if not isinstance(key, str):
         raise InvalidInputError(f"a store key must be a string, got {type(key).__name__}", field="key")
     if "\x00" in key:
@@ -137,7 +139,7 @@ def encode_value(value: Any, max_bytes: int = DEFAULT_MAX_VALUE_BYTES) -> str:
         InvalidInputError: Not a mapping, not JSON (non-string keys, NaN, objects), or larger
             than ``max_bytes``.
     """
-    if not isinstance(value, Mapping):
+    if type(value) is not dict and not isinstance(value, Mapping):
         raise InvalidInputError(f"a store value must be a dict of JSON data, got {type(value).__name__}", field="value")
     data = value if type(value) is dict else dict(value)
     try:
