@@ -282,7 +282,9 @@ class MaaSStore(BaseStore):
 
     def _plan_put(self, plan: _Plan, op: PutOp) -> None:
         namespace, _, key, text, ttl = self._put_fields(op, plan.spaces)
-        value = None if text is None else op.value if type(op.value) is dict else dict(op.value)  # read only now
+        value = op.value
+        if value is not None and type(value) is not dict:
+            value = dict(value)  # a Mapping, read (for screening and embedding) only during this call
         put = PreparedPut(namespace, key, text, value, ttl)
         plan.texts.pop((namespace, key), None)
         plan.puts[(namespace, key)] = put
