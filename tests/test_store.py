@@ -206,6 +206,26 @@ def test_a_batch_of_writes_matches_inmemorystore_and_is_all_or_nothing(store: Ma
     assert [(i.namespace, i.key, i.value) for i in store.search(("w",), limit=100)] == before
 
 
+@pytest.mark.parametrize("size", [2, 63, 64, 65, 100, 131])
+def test_batches_of_every_size_keep_order_values_and_the_last_write(store: MaaSStore, size: int) -> None:
+    """SQLite sends a batch as multi-row statements of 64, 32, ... rows: every row lands, in
+    order, and a key repeated across two statements ends with its last value in the first's place."""
+    ops = [
+        PutOp(("sized",), f"k{n:03}", {"n": n, "ttl": n % 3 == 1}, ttl=5.0 if n % 3 == 1 else None) for n in range(size)
+    ]
+    ops.append(PutOp(("sized",), "k000", {"n": "last"}))  # repeats the first key, after the last chunk
+    ops.insert(1, PutOp(("sized",), "k-del", {"n": "gone"}))
+    ops.append(PutOp(("sized",), "k-del", None))
+    reference = InMemoryStore()
+    for s in (reference, store):
+        s.batch(ops)
+    want = [(i.key, i.value) for i in reference.search(("sized",), limit=size + 5)]
+    got = [(i.key, i.value) for i in store.search(("sized",), limit=size + 5)]
+    assert got == want and len(got) == size and got[0] == ("k000", {"n": "last"})
+    expiring = [i for i in store.search(("sized",), limit=size + 5) if i.value.get("ttl")]
+    assert expiring and all(store.get(("sized",), i.key) is not None for i in expiring)
+
+
 def test_filtered_search_pages_past_many_non_matching_rows(store: MaaSStore) -> None:
     store.batch([PutOp(("many",), f"k{n:03}", {"tag": "red" if n % 50 == 49 else "blue"}) for n in range(300)])
     got = [i.key for i in store.search(("many",), filter={"tag": "red"}, limit=4, offset=1)]
