@@ -11,7 +11,7 @@ import pytest
 from langgraph.store.base import GetOp, InvalidNamespaceError, PutOp, SearchOp
 from langgraph.store.memory import InMemoryStore
 
-from maas_langchain import MaaS
+from maas_langchain import AgentType, MaaS
 from maas_langchain.errors import InvalidInputError
 from maas_langchain.graph import MaaSStore
 from maas_langchain.graph.store_values import DEFAULT_MAX_VALUE_BYTES
@@ -283,6 +283,27 @@ def test_ttl_expiry_refresh_and_sweep(open_maas: Callable[..., MaaS]) -> None:
     assert store.list_namespaces() == [("t",)]
     assert store.sweep_ttl() == 2
     assert store.get(("t",), "forever").value == {"v": 3}
+
+
+def test_get_follows_the_ttl_config_and_basestore_key_conversion(open_maas: Callable[..., MaaS]) -> None:
+    """``get`` skips the batch for the trusted caller; it still applies ``refresh_on_read`` and
+    BaseStore's ``str(key)``, on the trusted and the bound path alike."""
+    clock = ManualClock()
+    maas = open_maas(clock=clock)
+    agent = maas.agents.register_agent(AgentType.GPT_AGENT, owner_id="u1")
+    trusted = maas.store(ttl={"default_ttl": 1.0, "refresh_on_read": False})
+    bound = trusted.for_agent(agent)
+    for store in (trusted, bound):
+        store.put(("t",), "k", {"v": 1})
+        clock.advance(40)
+        assert store.get(("t",), "k") is not None  # no refresh: the minute keeps running
+        clock.advance(40)
+        assert store.get(("t",), "k") is None
+        assert store.get(("t",), "k", refresh_ttl=True) is None
+    reference = InMemoryStore()
+    for s in (reference, trusted, bound):
+        s.put(("n",), "5", {"v": 5})
+        assert s.get(("n",), 5).value == {"v": 5}  # type: ignore[arg-type, union-attr]
 
 
 def test_expired_items_are_visible_when_omit_expired_is_false(maas: MaaS, clock: ManualClock) -> None:

@@ -28,7 +28,7 @@ import contextvars
 import logging
 import math
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.embeddings import Embeddings
@@ -37,6 +37,7 @@ from langgraph.store.base import (
     BaseStore,
     GetOp,
     IndexConfig,
+    Item,
     ListNamespacesOp,
     Op,
     PutOp,
@@ -198,21 +199,33 @@ class MaaSStore(BaseStore):
         writes in one transaction."""
         ops = list(ops)
         agent_id = self.acting_agent()
-        if agent_id is None and len(ops) == 1:  # the trusted caller's single get or put: no planning
-            op = ops[0]
-            if type(op) is GetOp:
-                check_labels(op.namespace)
-                check_key(op.key)
-                refresh: list[int] = []
-                item = self._engine.get_trusted(op, refresh)
-                self._engine.refresh(refresh)
-                return [item]
+        if agent_id is None and len(ops) == 1 and type(ops[0]) is GetOp:  # no planning
+            return [self._get_trusted(ops[0])]
         if agent_id is None and (written := self._write_trusted(ops)) is not None:
             return written
         plan = self._plan(ops)
         qvecs = self._embed_queries(plan)
         dvecs = self._embed_texts(plan)
         return self._execute(plan, agent_id, qvecs, dvecs)
+
+    def get(self, namespace: tuple[str, ...], key: str, *, refresh_ttl: bool | None = None) -> Item | None:
+        """:meth:`BaseStore.get <langgraph.store.base.BaseStore.get>`; the trusted caller's get
+        skips building a batch (it is usually served from the read cache)."""
+        if refresh_ttl is None:
+            refresh_ttl = True if self.ttl_config is None else self.ttl_config.get("refresh_on_read", True)
+        op = GetOp(namespace, str(key), refresh_ttl)
+        if self.acting_agent() is None:
+            return self._get_trusted(op)
+        found = self.batch([op])[0]
+        return found if isinstance(found, Item) else None
+
+    def _get_trusted(self, op: GetOp) -> Item | None:
+        check_labels(op.namespace)
+        check_key(op.key)
+        refresh: list[int] = []
+        item = self._engine.get_trusted(op, refresh)
+        self._engine.refresh(refresh)
+        return item
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
         """Async :meth:`batch`: embeddings through ``aembed_*``, storage in a worker thread."""
@@ -416,20 +429,21 @@ class _Namespaces:
 
     def for_put(self, namespace: Any) -> tuple[tuple[str, ...], str]:
         """A put's namespace (:func:`check_namespace`) and its stored text."""
-        try:
-            return self._puts[namespace]
-        except (KeyError, TypeError):  # new, or unhashable (a list): checked, kept as its tuple
-            checked = check_namespace(namespace)
-            found = self._puts[checked] = (checked, encode_namespace(checked))
-            return found
+        return self._checked(self._puts, namespace, check_namespace)
 
     def labels(self, namespace: Any) -> tuple[tuple[str, ...], str]:
         """A delete's namespace (:func:`check_labels`) and its stored text."""
+        return self._checked(self._labels, namespace, check_labels)
+
+    @staticmethod
+    def _checked(
+        seen: dict[Any, tuple[tuple[str, ...], str]], namespace: Any, check: Callable[[Any], tuple[str, ...]]
+    ) -> tuple[tuple[str, ...], str]:
         try:
-            return self._labels[namespace]
-        except (KeyError, TypeError):
-            checked = check_labels(namespace)
-            found = self._labels[checked] = (checked, encode_namespace(checked))
+            return seen[namespace]
+        except (KeyError, TypeError):  # new, or unhashable (a list): checked, kept under its tuple
+            checked = check(namespace)
+            found = seen[checked] = (checked, encode_namespace(checked))
             return found
 
 
