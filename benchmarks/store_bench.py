@@ -134,8 +134,8 @@ def bench_store(store: BaseStore, sizes: dict[str, int], indexed: BaseStore | No
         Interleaved, round after round (a batch, then its share of the single puts), so both see
         the same disk: an fsync's cost drifts by up to 2x within a minute on a shared VM, and the
         gain is a ratio of the two. Values and operations are made before the clock starts
-        (making a value of random words costs ~4.5 us, a third of a batched item, and is the
-        caller's cost, not the store's)."""
+        (making a value of random words costs 3-4.5 us, up to half of a batched item's cost, and
+        is the caller's cost, not the store's)."""
         rounds, share = sizes["batches"], sizes["puts"] // sizes["batches"]
         values = [value(i, rng) for i in range(max(share, 100))]
         singles: list[float] = []
