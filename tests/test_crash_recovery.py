@@ -14,6 +14,8 @@ a second, wherever it happens to be. The parent then reopens the same store and 
 * new writes (a whole handoff lifecycle included) work.
 
 This is repeated on the same store, so each round also reopens what the previous crash left.
+A second writer does the same to the LangGraph store's batches (up to 600 items, several SQLite
+statements each): only whole batches survive.
 """
 
 from __future__ import annotations
@@ -97,6 +99,31 @@ while True:
         print(ops, flush=True)
 """
 
+# The LangGraph store's writer: batch ``b`` puts ``1 + 37b mod 600`` items (so a batch spans
+# several of SQLite's multi-row statements, and the kill can land between two of them) into the
+# namespace of its block of 20 batches, and the progress marker; every fourth batch also deletes
+# the first item of the batch three before it.
+STORE_CHILD = r"""
+import sys
+from langgraph.store.base import PutOp
+from maas_langchain import MaaS
+
+location = sys.argv[1]
+maas = MaaS.open(location, sweep_interval=None)
+store = maas.store()
+found = store.get(("crash",), "progress")
+b = found.value["last"] + 1 if found else 0
+print("started", flush=True)
+while True:
+    ops = [PutOp(("crash", f"r{b // 20}"), f"b{b}-{j}", {"batch": b, "j": j, "pad": "x" * 1000}) for j in range(1 + (b * 37) % 600)]
+    ops.append(PutOp(("crash",), "progress", {"last": b}))
+    if b % 4 == 3:
+        ops.append(PutOp(("crash", f"r{(b - 3) // 20}"), f"b{b - 3}-0", None))
+    store.batch(ops)
+    print(b, flush=True)
+    b += 1
+"""
+
 _PACKAGE_ROOT = str(Path(maas_langchain.__file__).resolve().parent.parent)
 _EVERY_SHARE = AudienceFilter(tuple(AudienceClause(s.level, None, None) for s in SharedScope))
 _STATUS_AFTER = {
@@ -117,11 +144,11 @@ def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return str(tmp_path / "crash-home")
 
 
-def _run_and_kill(location: str, seed: int) -> int:
+def _run_and_kill(location: str, seed: int, child: str = CHILD) -> int:
     """Start the writer, let it write for about RUN_SECONDS, SIGKILL it; return its progress."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_PACKAGE_ROOT, os.environ.get("PYTHONPATH")]))}
     proc = subprocess.Popen(
-        [sys.executable, "-c", CHILD, location, str(seed)],
+        [sys.executable, "-c", child, location, str(seed)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -268,3 +295,33 @@ def test_a_killed_writer_leaves_a_whole_store(location: str) -> None:
             _check_store(maas)
         assert progress > 0
     assert grown == sorted(grown) and grown[-1] > grown[0], grown
+
+
+def test_a_killed_store_writer_leaves_only_whole_batches(location: str) -> None:
+    """A LangGraph store batch is one transaction however many statements it takes: after a
+    SIGKILL the batches before the progress marker are there whole (their deletes applied too)
+    and nothing of a later batch is. Checked over the last blocks, where the kill landed (the
+    writer commits hundreds of thousands of items a round)."""
+    for round_no in range(4):
+        printed = _run_and_kill(location, seed=2000 + round_no, child=STORE_CHILD)
+        if not location.startswith("postgresql"):
+            _check_sqlite_file(location)
+        with MaaS.open(location, sweep_interval=None) as maas:
+            store = maas.store()
+            progress = store.get(("crash",), "progress")
+            assert progress is not None
+            last = progress.value["last"]
+            assert last >= printed  # what the writer saw committed is there (it may have committed one more)
+            blocks = range(max(0, last // 20 - 1), last // 20 + 2)  # the next block: a torn batch would be there
+            found = {
+                (i.key, i.value["batch"], i.value["j"])
+                for block in blocks
+                for i in store.search(("crash", f"r{block}"), limit=1_000_000)
+            }
+            want = {
+                (f"b{b}-{j}", b, j)
+                for b in range(blocks[0] * 20, last + 1)
+                for j in range(1 + (b * 37) % 600)
+                if not (j == 0 and b % 4 == 0 and b + 3 <= last)
+            }
+            assert found == want, (last, sorted(found ^ want)[:5])
