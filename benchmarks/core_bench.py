@@ -60,8 +60,8 @@ from maas_langchain import (
     SharedMemory,
     SharedScope,
 )
-from maas_langchain.core.policy import audience_filter
-from maas_langchain.storage.base import iter_chunks
+from maas_langchain.core.access import audience_filter
+from maas_langchain.core.ports.state import iter_chunks
 
 __all__ = [
     "CONFIGS",
@@ -226,7 +226,7 @@ def _first_line(exc: BaseException) -> str:
 def _display(url: str) -> str:
     """``url`` without its password, for people."""
     try:
-        from maas_langchain.storage.postgres import display_location
+        from maas_langchain.backends.postgres import display_location
     except ImportError:
         return url.split("@", 1)[-1]
     return display_location(url)

@@ -64,11 +64,12 @@ from benchmarks.core_bench import (
 )
 from benchmarks.reporting import write_report
 from maas_langchain import MaaS
+from maas_langchain.backends.sql_memories import SqlMemoryOps
 from maas_langchain.core import memories as memories_module
 from maas_langchain.core.memories import MemoryInput, MemoryService
-from maas_langchain.core.ranking import STOP_WORDS, RankingWeights
+from maas_langchain.core.ports.text import STOP_WORDS
+from maas_langchain.core.ranking import RankingWeights
 from maas_langchain.embeddings import LocalMiniLMEmbeddings
-from maas_langchain.storage.sql_memories import SqlMemoryOps
 
 __all__ = [
     "FULL",

@@ -20,7 +20,7 @@ from langchain_core.messages import AIMessage, HumanMessage
 
 from maas_langchain import AgentType, AuditEventType, MaaS
 from maas_langchain.embeddings import HashingEmbeddings
-from maas_langchain.graph.supervisor import MaaSWorker, WorkerOutput, WorkerTask, create_maas_supervisor
+from maas_langchain.adapters.langgraph.supervisor import MaaSWorker, WorkerOutput, WorkerTask, create_maas_supervisor
 
 PROJECT = {"org": "acme", "project": "payments"}
 

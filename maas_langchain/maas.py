@@ -31,16 +31,19 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from maas_langchain.backends.memory import MemoryBackend
+from maas_langchain.backends.sqlite import SQLiteBackend
+from maas_langchain.core.access import require_kb_search
 from maas_langchain.core.agents import AgentRegistry
 from maas_langchain.core.audit import MaaSAuditLogger
-from maas_langchain.core.enums import AgentCapability, AuditEventType
+from maas_langchain.core.enums import AuditEventType
 from maas_langchain.core.events import EventService
 from maas_langchain.core.handoffs import HandoffManager, HandoffSweeper
 from maas_langchain.core.keys import ApiKeyService
 from maas_langchain.core.limits import CapacityLimits
 from maas_langchain.core.memories import Embedder, MemoryService
-from maas_langchain.core.policy import require_capability
 from maas_langchain.core.pools import PoolRegistry
+from maas_langchain.core.ports.state import StateBackend
 from maas_langchain.core.ranking import RankingWeights
 from maas_langchain.core.runtime import Runtime, set_default_factory
 from maas_langchain.core.scopes import DEFAULT_SCOPE_KEYS, ScopeHierarchy
@@ -52,12 +55,9 @@ from maas_langchain.errors import (
     NotSupportedError,
     VectorStoreLockedError,
 )
-from maas_langchain.storage.base import StateBackend
-from maas_langchain.storage.memory import MemoryBackend
-from maas_langchain.storage.sqlite import SQLiteBackend
 
 if TYPE_CHECKING:
-    from maas_langchain.graph.checkpoint import MaaSCheckpointer
+    from maas_langchain.adapters.langgraph.checkpoint import MaaSCheckpointer
 
 __all__ = ["DEFAULT_HOME", "MaaS", "resolve_home"]
 
@@ -77,7 +77,7 @@ def resolve_home(location: str | os.PathLike[str] | None = None) -> Path:
 
 def _open_postgres(url: str, durability: str) -> StateBackend:
     try:
-        from maas_langchain.storage.postgres import PostgresBackend
+        from maas_langchain.backends.postgres import PostgresBackend
     except ImportError as exc:
         if not (exc.name or "").startswith("psycopg"):
             raise
@@ -118,7 +118,7 @@ def _shutdown(sweeper: HandoffSweeper | None, backend: StateBackend, resources: 
         sweeper.stop()
     for resource in resources:
         resource.close()
-    store_cache = sys.modules.get("maas_langchain.graph.store_cache")
+    store_cache = sys.modules.get("maas_langchain.adapters.langgraph.store_cache")
     if store_cache is not None:  # loaded only if a LangGraph store was used: drop its registration
         store_cache.release(backend)
     backend.close()
@@ -169,7 +169,7 @@ class _Resources:
                 "vectors='http://host:8000' (a `chroma run` server) to MaaS.open() or set MAAS_VECTORS_URL; "
                 "vectors='chroma' keeps an embedded index on this host only (one process)"
             )
-        from maas_langchain.vectors import open_vector_index
+        from maas_langchain.backends.vectors import open_vector_index
 
         with self._lock:
             if self.index is None:
@@ -224,12 +224,12 @@ class MaaS:
         self.runtime = runtime
         self.limits = runtime.limits
         self.agents = AgentRegistry(runtime)
-        self.pools = PoolRegistry(runtime)
+        self.scopes = hierarchy or ScopeHierarchy()
+        self.pools = PoolRegistry(runtime, self.scopes)
         self.handoffs = HandoffManager(runtime)
         self.audit = MaaSAuditLogger(runtime)
         self.events = EventService(runtime)
         self._resources = resources or _Resources(_vector_spec(None, backend), None, None)
-        self.scopes = hierarchy or ScopeHierarchy()
         self.memories = MemoryService(
             runtime,
             self._resources.open_index,
@@ -345,8 +345,8 @@ class MaaS:
         """A LangGraph checkpointer on this instance's database (LangGraph's own SQLite /
         PostgreSQL / in-memory saver) that tracks which agent owns each thread; bound to
         ``agent_id`` if given, else the agent comes from ``config["configurable"]["maas_agent_id"]``.
-        See :class:`~maas_langchain.graph.checkpoint.MaaSCheckpointer`."""
-        from maas_langchain.graph.checkpoint import MaaSCheckpointer
+        See :class:`~maas_langchain.adapters.langgraph.checkpoint.MaaSCheckpointer`."""
+        from maas_langchain.adapters.langgraph.checkpoint import MaaSCheckpointer
 
         return MaaSCheckpointer(self, agent_id=agent_id)
 
@@ -363,10 +363,10 @@ class MaaS:
         return self._kb
 
     def store(self, *, agent_id: str | None = None, index: Any = None, ttl: Any = None, **options: Any) -> Any:
-        """A LangGraph ``BaseStore`` (:class:`~maas_langchain.graph.store.MaaSStore`) on this
+        """A LangGraph ``BaseStore`` (:class:`~maas_langchain.adapters.langgraph.store.MaaSStore`) on this
         instance's database; bound to ``agent_id`` it applies that agent's rights (docs/store.md).
         ``index`` and ``ttl`` are LangGraph's ``IndexConfig`` and ``TTLConfig``."""
-        from maas_langchain.graph.store import MaaSStore
+        from maas_langchain.adapters.langgraph.store import MaaSStore
 
         return MaaSStore(self, agent_id=agent_id, index=index, ttl=ttl, **options)
 
@@ -375,8 +375,9 @@ class MaaS:
         in-process caller). A denial is audited and raised as ``PermissionDeniedError``."""
         if agent_id is None:
             return
+        agent = self.agents.require_actor(agent_id, action="kb_search")  # audits its own denial
         try:
-            require_capability(self.agents.require_agent(agent_id), AgentCapability.KB_SEARCH)
+            require_kb_search(agent)
         except MaaSError as exc:
             event = AuditEventType.AGENT_AUTH
             self.runtime.record_failure(exc, event_type=event, action="kb_search", actor=agent_id, target=None)

@@ -39,19 +39,59 @@ def _imports(path: Path) -> set[str]:
     return found
 
 
-@pytest.mark.parametrize("path", sorted((PACKAGE / "core").glob("*.py")), ids=lambda p: p.name)
-def test_core_imports_no_framework(path: Path) -> None:
-    assert not _imports(path) & set(FRAMEWORKS)
+CORE_FILES = sorted((PACKAGE / "core").rglob("*.py"))
+BACKEND_FILES = sorted((PACKAGE / "backends").rglob("*.py"))
+STDLIB = set(sys.stdlib_module_names) | {"__future__"}
 
 
-@pytest.mark.parametrize("path", sorted((PACKAGE / "core").glob("*.py")), ids=lambda p: p.name)
-def test_core_depends_only_on_core_errors_and_the_storage_contract(path: Path) -> None:
+def _all_imports(path: Path) -> list[str]:
+    """Every imported module, ``import x`` and ``from x import`` alike, at any depth (functions,
+    ``TYPE_CHECKING`` blocks); relative imports resolved against the module's package."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
+    package = ".".join(("maas_langchain", *path.relative_to(PACKAGE).parent.parts))
+    found = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("maas_langchain"):
-            allowed = node.module.startswith(("maas_langchain.core", "maas_langchain.errors"))
-            allowed |= node.module in ("maas_langchain.storage.base", "maas_langchain.vectors.base")
-            assert allowed, f"{path.name} imports {node.module}"
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                found.append(f"{base}.{node.module}" if node.module else base)
+            else:
+                found.append(node.module or "")
+    return found
+
+
+@pytest.mark.parametrize("path", CORE_FILES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_core_imports_only_core_errors_numpy_and_the_standard_library(path: Path) -> None:
+    """DESIGN.md §2: core owns its ports and imports only core, ``errors`` and numpy — no
+    backend, adapter, framework or the top-level package; no allow-listed exceptions."""
+    for name in _all_imports(path):
+        top = name.split(".")[0]
+        ok = top in STDLIB or top == "numpy" or name.startswith(("maas_langchain.core", "maas_langchain.errors"))
+        assert ok, f"{path.relative_to(PACKAGE)} imports {name}"
+
+
+@pytest.mark.parametrize("path", BACKEND_FILES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_backends_implement_ports_and_import_no_core_service(path: Path) -> None:
+    """Backends see core's ports and its data types (records, enums), never a service or the
+    access module: what a principal may see reaches them as data (``core/ports/filters.py``)."""
+    allowed = ("maas_langchain.core.ports", "maas_langchain.core.records", "maas_langchain.core.enums")
+    for name in _all_imports(path):
+        if name.startswith("maas_langchain.core"):
+            assert name.startswith(allowed), f"{path.relative_to(PACKAGE)} imports {name}"
+        assert not name.startswith(("maas_langchain.adapters", "maas_langchain.maas", "maas_langchain.client"))
+
+
+def test_access_is_decided_in_one_module() -> None:
+    """Only ``core/access.py`` raises PermissionDeniedError in core (services call it); adapters
+    and backends never build one except to relay an identity mismatch they detect."""
+    deciders = sorted(
+        str(p.relative_to(PACKAGE))
+        for p in CORE_FILES + BACKEND_FILES
+        if "PermissionDeniedError(" in p.read_text(encoding="utf-8")
+    )
+    assert deciders == ["core/access.py"], deciders
 
 
 def test_importing_the_package_loads_no_framework() -> None:

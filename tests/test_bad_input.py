@@ -5,7 +5,8 @@ The conventions under test (one per family of failure):
 * malformed input (bad ids, wrong types, unknown enum strings, empty or oversized text and
   payloads, bad TTLs, a handoff to oneself) raises ``InvalidInputError`` whose message names
   the field;
-* a well-formed id that names nothing raises ``NotFoundError`` on writes, while the ``get_*``
+* a well-formed id that names nothing raises ``NotFoundError`` on writes (an unknown *acting* agent
+  is a denial instead: it has no rights), while the ``get_*``
   readers return ``None`` (and the few methods documented to return ``False`` do so);
 * a permission denial returns the specification's ``None`` / ``False`` / ``[]`` and writes one
   ``PERMISSION_DENIED`` audit entry with a reason (``raise_on_denial`` raises instead);
@@ -52,8 +53,8 @@ from maas_langchain import (
     PoolRegistry,
     SharedScope,
 )
-from maas_langchain.core.policy import AudienceClause, AudienceFilter
-from maas_langchain.storage.base import AuditQuery
+from maas_langchain.core.access import AudienceClause, AudienceFilter
+from maas_langchain.core.ports.state import AuditQuery
 
 UNKNOWN_ID = "7c1f1c7e-5a5a-4d4d-8e8e-000000000001"
 """Well-formed, never issued (ids are random v4 UUIDs)."""
@@ -659,34 +660,31 @@ UNKNOWN_CASES: list[tuple[str, str, Any]] = [
     ("pools.get_pool", "pool_id", Returns(None)),
     ("pools.list_pools", "agent_id", Returns([])),
     ("pools.archive_pool", "pool_id", NotFoundError),
-    ("pools.archive_pool", "actor_id", NotFoundError),
+    ("pools.archive_pool", "actor_id", Returns(False)),  # an unknown actor is denied
     ("pools.delete_pool", "pool_id", NotFoundError),
-    ("pools.delete_pool", "actor_id", NotFoundError),
+    ("pools.delete_pool", "actor_id", Returns(False)),
     ("pools.join_pool", "pool_id", NotFoundError),
     ("pools.join_pool", "agent_id", NotFoundError),
-    ("pools.join_pool", "actor_id", NotFoundError),
+    ("pools.join_pool", "actor_id", Returns(False)),
     ("pools.leave_pool", "pool_id", NotFoundError),
     ("pools.leave_pool", "agent_id", Returns(False)),  # documented: False when not a member
-    ("pools.leave_pool", "actor_id", NotFoundError),
+    ("pools.leave_pool", "actor_id", Returns(False)),
     ("pools.get_members", "pool_id", Returns([])),
     ("pools.get_permission", "pool_id", Returns(None)),
     ("pools.get_permission", "agent_id", Returns(None)),
     ("pools.share_memory", "pool_id", NotFoundError),
-    ("pools.share_memory", "agent_id", NotFoundError),
+    ("pools.share_memory", "agent_id", Returns(False)),
     ("pools.unshare_memory", "pool_id", NotFoundError),
-    ("pools.unshare_memory", "agent_id", NotFoundError),
+    ("pools.unshare_memory", "agent_id", Returns(False)),
     ("pools.query_shared", "pool_id", NotFoundError),
-    ("pools.query_shared", "agent_id", NotFoundError),
-    ("handoffs.initiate_handoff", "source_agent_id", NotFoundError),
+    ("pools.query_shared", "agent_id", Returns([])),
+    ("handoffs.initiate_handoff", "source_agent_id", Returns(None)),
     ("handoffs.initiate_handoff", "target_agent_id", NotFoundError),
-    *(
-        (f"handoffs.{verb}_handoff", param, NotFoundError)
-        for verb in ("accept", "reject", "complete", "cancel")
-        for param in ("handoff_id", "agent_id")
-    ),
+    *((f"handoffs.{verb}_handoff", "handoff_id", NotFoundError) for verb in ("accept", "reject", "complete", "cancel")),
+    *((f"handoffs.{verb}_handoff", "agent_id", Returns(False)) for verb in ("accept", "reject", "complete", "cancel")),
     ("handoffs.get_handoff", "handoff_id", Returns(None)),
     ("handoffs.get_handoff", "agent_id", Returns(None)),  # not a party: a denial
-    ("handoffs.get_pending_handoffs", "agent_id", NotFoundError),
+    ("handoffs.get_pending_handoffs", "agent_id", Returns([])),
     ("handoffs.list_handoffs", "agent_id", Returns([])),
     ("handoffs.get_handoff_memories", "handoff_id", NotFoundError),
     ("handoffs.get_handoff_memories", "agent_id", Returns([])),  # not a party: a denial
@@ -970,16 +968,21 @@ def test_capacity_is_freed_by_the_recovery_methods(open_maas: Callable[..., MaaS
 
 
 UNREGISTERED: list[tuple[str, Callable[[MaaS, World], Any]]] = [
-    ("initiate-from", lambda m, w: m.handoffs.initiate_handoff(w.x, w.b, _ctx())),
     ("initiate-to", lambda m, w: m.handoffs.initiate_handoff(w.a, w.x, _ctx())),
-    ("pending", lambda m, w: m.handoffs.get_pending_handoffs(w.x)),
     ("join", lambda m, w: m.pools.join_pool(w.pool, w.x)),
-    ("join-as-actor", lambda m, w: m.pools.join_pool(w.pool, w.x, actor_id=w.x)),
-    ("share", lambda m, w: m.pools.share_memory(w.pool, "m9", w.x)),
-    ("query", lambda m, w: m.pools.query_shared(w.pool, w.x)),
     ("require", lambda m, w: m.agents.require_agent(w.x)),
     ("create-pool-admin", lambda m, w: m.pools.create_pool("p", "u2", admin_agent_id=w.x)),
 ]
+"""An unregistered agent named as a *target* is not found."""
+
+UNREGISTERED_ACTING: list[tuple[str, Callable[[MaaS, World], Any], Any]] = [
+    ("initiate-from", lambda m, w: m.handoffs.initiate_handoff(w.x, w.b, _ctx()), None),
+    ("pending", lambda m, w: m.handoffs.get_pending_handoffs(w.x), []),
+    ("join-as-actor", lambda m, w: m.pools.join_pool(w.pool, w.x, actor_id=w.x), False),
+    ("share", lambda m, w: m.pools.share_memory(w.pool, "m9", w.x), False),
+    ("query", lambda m, w: m.pools.query_shared(w.pool, w.x), []),
+]
+"""An unregistered agent *acting* has no rights: a denial, audited as PERMISSION_DENIED."""
 
 
 def test_unregistered_agents_are_not_found(maas: MaaS, world: World) -> None:
@@ -989,6 +992,13 @@ def test_unregistered_agents_are_not_found(maas: MaaS, world: World) -> None:
     for label, call in UNREGISTERED:
         with problems.case(label):
             expect_error(maas, lambda: call(maas, world), NotFoundError, verify=False)  # noqa: B023
+    for label, call, denied in UNREGISTERED_ACTING:
+        with problems.case(label):
+            before = snapshot(maas)
+            assert call(maas, world) == denied
+            added = assert_unchanged(maas, before, verify=False)
+            assert [e.event_type for e in added] == [AuditEventType.PERMISSION_DENIED], added
+            assert "not registered" in (added[0].reason or "")
     problems.check(maas)
 
 

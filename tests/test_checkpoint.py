@@ -22,8 +22,8 @@ from langgraph.checkpoint.conformance.capabilities import BASE_CAPABILITIES
 from langgraph.graph import StateGraph
 
 from maas_langchain import AgentType, MaaS
+from maas_langchain.adapters.langgraph import MaaSCheckpointer
 from maas_langchain.errors import PermissionDeniedError
-from maas_langchain.graph import MaaSCheckpointer
 from maas_langchain.testing import ManualClock
 
 BASE = sorted(c.value for c in BASE_CAPABILITIES)

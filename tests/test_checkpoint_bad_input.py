@@ -14,6 +14,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import StateGraph
 
 from maas_langchain import AgentType, MaaS
+from maas_langchain.adapters.langgraph.checkpoint import CheckpointSchemaError
 from maas_langchain.core.enums import AgentCapability
 from maas_langchain.errors import (
     BackendUnavailableError,
@@ -21,7 +22,6 @@ from maas_langchain.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-from maas_langchain.graph.checkpoint import CheckpointSchemaError
 from maas_langchain.testing import ManualClock
 
 

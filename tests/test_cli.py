@@ -26,45 +26,45 @@ def test_demo_twice_then_status_shows_the_kept_data(tmp_path) -> None:
     assert "timeline: created" in first and "completed" in first
     assert "PERMISSION_DENIED" in first and "Audit chain intact" in first
     _run("-m", "maas_langchain.demo", home=tmp_path)
-    status = json.loads(_run("-m", "maas_langchain.cli", "--json", "status", home=tmp_path))
+    status = json.loads(_run("-m", "maas_langchain.adapters.cli", "--json", "status", home=tmp_path))
     assert status["counts"]["agents"] == 6 and status["counts"]["pools"] == 2
     assert status["counts"]["handoffs"] == 2 and status["audit_chain_ok"] is True
-    text = _run("-m", "maas_langchain.cli", "status", home=tmp_path)
+    text = _run("-m", "maas_langchain.adapters.cli", "status", home=tmp_path)
     assert "agents        6" in text and "audit chain   intact" in text
 
 
 def test_listing_commands(tmp_path) -> None:
     _run("-m", "maas_langchain.demo", home=tmp_path)
-    assert "claude_code" in _run("-m", "maas_langchain.cli", "agents", home=tmp_path)
-    assert "feature-auth" in _run("-m", "maas_langchain.cli", "pools", home=tmp_path)
-    assert "completed" in _run("-m", "maas_langchain.cli", "handoffs", home=tmp_path)
-    audit = _run("-m", "maas_langchain.cli", "audit", "--type", "HANDOFF", home=tmp_path)
+    assert "claude_code" in _run("-m", "maas_langchain.adapters.cli", "agents", home=tmp_path)
+    assert "feature-auth" in _run("-m", "maas_langchain.adapters.cli", "pools", home=tmp_path)
+    assert "completed" in _run("-m", "maas_langchain.adapters.cli", "handoffs", home=tmp_path)
+    audit = _run("-m", "maas_langchain.adapters.cli", "audit", "--type", "HANDOFF", home=tmp_path)
     assert "initiate" in audit and "complete" in audit and "POOL_OPERATION" not in audit
-    assert "up to date" in _run("-m", "maas_langchain.cli", "db", "migrate", home=tmp_path)
+    assert "up to date" in _run("-m", "maas_langchain.adapters.cli", "db", "migrate", home=tmp_path)
 
 
 def test_audit_verify_fails_on_tampering(tmp_path) -> None:
     _run("-m", "maas_langchain.demo", home=tmp_path)
-    assert "intact" in _run("-m", "maas_langchain.cli", "audit", "verify", home=tmp_path)
+    assert "intact" in _run("-m", "maas_langchain.adapters.cli", "audit", "verify", home=tmp_path)
     conn = sqlite3.connect(tmp_path / "maas.db")
     conn.execute("DROP TRIGGER audit_log_no_update")
     conn.execute("UPDATE audit_log SET outcome = 'success' WHERE outcome = 'denied'")
     conn.commit()
     conn.close()
-    out = _run("-m", "maas_langchain.cli", "audit", "verify", home=tmp_path, expect=1)
+    out = _run("-m", "maas_langchain.adapters.cli", "audit", "verify", home=tmp_path, expect=1)
     assert "BROKEN" in out
 
 
 @pytest.mark.parametrize("args", [["status"], ["agents"]])
 def test_errors_are_one_clear_line(tmp_path, args) -> None:
     (tmp_path / "maas.db").write_bytes(b"this is not a database" * 100)
-    out = _run("-m", "maas_langchain.cli", *args, home=tmp_path, expect=2)
+    out = _run("-m", "maas_langchain.adapters.cli", *args, home=tmp_path, expect=2)
     assert out.startswith("maas: error [backend_unavailable]") and "Traceback" not in out
 
 
 def test_reindex_rebuilds_the_memory_index_with_progress(tmp_path) -> None:
     _run("-m", "maas_langchain.demo", home=tmp_path)  # writes two memories (one quarantined)
-    out = _run("-m", "maas_langchain.cli", "reindex", home=tmp_path)
+    out = _run("-m", "maas_langchain.adapters.cli", "reindex", home=tmp_path)
     assert "reindexed: 2 memories examined" in out
-    status = json.loads(_run("-m", "maas_langchain.cli", "--json", "status", home=tmp_path))
+    status = json.loads(_run("-m", "maas_langchain.adapters.cli", "--json", "status", home=tmp_path))
     assert status["counts"]["memories"] == 2 and status["vectors"]["embedding_model"] == "all-MiniLM-L6-v2"

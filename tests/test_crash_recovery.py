@@ -34,8 +34,8 @@ from conftest import postgres_url, require_postgres
 
 import maas_langchain
 from maas_langchain import AgentType, AuditEventType, HandoffContext, HandoffStatus, MaaS, PermissionModel, SharedScope
-from maas_langchain.core.policy import AudienceClause, AudienceFilter
-from maas_langchain.storage.base import AuditQuery
+from maas_langchain.core.access import AudienceClause, AudienceFilter
+from maas_langchain.core.ports.state import AuditQuery
 
 pytestmark = pytest.mark.slow
 

@@ -22,8 +22,8 @@ from maas_langchain import (
     PoolRegistry,
     SharedScope,
 )
-from maas_langchain.storage.migrations import load_migrations
-from maas_langchain.storage.sqlite import SQLiteBackend
+from maas_langchain.backends.migrations import load_migrations
+from maas_langchain.backends.sqlite import SQLiteBackend
 
 
 def test_default_location_is_dot_maas_in_the_working_directory(tmp_path, monkeypatch) -> None:

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from maas_langchain import AgentType, MaaS
-from maas_langchain.cli import main
-from maas_langchain.cli_serve import parse_expiry, parse_scope_floor
+from maas_langchain.adapters.cli import main
+from maas_langchain.adapters.cli_serve import parse_expiry, parse_scope_floor
 from maas_langchain.core.keys import INVALID_MESSAGE, MISSING_MESSAGE, InvalidApiKeyError, hash_secret
 from maas_langchain.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from maas_langchain.testing import ManualClock

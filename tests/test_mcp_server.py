@@ -33,8 +33,8 @@ from mcp.client.streamable_http import streamable_http_client
 from pydantic import BaseModel, Field
 
 from maas_langchain import AgentType, MaaS
-from maas_langchain.server.app import create_http_app
-from maas_langchain.tools.registry import ToolContext, ToolSpec, tool_specs
+from maas_langchain.adapters.mcp.app import create_http_app
+from maas_langchain.adapters.tools.registry import ToolContext, ToolSpec, tool_specs
 
 ROOT = Path(__file__).resolve().parents[1]
 MCP_HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
@@ -72,13 +72,13 @@ class HttpServer:
 
 
 def start_http_server(home: Path, log: Path) -> HttpServer:
-    """Start ``python -m maas_langchain.cli --home HOME serve --http`` on a free port; wait for it."""
+    """Start ``python -m maas_langchain.adapters.cli --home HOME serve --http`` on a free port; wait for it."""
     for _attempt in range(2):  # a port race is retried once
         port = free_loopback_port()
         command = [
             sys.executable,
             "-m",
-            "maas_langchain.cli",
+            "maas_langchain.adapters.cli",
             "--home",
             str(home),
             "serve",
@@ -299,7 +299,7 @@ async def test_http_lists_exactly_the_registry(deployment: Deployment) -> None:
     assert mcp_listing(listed) == registry_listing()
     names = [t.name for t in listed.tools]
     assert len(names) == len(set(names)) >= 15
-    from maas_langchain.tools.langchain import MaaSToolkit
+    from maas_langchain.adapters.tools.langchain import MaaSToolkit
 
     with deployment.open() as maas:
         toolkit = MaaSToolkit(maas, agent_id=deployment.agent)
@@ -395,7 +395,7 @@ def test_stdio_server(tmp_path: Path) -> None:
     with MaaS.open(home, sweep_interval=None, vectors="bruteforce") as maas:
         agent = maas.agents.register_agent(AgentType.CLAUDE_CODE, owner_id="u1")
         issued = maas.keys.create_key(agent)
-    command = ["-m", "maas_langchain.cli", "--home", str(home), "serve"]
+    command = ["-m", "maas_langchain.adapters.cli", "--home", str(home), "serve"]
 
     async def session_run() -> None:
         params = StdioServerParameters(
@@ -469,7 +469,7 @@ CLIENT_SCRIPT = textwrap.dedent(
     home, agent_id, query = sys.argv[1:4]
     scope = {"project": "p1"}
     with MaaS.open(home, sweep_interval=None, vectors="bruteforce") as maas:
-        from maas_langchain.tools.langchain import MaaSToolkit
+        from maas_langchain.adapters.tools.langchain import MaaSToolkit
         tool = next(t for t in MaaSToolkit(maas, agent_id=agent_id).get_tools() if t.name == "recall")
         out = json.loads(tool.invoke({"query": query, "scope": scope}))
     print(json.dumps(out))
@@ -504,7 +504,7 @@ def test_serve_holds_the_embedded_index(tmp_path: Path) -> None:
     """Service mode: the serving process owns the embedded Chroma folder; a second one is refused at start-up."""
     with MaaS.open(tmp_path / "home", sweep_interval=None, vectors="chroma") as maas:
         maas.memories.sync.index  # noqa: B018 - this process now holds the folder
-        command = [sys.executable, "-m", "maas_langchain.cli", "--home", str(tmp_path / "home"), "serve", "--http"]
+        command = [sys.executable, "-m", "maas_langchain.adapters.cli", "--home", str(tmp_path / "home"), "serve", "--http"]
         env = {k: v for k, v in server_env().items() if k != "MAAS_VECTORS_URL"}
         done = subprocess.run([*command, "--port", str(free_loopback_port())], env=env, capture_output=True, timeout=60)
     assert done.returncode == 2 and b"[backend_unavailable]" in done.stderr and b"maas serve" in done.stderr

@@ -144,12 +144,21 @@ def test_membership_management_needs_admin(maas: MaaS) -> None:
     assert all("ADMIN is needed" in (e.reason or "") for e in denied)
 
 
-def test_an_agent_may_join_its_owners_pool_but_not_as_admin(maas: MaaS) -> None:
-    own, foreign = _agent(maas, "alice"), _agent(maas, "bob")
-    pool = maas.pools.create_pool("p", owner_id="alice", scope=S.GLOBAL)
-    assert maas.pools.join_pool(pool, own, P.WRITE, actor_id=own)
-    assert maas.pools.join_pool(pool, own, P.ADMIN, actor_id=own) is False
+def test_pools_admit_members_by_invitation_only(maas: MaaS) -> None:
+    """No agent-bound caller joins uninvited, raises itself, or rejoins after removal (security.md)."""
+    own, foreign, admin = _agent(maas, "alice"), _agent(maas, "bob"), _agent(maas, "alice")
+    pool = maas.pools.create_pool("p", owner_id="alice", scope=S.GLOBAL, admin_agent_id=admin)
+    assert maas.pools.join_pool(pool, own, P.WRITE, actor_id=own) is False  # even its owner's pool
     assert maas.pools.join_pool(pool, foreign, P.READ, actor_id=foreign) is False
+    assert maas.pools.join_pool(pool, own, P.READ, actor_id=admin)  # invited
+    assert maas.pools.join_pool(pool, own, P.WRITE, actor_id=own) is False  # no self-upgrade
+    assert maas.pools.join_pool(pool, own, P.ADMIN, actor_id=own) is False
+    assert maas.pools.get_permission(pool, own) is P.READ
+    assert maas.pools.leave_pool(pool, own, actor_id=admin)  # removed by an ADMIN
+    assert maas.pools.join_pool(pool, own, P.READ, actor_id=own) is False  # no rejoin
+    assert maas.pools.get_permission(pool, own) is None
+    denied = maas.audit.query(event_type=AuditEventType.PERMISSION_DENIED)
+    assert [e.action for e in denied] == ["join"] * 5 and all(e.reason for e in denied)
 
 
 def test_archived_pool_is_read_only_and_delete_removes_everything(maas: MaaS) -> None:

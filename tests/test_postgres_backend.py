@@ -24,9 +24,9 @@ import pytest
 
 from maas_langchain import HandoffContext, MaaS
 from maas_langchain.core.enums import AgentType, AuditEventType
+from maas_langchain.core.ports.state import AuditQuery
 from maas_langchain.core.records import Agent, AuditEvent
 from maas_langchain.errors import BackendUnavailableError, ConflictError, InvalidInputError
-from maas_langchain.storage.base import AuditQuery
 
 pytestmark = pytest.mark.postgres
 
@@ -56,7 +56,7 @@ def _agent() -> Agent:
 
 
 def _backend(url: str, **kw: Any) -> Any:
-    from maas_langchain.storage.postgres import PostgresBackend
+    from maas_langchain.backends.postgres import PostgresBackend
 
     return PostgresBackend(url, **kw)
 
@@ -86,7 +86,7 @@ def test_open_migrate_and_close(pg_url: str) -> None:
 
 
 def _known() -> list[Any]:
-    from maas_langchain.storage.migrations import load_migrations
+    from maas_langchain.backends.migrations import load_migrations
 
     return load_migrations("postgres")
 
@@ -122,7 +122,7 @@ def test_a_changed_migration_is_refused_on_open(pg_url: str) -> None:
 def test_the_schema_mirrors_sqlite(pg_url: str, tmp_path: Any) -> None:
     import sqlite3
 
-    from maas_langchain.storage.sqlite import SQLiteBackend
+    from maas_langchain.backends.sqlite import SQLiteBackend
 
     SQLiteBackend(tmp_path / "mirror.db").close()
     with sqlite3.connect(tmp_path / "mirror.db") as lite:
@@ -288,7 +288,7 @@ def test_nested_transactions_join_the_open_one(pg_url: str) -> None:
 
 
 def _migrate_in_child(url: str, barrier: Any, results: Any) -> None:
-    from maas_langchain.storage.postgres import PostgresBackend
+    from maas_langchain.backends.postgres import PostgresBackend
 
     try:
         barrier.wait(60)
@@ -326,7 +326,7 @@ def test_postgres_urls_open_through_the_facade_and_maas_url(pg_url: str, monkeyp
 
 
 def test_display_location_never_shows_a_password(needs_psycopg: None) -> None:
-    from maas_langchain.storage.postgres import display_location
+    from maas_langchain.backends.postgres import display_location
 
     assert display_location("postgresql://bob:pw@db.example:5433/maas") == "postgresql://bob@db.example:5433/maas"
     assert display_location("host=db user=bob password=pw dbname=maas") == "postgresql://bob@db/maas"
@@ -335,7 +335,7 @@ def test_display_location_never_shows_a_password(needs_psycopg: None) -> None:
 
 def test_without_psycopg_the_error_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "psycopg", None)
-    monkeypatch.delitem(sys.modules, "maas_langchain.storage.postgres", raising=False)
+    monkeypatch.delitem(sys.modules, "maas_langchain.backends.postgres", raising=False)
     with pytest.raises(InvalidInputError, match=r"maas_langchain\[postgres\]"):
         MaaS.open("postgresql://postgres@127.0.0.1/test")
 

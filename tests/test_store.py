@@ -12,9 +12,9 @@ from langgraph.store.base import GetOp, InvalidNamespaceError, PutOp, SearchOp
 from langgraph.store.memory import InMemoryStore
 
 from maas_langchain import AgentType, MaaS
+from maas_langchain.adapters.langgraph import MaaSStore
+from maas_langchain.adapters.langgraph.store_values import DEFAULT_MAX_VALUE_BYTES
 from maas_langchain.errors import InvalidInputError
-from maas_langchain.graph import MaaSStore
-from maas_langchain.graph.store_values import DEFAULT_MAX_VALUE_BYTES
 from maas_langchain.testing import ManualClock
 
 DIMS = 8

@@ -20,10 +20,8 @@ from langgraph.graph import START, StateGraph
 from pydantic import Field
 
 from maas_langchain import AgentType, AuditEventType, HandoffStatus, MaaS
-from maas_langchain.embeddings import HashingEmbeddings
-from maas_langchain.errors import InvalidInputError, NotFoundError
-from maas_langchain.graph import create_handoff_tool, create_maas_supervisor
-from maas_langchain.graph.supervisor import (
+from maas_langchain.adapters.langgraph import create_handoff_tool, create_maas_supervisor
+from maas_langchain.adapters.langgraph.supervisor import (
     MaaSWorker,
     SupervisorState,
     WorkerOutput,
@@ -31,6 +29,8 @@ from maas_langchain.graph.supervisor import (
     create_supervisor_agent,
     maas_worker_node,
 )
+from maas_langchain.embeddings import HashingEmbeddings
+from maas_langchain.errors import InvalidInputError, NotFoundError
 from maas_langchain.testing import ManualClock
 
 H = HandoffStatus

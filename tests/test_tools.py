@@ -13,14 +13,14 @@ from typing import Any
 import pytest
 
 from maas_langchain import MaaS
+from maas_langchain.adapters.tools import ToolContext, ToolResult, execute, tool_specs
+from maas_langchain.adapters.tools.registry import get_spec
+from maas_langchain.adapters.tools.specs import SPEC_TOOL_NAMES
+from maas_langchain.core.access import agent_scope, memory_grant
 from maas_langchain.core.enums import AgentType, AuditEventType, PermissionModel, SharedScope
-from maas_langchain.core.policy import agent_scope, memory_grant
 from maas_langchain.core.scopes import ScopeHierarchy
 from maas_langchain.embeddings import HashingEmbeddings
 from maas_langchain.errors import PermissionDeniedError
-from maas_langchain.tools import ToolContext, ToolResult, execute, tool_specs
-from maas_langchain.tools.registry import get_spec
-from maas_langchain.tools.specs import SPEC_TOOL_NAMES
 
 SPEC_PARAMETERS = {  # the blog's "MCP Integration" list, in its order
     "register_agent": {"agent_type", "owner_id"},
@@ -187,10 +187,14 @@ def test_join_and_leave_for_another_agent_need_admin(w: World) -> None:
     assert w.ok(w.a, "leave_pool", pool_id=pool, agent_id=w.b) == {"pool_id": pool, "agent_id": w.b, "member": False}
 
 
-def test_an_agent_joins_a_pool_of_its_own_user_but_not_of_another(w: World) -> None:
-    assert w.ok(w.pipe, "join_pool", pool_id=w.pool)["permission"] == "read"
+def test_pools_admit_agents_by_an_admins_invitation_only(w: World) -> None:
+    assert w.call(w.pipe, "join_pool", pool_id=w.pool).code == "permission_denied"  # its own user's pool too
     assert w.call(w.stranger, "join_pool", pool_id=w.pool).code == "permission_denied"
-    assert w.call(w.pipe, "join_pool", pool_id=w.pool, permission="admin").code == "permission_denied"
+    pool = w.ok(w.a, "create_pool", name="mine", scope="project")["pool_id"]  # the creator joins as ADMIN
+    assert w.ok(w.a, "join_pool", pool_id=pool, agent_id=w.pipe)["permission"] == "read"
+    for permission in ("write", "admin"):
+        assert w.call(w.pipe, "join_pool", pool_id=pool, permission=permission).code == "permission_denied"
+    assert w.maas.pools.get_permission(pool, w.pipe) is PermissionModel.READ
 
 
 def test_register_agent_stays_within_the_registering_agent(w: World) -> None:
@@ -347,9 +351,9 @@ def test_a_failed_share_of_new_content_leaves_no_active_memory(w: World) -> None
     assert result.code == "permission_denied"  # custom_pipeline lacks MEMORY_WRITE
     result = w.call(w.stranger, "share_memory_to_scope", pool_id=w.pool, content="A fact")
     assert result.code == "permission_denied"  # not a member: the memory written first is forgotten
-    assert w.maas.memories.history(scope={"user": "u2"}) and all(
-        m.status.value == "deleted" for m in w.maas.memories.history(scope={"user": "u2"})
-    )
+    own = agent_scope(w.maas.agents.require_agent(w.stranger), w.maas.scopes)
+    written = w.maas.memories.history(scope=own)
+    assert written and all(m.status.value == "deleted" for m in written)
 
 
 def test_kb_search_needs_kb_search(w: World) -> None:
@@ -375,17 +379,19 @@ def test_scope_relations() -> None:
     assert h.relation(floor, floor) == "same"
     assert h.relation(floor, {"org": "acme", "project": "alpha", "agent": "a1"}) == "narrower"
     assert h.relation(floor, {"org": "acme"}) == "ancestor"
-    assert h.relation(floor, {"project": "alpha"}) == "ancestor"
+    assert h.relation(floor, {"project": "alpha"}) == "outside"  # not a prefix: skips the floor's org
     assert h.relation(floor, {"org": "acme", "project": "beta"}) == "outside"
     assert h.relation(floor, {"org": "acme", "team": "t", "project": "alpha"}) == "outside"  # key above deepest
     assert h.relation(floor, {"org": "evil"}) == "outside"
 
 
 def test_remember_at_own_narrower_or_ancestor_scope_only(w: World) -> None:
-    for scope in ({"project": "alpha"}, {"team": "core", "project": "alpha"}, {"user": "u1"}):
+    # the own scope is {team: core, project: alpha, user: u1, agent: a}: its prefixes are ancestors
+    for scope in ({"team": "core"}, {"team": "core", "project": "alpha"}, {"team": "core", "project": "alpha", "user": "u1"}):
         assert w.ok(w.a, "remember", content=f"shared up to {scope}", scope=scope)["scope"] == scope
     before = w.maas.status()["counts"]["memories"]
-    for scope in ({"project": "beta"}, {"org": "acme", "agent": w.a}, {"agent": w.b}, {"user": "u1", "agent": w.b}):
+    skipping = ({"project": "alpha"}, {"user": "u1"}, {"team": "core", "user": "u1"})  # skip a key: not prefixes
+    for scope in ({"project": "beta"}, {"org": "acme", "agent": w.a}, {"agent": w.b}, {"user": "u1", "agent": w.b}, *skipping):
         result = w.call(w.a, "remember", content="sneaky", scope=scope)
         assert result.code == "permission_denied", scope
     assert w.call(w.pipe, "remember", content="read-only agent").code == "permission_denied"
@@ -395,13 +401,13 @@ def test_remember_at_own_narrower_or_ancestor_scope_only(w: World) -> None:
 def test_recall_never_returns_a_sibling_agents_memories(w: World) -> None:
     w.ok(w.a, "remember", content="alpha private note about the login form")
     w.ok(w.b, "remember", content="beta private note about the login form")
-    w.ok(w.b, "remember", content="project wide note about the login form", scope={"project": "alpha"})
+    w.ok(w.b, "remember", content="project wide note about the login form", scope={"team": "core", "project": "alpha"})
 
     def contents(agent: str, **args: Any) -> set[str]:
         return {m["content"] for m in w.ok(agent, "recall", query="login form note", top_k=20, **args)["memories"]}
 
     assert contents(w.a) == {"alpha private note about the login form", "project wide note about the login form"}
-    assert contents(w.a, scope={"project": "alpha"}) == {"project wide note about the login form"}
+    assert contents(w.a, scope={"team": "core", "project": "alpha"}) == {"project wide note about the login form"}
     # an ancestor query: inherited context only, no descendants (so no agent's private notes)
     assert contents(w.pipe, scope={"team": "core", "project": "alpha"}) == {"project wide note about the login form"}
     assert w.call(w.a, "recall", query="x", scope={"user": "u1", "agent": w.b}).code == "permission_denied"
@@ -433,8 +439,10 @@ def test_a_scope_floor_replaces_the_own_scope(w: World) -> None:
 
 def test_memory_grant_is_the_core_rule(w: World) -> None:
     agent = w.maas.agents.require_agent(w.a)
-    up = memory_grant(agent, w.maas.scopes, {"project": "alpha"})
-    assert (up.scope, up.descendants) == ({"project": "alpha"}, False)
+    up = memory_grant(agent, w.maas.scopes, {"team": "core", "project": "alpha"})
+    assert (up.scope, up.descendants) == ({"team": "core", "project": "alpha"}, False)
+    with pytest.raises(PermissionDeniedError):  # skips the team: another scope, not an ancestor
+        memory_grant(agent, w.maas.scopes, {"project": "alpha"})
     own = memory_grant(agent, w.maas.scopes, None, write=True)
     assert own.descendants and own.scope == own.within
     with pytest.raises(PermissionDeniedError):

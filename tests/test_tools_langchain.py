@@ -23,12 +23,12 @@ from langchain_tests.integration_tests import ToolsIntegrationTests
 from langchain_tests.unit_tests import ToolsUnitTests
 
 from maas_langchain import MaaS
+from maas_langchain.adapters.tools import MaaSToolkit, tool_specs
+from maas_langchain.adapters.tools.langchain import MaaSTool
+from maas_langchain.adapters.tools.registry import input_schema
 from maas_langchain.core.enums import AgentType, HandoffStatus, PermissionModel, SharedScope
 from maas_langchain.embeddings import HashingEmbeddings
 from maas_langchain.errors import NotFoundError
-from maas_langchain.tools import MaaSToolkit, tool_specs
-from maas_langchain.tools.langchain import MaaSTool
-from maas_langchain.tools.registry import input_schema
 
 
 class _World:
@@ -222,7 +222,7 @@ def team(tmp_path: Path) -> Iterator[tuple[MaaS, str, str, str]]:
     maas = MaaS.open(tmp_path / "maas", vectors="bruteforce", embeddings=HashingEmbeddings(64), sweep_interval=None)
     backend = maas.agents.register_agent(AgentType.CLAUDE_CODE, "user-123", project_id="auth")
     frontend = maas.agents.register_agent(AgentType.GPT_AGENT, "user-123", project_id="auth")
-    pool = maas.pools.create_pool("feature-auth", "user-123", SharedScope.PROJECT)
+    pool = maas.pools.create_pool("feature-auth", "user-123", SharedScope.PROJECT, admin_agent_id=backend)
     maas.pools.join_pool(pool, frontend, PermissionModel.READ)
     yield maas, backend, frontend, pool
     maas.close()
@@ -234,7 +234,7 @@ def test_create_agent_joins_shares_hands_off_and_recalls(team: tuple[MaaS, str, 
     maas, backend, frontend, pool = team
     fact = "The login API is POST /v2/login and returns a JWT."
     script = [
-        _call("join_pool", {"pool_id": pool, "permission": "write"}, 1),
+        _call("join_pool", {"pool_id": pool, "agent_id": frontend, "permission": "write"}, 1),  # as ADMIN
         _call("share_memory_to_scope", {"pool_id": pool, "content": fact, "scope": "project"}, 2),
         _call(
             "initiate_handoff", {"source_id": frontend, "target_id": backend, "context": {"task_description": "x"}}, 3
@@ -265,7 +265,7 @@ def test_create_agent_joins_shares_hands_off_and_recalls(team: tuple[MaaS, str, 
     assert [m.status for m in tool_messages] == ["success", "success", "error", "success", "success"]
     assert json.loads(str(tool_messages[2].content))["error"]["code"] == "permission_denied"
     # the state in MaaS
-    assert maas.pools.get_permission(pool, backend) is PermissionModel.WRITE
+    assert maas.pools.get_permission(pool, frontend) is PermissionModel.WRITE
     assert [(s.content, s.author_id) for s in maas.pools.query_shared(pool, frontend)] == [(fact, backend)]
     [handoff] = maas.handoffs.list_handoffs(backend)
     assert (handoff.source_agent_id, handoff.target_agent_id) == (backend, frontend)

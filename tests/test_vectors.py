@@ -26,14 +26,8 @@ from conftest import free_loopback_port
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from maas_langchain.errors import (
-    BackendUnavailableError,
-    EmbeddingDimensionError,
-    InvalidInputError,
-    NotFoundError,
-    VectorStoreLockedError,
-)
-from maas_langchain.vectors import (
+from maas_langchain.backends.chroma_filters import chroma_where
+from maas_langchain.backends.vectors import (
     And,
     BruteForceIndex,
     ChromaIndex,
@@ -47,7 +41,13 @@ from maas_langchain.vectors import (
     open_vector_index,
     where_matches,
 )
-from maas_langchain.vectors.chroma_filters import chroma_where
+from maas_langchain.errors import (
+    BackendUnavailableError,
+    EmbeddingDimensionError,
+    InvalidInputError,
+    NotFoundError,
+    VectorStoreLockedError,
+)
 
 DIM = 16
 ROWS = 300
@@ -484,7 +484,7 @@ def test_an_unreachable_server_names_its_url() -> None:
 
 _HOLD = """
 import sys, time
-from maas_langchain.vectors import ChromaIndex
+from maas_langchain.backends.vectors import ChromaIndex
 index = ChromaIndex.embedded(sys.argv[1])
 print("ready", flush=True)
 time.sleep(120)
@@ -493,7 +493,7 @@ time.sleep(120)
 _TRY = """
 import sys
 from maas_langchain.errors import VectorStoreLockedError
-from maas_langchain.vectors import ChromaIndex
+from maas_langchain.backends.vectors import ChromaIndex
 try:
     ChromaIndex.embedded(sys.argv[1]).close()
     print("opened")

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from maas_langchain.core.access import load_actor
 from maas_langchain.core.enums import (
     DEFAULT_CAPABILITIES,
     AgentCapability,
@@ -22,11 +23,17 @@ from maas_langchain.core.enums import (
     EventKind,
 )
 from maas_langchain.core.handoffs import cancel_open_handoffs
+from maas_langchain.core.ports.state import StateTx
 from maas_langchain.core.records import Agent
 from maas_langchain.core.runtime import AuditEntry, Runtime, default_runtime
 from maas_langchain.core.validation import check_id, check_json, check_optional_text, check_text, new_id
-from maas_langchain.errors import CapacityExceededError, ConflictError, InvalidInputError, NotFoundError
-from maas_langchain.storage.base import StateTx
+from maas_langchain.errors import (
+    CapacityExceededError,
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 
 __all__ = ["AgentRegistry"]
 
@@ -141,6 +148,20 @@ class AgentRegistry:
         if agent is None:
             raise NotFoundError(f"no agent with id {agent_id}", agent_id=agent_id)
         return agent
+
+    def require_actor(self, agent_id: str, *, action: str = "act") -> Agent:
+        """The agent an agent-bound call acts as. Unknown and deactivated agents are *denied*
+        (:func:`~maas_langchain.core.access.load_actor`), audited as ``action``.
+
+        Raises:
+            PermissionDeniedError: No such agent, or it is deactivated.
+        """
+        key = check_id(agent_id, "agent_id")
+        try:
+            return self._rt.read(lambda tx: load_actor(tx, key))
+        except PermissionDeniedError as exc:
+            self._rt.record_failure(exc, event_type=AuditEventType.AGENT_AUTH, action=action, actor=key, target=None)
+            raise
 
     def get_agents_for_user(self, user_id: str) -> list[Agent]:
         """Return every agent owned by ``user_id``, oldest first."""

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from maas_langchain.core.enums import AuditEventType
+from maas_langchain.core.ports.state import AuditQuery
 from maas_langchain.core.records import AuditEvent
 from maas_langchain.core.runtime import GENESIS_HASH, AuditEntry, Runtime, chain_hash, default_runtime
 from maas_langchain.core.validation import (
@@ -31,7 +32,6 @@ from maas_langchain.core.validation import (
     check_text,
     check_time,
 )
-from maas_langchain.storage.base import AuditQuery
 
 __all__ = ["ChainReport", "MaaSAuditLogger"]
 

@@ -23,13 +23,13 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
 
+from maas_langchain.core.access import can_see_event
 from maas_langchain.core.enums import EventKind
-from maas_langchain.core.policy import can_see_event
+from maas_langchain.core.ports.state import StateTx
 from maas_langchain.core.records import MaaSEvent
 from maas_langchain.core.runtime import Runtime
 from maas_langchain.core.validation import check_id, check_non_negative
 from maas_langchain.errors import InvalidInputError
-from maas_langchain.storage.base import StateTx
 
 __all__ = ["EventService", "Subscription"]
 

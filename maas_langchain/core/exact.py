@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
+from maas_langchain.core.ports.state import StateTx
 from maas_langchain.core.ranking import decode_vector
 from maas_langchain.core.scopes import ScopeFilter
-from maas_langchain.storage.base import StateTx
 
 __all__ = ["ScopePlan", "ScopePlans", "VectorCache"]
 

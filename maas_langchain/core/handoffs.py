@@ -26,9 +26,17 @@ import logging
 import threading
 from typing import Any
 
+from maas_langchain.core.access import (
+    audience_filter,
+    load_actor,
+    require_capability,
+    require_handoff_party,
+    require_handoff_reader,
+    require_open_grant,
+)
 from maas_langchain.core.enums import AgentCapability, AuditEventType, EventKind, HandoffStatus, SharedScope
-from maas_langchain.core.policy import audience_filter, require_active, require_capability
 from maas_langchain.core.pools import load_agent
+from maas_langchain.core.ports.state import StateTx
 from maas_langchain.core.records import Handoff, HandoffContext, SharedMemory
 from maas_langchain.core.runtime import AuditEntry, Runtime, default_runtime
 from maas_langchain.core.screening import MEXTRAValidator, redact_share, strings_in
@@ -52,7 +60,6 @@ from maas_langchain.errors import (
     PermissionDeniedError,
     PolicyViolationError,
 )
-from maas_langchain.storage.base import StateTx
 
 __all__ = ["HandoffManager", "HandoffSweeper", "cancel_open_handoffs", "finish"]
 
@@ -195,7 +202,7 @@ class HandoffManager:
         ttl = check_ttl(ttl_seconds, lim.default_handoff_ttl_seconds, lim.max_handoff_ttl_seconds)
 
         def op(tx: StateTx) -> str:
-            source, target = load_agent(tx, src), load_agent(tx, dst)
+            source, target = load_actor(tx, src), load_agent(tx, dst)
             require_capability(source, AgentCapability.HANDOFF_INITIATE)
             require_capability(target, AgentCapability.HANDOFF_RECEIVE)
             if ctx.thread_id is not None:  # only a thread's owner may hand it off
@@ -256,14 +263,7 @@ class HandoffManager:
 
         def op(tx: StateTx) -> bool:
             handoff = self._load(tx, hkey)
-            agent = load_agent(tx, akey)
-            party = handoff.target_agent_id if role == "target" else handoff.source_agent_id
-            if akey != party:
-                raise PermissionDeniedError(f"only the {role} of handoff {hkey} may {action} it", handoff_id=hkey)
-            if role == "target":
-                require_capability(agent, AgentCapability.HANDOFF_RECEIVE)
-            else:
-                require_active(agent)
+            require_handoff_party(handoff, load_actor(tx, akey), role, action)
             now = self._rt.clock()
             if handoff.is_expired_at(now):
                 raise ConflictError(
@@ -351,13 +351,16 @@ class HandoffManager:
         hkey = check_id(handoff_id, "handoff_id")
         akey = None if agent_id is None else check_id(agent_id, "agent_id")
         handoff = self._rt.read(lambda tx: tx.get_handoff(hkey))
-        if handoff is None or akey is None or akey in (handoff.source_agent_id, handoff.target_agent_id):
+        if handoff is None or akey is None:
             return handoff
-        exc = PermissionDeniedError(f"agent {akey} is not a party to handoff {hkey}", handoff_id=hkey)
-        self._rt.record_failure(exc, event_type=_HANDOFF, action="get", actor=akey, target=hkey)
-        if self._rt.raise_on_denial:
-            raise exc
-        return None
+        try:
+            require_handoff_reader(handoff, akey)
+        except PermissionDeniedError as exc:
+            self._rt.record_failure(exc, event_type=_HANDOFF, action="get", actor=akey, target=hkey)
+            if self._rt.raise_on_denial:
+                raise
+            return None
+        return handoff
 
     def get_pending_handoffs(self, agent_id: str) -> list[Handoff]:
         """Return the unexpired PENDING handoffs waiting for ``agent_id``, oldest first."""
@@ -365,7 +368,7 @@ class HandoffManager:
         now = self._rt.clock()
 
         def op(tx: StateTx) -> list[Handoff]:
-            require_capability(load_agent(tx, akey), AgentCapability.HANDOFF_RECEIVE)
+            require_capability(load_actor(tx, akey), AgentCapability.HANDOFF_RECEIVE)
             return [
                 h
                 for h in tx.list_handoffs(target_id=akey, statuses=(HandoffStatus.PENDING,))
@@ -410,11 +413,9 @@ class HandoffManager:
 
         def op(tx: StateTx) -> list[SharedMemory]:
             handoff = self._load(tx, hkey)
-            if akey not in (handoff.source_agent_id, handoff.target_agent_id):
-                raise PermissionDeniedError(f"agent {akey} is not a party to handoff {hkey}")
-            require_capability(load_agent(tx, akey), AgentCapability.MEMORY_READ)
-            if not handoff.status.is_open or handoff.is_expired_at(self._rt.clock()):
-                raise PermissionDeniedError(f"handoff {hkey} is no longer open; its grant has ended")
+            require_handoff_reader(handoff, akey)
+            require_capability(load_actor(tx, akey), AgentCapability.MEMORY_READ)
+            require_open_grant(handoff, self._rt.clock())
             source = load_agent(tx, handoff.source_agent_id)
             audience = audience_filter(source, SharedScope.GLOBAL)
             readable = []

@@ -32,11 +32,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from maas_langchain.core.enums import AuditEventType
+from maas_langchain.core.ports.state import StateTx
+from maas_langchain.core.records import ApiKey
 from maas_langchain.core.runtime import AuditEntry, Runtime
 from maas_langchain.core.scopes import ScopeHierarchy
 from maas_langchain.core.validation import check_id, check_optional_text, check_time
 from maas_langchain.errors import ConflictError, InvalidInputError, MaaSError, NotFoundError, PermissionDeniedError
-from maas_langchain.storage.base import StateTx
 
 __all__ = ["KEY_PREFIX", "ApiKey", "ApiKeyService", "InvalidApiKeyError", "IssuedKey", "hash_secret"]
 
@@ -59,48 +60,6 @@ class InvalidApiKeyError(PermissionDeniedError):
 def hash_secret(secret: str) -> str:
     """SHA-256 (hex) of a key's secret part: what storage keeps instead of the secret."""
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
-
-
-@dataclass(frozen=True)
-class ApiKey:
-    """A stored key, without its secret.
-
-    Attributes:
-        key_id: Public id (32 hex characters), the middle part of the key.
-        agent_id: The agent every call made with the key acts as.
-        scope_floor: The widest dict scope the key may use (``None``: the agent's own rights).
-        read_only: Tools that change state are refused.
-        created_at: Seconds since the epoch.
-        expires_at: When the key stops working (``None``: never).
-        revoked_at: When it was revoked (``None``: not revoked).
-        name: A label for people (``maas keys list``).
-    """
-
-    key_id: str
-    agent_id: str
-    scope_floor: dict[str, str] | None
-    read_only: bool
-    created_at: float
-    expires_at: float | None = None
-    revoked_at: float | None = None
-    name: str | None = None
-
-    def usable_at(self, now: float) -> bool:
-        """True when neither revoked nor expired at ``now``."""
-        return self.revoked_at is None and (self.expires_at is None or now < self.expires_at)
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready form (no secret, no hash)."""
-        return {
-            "key_id": self.key_id,
-            "agent_id": self.agent_id,
-            "scope_floor": None if self.scope_floor is None else dict(self.scope_floor),
-            "read_only": self.read_only,
-            "created_at": self.created_at,
-            "expires_at": self.expires_at,
-            "revoked_at": self.revoked_at,
-            "name": self.name,
-        }
 
 
 @dataclass(frozen=True)

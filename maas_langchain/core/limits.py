@@ -36,6 +36,9 @@ class CapacityLimits:
         max_name_chars: Length of names and owner ids.
         max_query_limit: Largest page ``query_shared`` returns.
         max_memories: Memories stored, in any status.
+        max_memories_per_owner: Memories written by the agents of one owner (user).
+        max_memories_per_agent: Memories written by one agent (or under one session author label).
+        max_pools_per_owner: Pools one owner (user) holds.
         max_memory_chars: Characters of one memory's content.
         max_recall_top_k: Largest ``top_k`` a recall accepts.
         default_handoff_ttl_seconds: TTL when the caller gives none.
@@ -54,6 +57,9 @@ class CapacityLimits:
     max_name_chars: int = 256
     max_query_limit: int = 10_000
     max_memories: int = 1_000_000
+    max_memories_per_owner: int = 200_000
+    max_memories_per_agent: int = 50_000
+    max_pools_per_owner: int = 1_000
     max_memory_chars: int = 32_000
     max_recall_top_k: int = 1_000
     default_handoff_ttl_seconds: float = 3_600.0

@@ -19,16 +19,36 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import threading
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
-from maas_langchain.core.enums import AuditEventType, EventKind, MemoryStatus
+from maas_langchain.core.access import (
+    MemoryGrant,
+    load_actor,
+    memory_grant,
+    memory_quota_counters,
+    require_capability,
+    require_quota,
+    require_readable_memory,
+)
+from maas_langchain.core.enums import AgentCapability, AuditEventType, EventKind, MemoryStatus
 from maas_langchain.core.exact import ScopePlans, VectorCache
 from maas_langchain.core.memory_index import EmbeddingSpec, IndexSync, scope_where
+from maas_langchain.core.memory_types import (
+    Embedder,
+    MemoryInput,
+    RecallHit,
+    _Prepared,
+    check_category,
+    check_flat_metadata,
+)
+from maas_langchain.core.ports.state import NewMemory, StateTx, StoredMemory
+from maas_langchain.core.ports.vectors import VectorIndex
 from maas_langchain.core.ranking import (
     Candidate,
     RankingWeights,
@@ -43,88 +63,21 @@ from maas_langchain.core.records import Memory
 from maas_langchain.core.runtime import AuditEntry, Runtime
 from maas_langchain.core.scopes import ScopeFilter, ScopeHierarchy
 from maas_langchain.core.screening import MEXTRAValidator, redact, redact_value
-from maas_langchain.core.validation import check_id, check_json, check_positive_int, check_text, new_id
+from maas_langchain.core.validation import check_id, check_positive_int, check_text, new_id
 from maas_langchain.errors import (
     CapacityExceededError,
     ConflictError,
     InvalidInputError,
     NotFoundError,
+    PermissionDeniedError,
     PolicyViolationError,
 )
-from maas_langchain.storage.base import NewMemory, StateTx, StoredMemory
-from maas_langchain.vectors.base import VectorIndex
 
-__all__ = ["Embedder", "MemoryInput", "MemoryService", "RecallHit"]
+__all__ = ["Embedder", "MemoryInput", "MemoryService", "RecallHit"]  # the first, second and last re-exported
 
 _OP = AuditEventType.MEMORY_OPERATION
 _MAX_CATEGORY_CHARS = 64
 _SCREENING_MODES = ("quarantine", "refuse", "off")
-
-
-class Embedder(Protocol):
-    """What the service needs from an embedding model (any LangChain ``Embeddings`` wrapped
-    with its model id and dimension)."""
-
-    @property
-    def model_id(self) -> str: ...
-
-    @property
-    def dimension(self) -> int: ...
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]: ...
-
-    def embed_query(self, text: str) -> list[float]: ...
-
-
-@dataclass(frozen=True)
-class MemoryInput:
-    """One memory to write with :meth:`MemoryService.remember_many`."""
-
-    content: str
-    scope: Mapping[str, str]
-    category: str = "knowledge"
-    metadata: Mapping[str, Any] | None = None
-    author_id: str | None = None
-    session_id: str | None = None
-    created_at: float | None = None
-
-
-@dataclass(frozen=True)
-class RecallHit:
-    """A recalled memory (redacted), its score and why it matched."""
-
-    memory: Memory
-    score: float
-    why: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class _Prepared:
-    memory: Memory
-    embed_text: str
-    search_text: str
-
-
-def check_category(value: Any) -> str:
-    """A category is free text (``knowledge``, ``decision``, ...): 1 to 64 characters."""
-    return check_text(value, "memory_category", _MAX_CATEGORY_CHARS)
-
-
-def check_flat_metadata(value: Any, max_bytes: int) -> dict[str, Any]:
-    """Provenance metadata: a dict of string keys to JSON scalars (str, int, float, bool, None).
-
-    Raises:
-        InvalidInputError: Not a dict, nested values, non-string keys, or too large.
-    """
-    meta: dict[str, Any] = check_json(value, "metadata", max_bytes)
-    for key, item in meta.items():
-        if isinstance(item, (dict, list)):
-            raise InvalidInputError(
-                f"metadata[{key!r}] must be a string, number, boolean or null, not {type(item).__name__}",
-                field="metadata",
-                key=key,
-            )
-    return meta
 
 
 class MemoryService:
@@ -204,14 +157,20 @@ class MemoryService:
         self,
         content: str,
         *,
-        scope: Mapping[str, str],
+        scope: Mapping[str, str] | None = None,
         category: str = "knowledge",
         metadata: Mapping[str, Any] | None = None,
         author_id: str | None = None,
         session_id: str | None = None,
         supersedes: str | None = None,
+        as_agent: str | None = None,
+        floor: Mapping[str, str] | None = None,
     ) -> Memory:
         """Store one memory and index it; return the stored record (redacted).
+
+        Without ``as_agent`` the call is the trusted orchestrator's. With it, the agent is the
+        author, needs MEMORY_WRITE, and ``scope`` (default: its own, or ``floor``) must be allowed
+        by :func:`~maas_langchain.core.access.memory_grant`; per-agent and per-owner quotas apply.
 
         Raises:
             InvalidInputError: Empty or oversized content, bad scope keys, nested metadata.
@@ -219,14 +178,26 @@ class MemoryService:
             NotFoundError: Unknown or closed session, unknown memory to supersede.
             CapacityExceededError: ``limits.max_memories`` reached.
         """
-        item = MemoryInput(content, scope, category, metadata, author_id, session_id)
+        item = MemoryInput(content, scope or {}, category, metadata, author_id, session_id)
         old = None if supersedes is None else check_id(supersedes, "supersedes")
-        return self.remember_many([item], supersedes=old)[0]
+        return self.remember_many([item], supersedes=old, as_agent=as_agent, floor=floor)[0]
 
-    def remember_many(self, items: Sequence[MemoryInput], *, supersedes: str | None = None) -> list[Memory]:
-        """Store many memories in one transaction (all or none), embedded in batches."""
+    def remember_many(
+        self,
+        items: Sequence[MemoryInput],
+        *,
+        supersedes: str | None = None,
+        as_agent: str | None = None,
+        floor: Mapping[str, str] | None = None,
+    ) -> list[Memory]:
+        """Store many memories in one transaction (all or none), embedded in batches. With
+        ``as_agent`` every item is the agent's, at a scope its grant allows (see :meth:`remember`)."""
         if not items:
             return []
+        if as_agent is not None:
+            items = [self._granted(item, as_agent, floor) for item in items]
+            if supersedes is not None:
+                self._require_readable(as_agent, supersedes, floor, "supersede")
         try:
             prepared = [self._prepare(item) for item in items]
         except PolicyViolationError as exc:
@@ -292,6 +263,7 @@ class MemoryService:
         limit = self._rt.limits.max_memories
         if tx.count_memories() + len(prepared) > limit:
             raise CapacityExceededError(f"the store holds the maximum of {limit} memories", limit=limit)
+        quota = self._quota(tx, prepared)
         sessions = {p.memory.session_id for p in prepared if p.memory.session_id}
         last = {s: self._open_session(tx, s).last_memory_id for s in sessions}
         stored = []
@@ -305,7 +277,7 @@ class MemoryService:
                 vector=vector,
                 search_text=prep.search_text,
                 scope_key=self.hierarchy.canon(m.scope),
-                scope_subsets=self.hierarchy.subsets(m.scope),
+                scope_prefixes=self.hierarchy.prefixes(m.scope),
                 prev_id=prev,
                 dirty=m.status is MemoryStatus.ACTIVE,
             )
@@ -313,8 +285,20 @@ class MemoryService:
             if m.session_id:
                 last[m.session_id] = m.memory_id
                 tx.set_session_last_memory(m.session_id, m.memory_id)
+        for name, count in quota.items():
+            tx.bump_counter(name, count)
         self._record_writes(tx, stored)
         return stored
+
+    def _quota(self, tx: StateTx, prepared: Sequence[_Prepared]) -> Counter[str]:
+        """Check the per-agent and per-owner limits for this batch; return the counters to bump."""
+        adding: Counter[str] = Counter()
+        for author, count in Counter(p.memory.author_id for p in prepared if p.memory.author_id).items():
+            agent = tx.get_agent(author)
+            for name in memory_quota_counters(author, None if agent is None else agent.owner_id):
+                adding[name] += count
+        require_quota(tx, self._rt.limits, adding)
+        return adding
 
     def _open_session(self, tx: StateTx, session_id: str) -> Any:
         session = tx.get_session(session_id)
@@ -356,13 +340,20 @@ class MemoryService:
         self.sync.apply(collection, rows)
 
     # --- status changes ---------------------------------------------------------------
-    def forget(self, memory_id: str, *, actor_id: str | None = None) -> bool:
+    def forget(self, memory_id: str, *, actor_id: str | None = None, floor: Mapping[str, str] | None = None) -> bool:
         """Mark a memory DELETED (kept for history and audit, never recalled again).
-        Returns False if it was not active."""
+        Returns False if it was not active. With ``actor_id`` (an agent): its author retracts
+        with MEMORY_WRITE; anyone else needs MEMORY_DELETE and must be able to read it."""
         key = check_id(memory_id, "memory_id")
 
         def op(tx: StateTx) -> bool:
             found = tx.get_memories([key])
+            if actor_id is not None:
+                agent = load_actor(tx, actor_id)
+                target = found[0].memory if found else key
+                own = bool(found) and found[0].memory.author_id == actor_id
+                require_capability(agent, AgentCapability.MEMORY_WRITE if own else AgentCapability.MEMORY_DELETE)
+                require_readable_memory(tx, agent, target, self.hierarchy, "forget", floor, self._rt.clock())
             if not found:
                 raise NotFoundError(f"no memory with id {key}", memory_id=key)
             if found[0].memory.status is MemoryStatus.DELETED:
@@ -377,16 +368,83 @@ class MemoryService:
             self._index_now(self._collection, [key])
         return changed
 
-    # --- reading ----------------------------------------------------------------------
-    def get(self, memory_id: str) -> Memory | None:
-        """The memory with this id, any status (redacted), or None."""
-        key = check_id(memory_id, "memory_id")
-        found = self._rt.read(lambda tx: tx.get_memories([key]))
-        return self._public(found[0].memory) if found else None
+    # --- access -----------------------------------------------------------------------
+    def grant(
+        self, agent_id: str, scope: Mapping[str, str] | None, *, floor: Mapping[str, str] | None, write: bool
+    ) -> MemoryGrant:
+        """The agent's :func:`~maas_langchain.core.access.memory_grant` (a denial is audited)."""
+        try:
+            return self._rt.read(
+                lambda tx: memory_grant(load_actor(tx, agent_id), self.hierarchy, scope, floor=floor, write=write)
+            )
+        except PermissionDeniedError as exc:
+            action = "remember" if write else "recall"
+            self._rt.record_failure(exc, event_type=_OP, action=action, actor=agent_id, target=None)
+            raise
 
-    def history(self, *, scope: Mapping[str, str], descendants: bool = True, limit: int = 1_000) -> list[Memory]:
+    def _granted(self, item: MemoryInput, agent_id: str, floor: Mapping[str, str] | None) -> MemoryInput:
+        scope = self.grant(agent_id, item.scope or None, floor=floor, write=True).scope
+        return dataclasses.replace(item, scope=scope, author_id=agent_id)
+
+    def _require_readable(self, agent_id: str, memory_id: str, floor: Mapping[str, str] | None, action: str) -> None:
+        def check(tx: StateTx) -> None:
+            found = tx.get_memories([memory_id])
+            target = found[0].memory if found else memory_id
+            require_readable_memory(
+                tx, load_actor(tx, agent_id), target, self.hierarchy, action, floor, self._rt.clock()
+            )
+
+        try:
+            self._rt.read(check)
+        except PermissionDeniedError as exc:
+            self._rt.record_failure(exc, event_type=_OP, action=action, actor=agent_id, target=memory_id)
+            raise
+
+    def _reader_scope(
+        self, scope: Mapping[str, str] | None, descendants: bool, agent_id: str | None, floor: Mapping[str, str] | None
+    ) -> tuple[Mapping[str, str], bool]:
+        if agent_id is None:
+            if scope is None:
+                raise InvalidInputError("scope is required when no agent is given", field="scope")
+            return scope, descendants
+        allowed = self.grant(agent_id, scope, floor=floor, write=False)
+        return allowed.scope, descendants and allowed.descendants
+
+    # --- reading ----------------------------------------------------------------------
+    def get(
+        self, memory_id: str, *, as_agent: str | None = None, floor: Mapping[str, str] | None = None
+    ) -> Memory | None:
+        """The memory with this id, any status (redacted), or None. With ``as_agent``, a memory the
+        agent may not read is denied (audited) exactly like an unknown id is: ``None``."""
+        key = check_id(memory_id, "memory_id")
+
+        def read(tx: StateTx) -> Memory | None:
+            found = tx.get_memories([key])
+            if as_agent is not None:
+                target = found[0].memory if found else key
+                agent = load_actor(tx, as_agent)
+                require_readable_memory(tx, agent, target, self.hierarchy, "read", floor, self._rt.clock())
+            return found[0].memory if found else None
+
+        try:
+            memory = self._rt.read(read)
+        except PermissionDeniedError as exc:
+            self._rt.record_failure(exc, event_type=_OP, action="get", actor=as_agent, target=key)
+            return None
+        return None if memory is None else self._public(memory)
+
+    def history(
+        self,
+        *,
+        scope: Mapping[str, str] | None = None,
+        descendants: bool = True,
+        limit: int = 1_000,
+        as_agent: str | None = None,
+        floor: Mapping[str, str] | None = None,
+    ) -> list[Memory]:
         """Every memory visible at ``scope`` in any status, oldest first (supersession chains
-        and quarantined writes included)."""
+        and quarantined writes included). ``as_agent`` / ``floor``: as in :meth:`recall`."""
+        scope, descendants = self._reader_scope(scope, descendants, as_agent, floor)
         flt = self.hierarchy.filter(self.hierarchy.check(scope), descendants=descendants)
         page = check_positive_int(limit, "limit", self._rt.limits.max_query_limit)
         rows = self._rt.read(lambda tx: tx.list_memories(scope=flt, limit=page))
@@ -396,22 +454,23 @@ class MemoryService:
         self,
         query: str,
         *,
-        scope: Mapping[str, str],
+        scope: Mapping[str, str] | None = None,
         top_k: int = 5,
         descendants: bool = True,
-        within: Mapping[str, str] | None = None,
+        as_agent: str | None = None,
+        floor: Mapping[str, str] | None = None,
     ) -> list[RecallHit]:
         """The ``top_k`` current memories visible at ``scope`` that best answer ``query``.
-        ``within`` bounds the ancestors seen to those comparable with an entitlement
-        (see :meth:`ScopeHierarchy.filter`).
+        With ``as_agent`` the agent needs MEMORY_READ and ``scope`` (default: its own, or
+        ``floor``) must be allowed by :func:`~maas_langchain.core.access.memory_grant`.
 
         Raises:
             InvalidInputError: Empty query, bad scope, ``top_k`` outside 1..``max_recall_top_k``.
         """
         text = check_text(query, "query", self._rt.limits.max_memory_chars)
         k = check_positive_int(top_k, "top_k", self._rt.limits.max_recall_top_k)
-        bound = None if within is None else self.hierarchy.check(within, "within")
-        flt = self.hierarchy.filter(self.hierarchy.check(scope), descendants=descendants, within=bound)
+        scope, descendants = self._reader_scope(scope, descendants, as_agent, floor)
+        flt = self.hierarchy.filter(self.hierarchy.check(scope), descendants=descendants)
         terms = lexical_terms(text)
         candidates, by_id = self.candidates(text, flt, max(3 * k, 50), terms=terms)
         ranked = rank(candidates, self._rt.clock(), self.weights)[:k]

@@ -20,13 +20,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from maas_langchain.core.enums import MemoryStatus
+from maas_langchain.core.ports.state import StoredMemory
+from maas_langchain.core.ports.vectors import Contains, In, MetaValue, Or, VectorIndex, Where
 from maas_langchain.core.ranking import decode_vector
 from maas_langchain.core.records import Memory
 from maas_langchain.core.runtime import Runtime
 from maas_langchain.core.scopes import ScopeFilter, ScopeHierarchy
 from maas_langchain.errors import EmbeddingDimensionError
-from maas_langchain.storage.base import StoredMemory
-from maas_langchain.vectors.base import Contains, In, MetaValue, Or, VectorIndex, Where
 
 __all__ = ["EmbeddingSpec", "IndexSync", "collection_name", "scope_where"]
 
@@ -74,7 +74,7 @@ def index_metadata(memory: Memory, hierarchy: ScopeHierarchy) -> dict[str, MetaV
     """Flat, filterable metadata of a memory's index row (no ``None``: Chroma rejects it)."""
     return {
         "scope": hierarchy.canon(memory.scope),
-        "scope_sub": hierarchy.subsets(memory.scope),
+        "scope_sub": hierarchy.prefixes(memory.scope),
         "category": memory.category,
         "author": memory.author_id or "",
         "pool": memory.pool_id or "",

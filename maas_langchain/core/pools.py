@@ -25,8 +25,20 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from maas_langchain.core.access import (
+    admit_member,
+    audience_filter,
+    load_actor,
+    require_capability,
+    require_leave,
+    require_permission,
+    require_pool_admin,
+    require_quota,
+    share_grant,
+)
 from maas_langchain.core.enums import (
     AgentCapability,
     AuditEventType,
@@ -35,15 +47,10 @@ from maas_langchain.core.enums import (
     PoolStatus,
     SharedScope,
 )
-from maas_langchain.core.policy import (
-    audience_filter,
-    require_capability,
-    require_permission,
-    require_pool_active,
-    require_share_scope,
-)
+from maas_langchain.core.ports.state import StateTx
 from maas_langchain.core.records import Agent, Membership, Pool, SharedMemory
 from maas_langchain.core.runtime import AuditEntry, Runtime, default_runtime
+from maas_langchain.core.scopes import ScopeHierarchy
 from maas_langchain.core.screening import redact_share
 from maas_langchain.core.validation import (
     check_id,
@@ -59,9 +66,7 @@ from maas_langchain.errors import (
     CapacityExceededError,
     ConflictError,
     NotFoundError,
-    PermissionDeniedError,
 )
-from maas_langchain.storage.base import StateTx
 
 __all__ = ["PoolRegistry", "load_agent", "load_pool"]
 
@@ -84,23 +89,15 @@ def load_pool(tx: StateTx, pool_id: str) -> Pool:
     return pool
 
 
-def _require_admin(tx: StateTx, pool_id: str, actor_id: str | None) -> None:
-    if actor_id is None:
-        return  # trusted orchestrator
-    actor = load_agent(tx, actor_id)
-    if not actor.active:
-        raise PermissionDeniedError(f"agent {actor_id} is deactivated", agent_id=actor_id)
-    require_permission(tx.get_membership(pool_id, actor_id), PermissionModel.ADMIN, pool_id, actor_id)
-
-
 class PoolRegistry:
     """Creates pools, manages members, shares memories into scopes and queries them.
 
     ``PoolRegistry.get()`` returns the registry of the default MaaS instance.
     """
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, hierarchy: ScopeHierarchy | None = None) -> None:
         self._rt = runtime
+        self._hierarchy = hierarchy or ScopeHierarchy()
 
     @classmethod
     def get(cls) -> PoolRegistry:
@@ -146,7 +143,10 @@ class PoolRegistry:
         def op(tx: StateTx) -> str:
             if tx.count_pools() >= lim.max_pools:
                 raise CapacityExceededError(f"the pool limit of {lim.max_pools} is reached", limit=lim.max_pools)
+            tenant = {f"pools.owner:{pool.owner_id}": 1}
+            require_quota(tx, lim, tenant)
             tx.insert_pool(pool)
+            tx.bump_counter(f"pools.owner:{pool.owner_id}", 1)
             if admin is not None:
                 require_capability(load_agent(tx, admin), AgentCapability.MEMORY_READ)
                 tx.upsert_membership(Membership(pool.pool_id, admin, PermissionModel.ADMIN, pool.created_at))
@@ -186,7 +186,7 @@ class PoolRegistry:
 
         def op(tx: StateTx) -> bool:
             pool = load_pool(tx, key)
-            _require_admin(tx, key, actor)
+            require_pool_admin(tx, key, actor)
             if pool.status is PoolStatus.ARCHIVED:
                 return True
             tx.set_pool_status(Pool(**{**pool.__dict__, "status": PoolStatus.ARCHIVED}))
@@ -201,9 +201,10 @@ class PoolRegistry:
         actor = None if actor_id is None else check_id(actor_id, "actor_id")
 
         def op(tx: StateTx) -> bool:
-            load_pool(tx, key)
-            _require_admin(tx, key, actor)
+            pool = load_pool(tx, key)
+            require_pool_admin(tx, key, actor)
             tx.delete_pool(key)
+            tx.bump_counter(f"pools.owner:{pool.owner_id}", -1)
             self._rt.record(tx, AuditEntry(_POOL, "delete", actor, key))
             return True
 
@@ -236,13 +237,9 @@ class PoolRegistry:
 
         def op(tx: StateTx) -> bool:
             pool = load_pool(tx, pkey)
-            agent = load_agent(tx, akey)
-            if not agent.active:
-                raise PermissionDeniedError(f"agent {akey} is deactivated", agent_id=akey)
-            require_pool_active(pool)
-            self_join = actor == akey and perm < PermissionModel.ADMIN and agent.owner_id == pool.owner_id
-            if not self_join:
-                _require_admin(tx, pkey, actor)
+            if actor is not None:
+                load_actor(tx, actor)  # an unknown actor is denied before anything is looked up
+            admit_member(tx, pool, load_agent(tx, akey), perm, actor)
             existing = tx.get_membership(pkey, akey)
             if existing is None and tx.count_members(pkey) >= lim.max_members_per_pool:
                 raise CapacityExceededError(
@@ -277,8 +274,7 @@ class PoolRegistry:
 
         def op(tx: StateTx) -> bool:
             load_pool(tx, pkey)
-            if actor != akey:
-                _require_admin(tx, pkey, actor)
+            require_leave(tx, pkey, akey, actor)
             if not tx.delete_membership(pkey, akey):
                 return False
             self._rt.emit(tx, EventKind.POOL_LEFT, pkey, agent_id=akey)
@@ -307,8 +303,13 @@ class PoolRegistry:
         scope: SharedScope | str = SharedScope.PROJECT,
         *,
         metadata: dict[str, Any] | None = None,
+        floor: Mapping[str, str] | None = None,
     ) -> bool:
         """Share ``memory_id`` into the pool at ``scope``, authored by ``agent_id``.
+
+        A stored memory may be shared only by an agent that can read it (its author, or an agent
+        whose own scope — ``floor`` for an API key — sees the memory's scope); an unknown id is an
+        external reference.
 
         Sharing the same memory id again by its author updates scope and metadata.
         Returns False when the agent lacks MEMORY_WRITE or WRITE permission (audited).
@@ -326,22 +327,14 @@ class PoolRegistry:
 
         def op(tx: StateTx) -> bool:
             pool = load_pool(tx, pkey)
-            author = load_agent(tx, akey)
-            require_capability(author, AgentCapability.MEMORY_WRITE)
-            require_permission(tx.get_membership(pkey, akey), PermissionModel.WRITE, pkey, akey)
-            require_pool_active(pool)
-            require_share_scope(pool, level)
+            author = load_actor(tx, akey)
+            record = tx.get_memories([mem])
+            memory = record[0].memory if record else None
+            share_grant(tx, pool, author, level, memory, self._hierarchy, self._rt.clock(), floor)
             existing = tx.get_share(pkey, mem)
             if existing is not None and existing.author_id != akey:
                 raise ConflictError(
                     f"memory {mem} is already shared in pool {pkey} by another agent", memory_id=mem, pool_id=pkey
-                )
-            record = tx.get_memories([mem])
-            if record and record[0].memory.author_id not in (None, akey):
-                raise PermissionDeniedError(
-                    f"memory {mem} was written by another agent; only its author may share it",
-                    memory_id=mem,
-                    agent_id=akey,
                 )
             limit = self._rt.limits.max_shared_memories_per_pool
             if existing is None and tx.count_shares(pkey) >= limit:
@@ -385,7 +378,7 @@ class PoolRegistry:
 
         def op(tx: StateTx) -> bool:
             load_pool(tx, pkey)
-            agent = load_agent(tx, akey)
+            agent = load_actor(tx, akey)
             require_capability(agent, AgentCapability.MEMORY_DELETE)
             share = tx.get_share(pkey, mem)
             if share is None:
@@ -424,7 +417,7 @@ class PoolRegistry:
 
         def op(tx: StateTx) -> list[SharedMemory]:
             load_pool(tx, pkey)
-            reader = load_agent(tx, akey)
+            reader = load_actor(tx, akey)
             require_capability(reader, AgentCapability.MEMORY_READ)
             require_permission(tx.get_membership(pkey, akey), PermissionModel.READ, pkey, akey)
             found = tx.query_shares(pkey, audience_filter(reader, top), page, start)

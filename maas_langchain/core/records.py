@@ -319,3 +319,45 @@ class MaaSEvent:
 
     def __post_init__(self) -> None:
         _frozen_copy(self, "data", self.data)
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """A stored key, without its secret.
+
+    Attributes:
+        key_id: Public id (32 hex characters), the middle part of the key.
+        agent_id: The agent every call made with the key acts as.
+        scope_floor: The widest dict scope the key may use (``None``: the agent's own rights).
+        read_only: Tools that change state are refused.
+        created_at: Seconds since the epoch.
+        expires_at: When the key stops working (``None``: never).
+        revoked_at: When it was revoked (``None``: not revoked).
+        name: A label for people (``maas keys list``).
+    """
+
+    key_id: str
+    agent_id: str
+    scope_floor: dict[str, str] | None
+    read_only: bool
+    created_at: float
+    expires_at: float | None = None
+    revoked_at: float | None = None
+    name: str | None = None
+
+    def usable_at(self, now: float) -> bool:
+        """True when neither revoked nor expired at ``now``."""
+        return self.revoked_at is None and (self.expires_at is None or now < self.expires_at)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form (no secret, no hash)."""
+        return {
+            "key_id": self.key_id,
+            "agent_id": self.agent_id,
+            "scope_floor": None if self.scope_floor is None else dict(self.scope_floor),
+            "read_only": self.read_only,
+            "created_at": self.created_at,
+            "expires_at": self.expires_at,
+            "revoked_at": self.revoked_at,
+            "name": self.name,
+        }

@@ -16,16 +16,13 @@ from typing import Any, TypeVar
 
 from maas_langchain.core.enums import AuditEventType, EventKind
 from maas_langchain.core.limits import CapacityLimits
+from maas_langchain.core.ports.state import GENESIS_HASH, StateBackend, StateTx
 from maas_langchain.core.records import AuditEvent
 from maas_langchain.errors import MaaSError, PermissionDeniedError
-from maas_langchain.storage.base import StateBackend, StateTx
 
 __all__ = ["GENESIS_HASH", "AuditEntry", "Runtime", "chain_hash", "default_runtime", "set_default_factory"]
 
 T = TypeVar("T")
-
-GENESIS_HASH = "0" * 64
-"""``prev_hash`` of the first audit entry."""
 
 
 def chain_hash(prev_hash: str, seq: int, timestamp: float, body: dict[str, Any]) -> str:
@@ -201,7 +198,6 @@ def set_default_factory(factory: Callable[[], Any]) -> None:
 
 def default_runtime() -> Any:
     """Return the default MaaS instance (``MaaS.default()``) for the singleton accessors."""
-    if _default_factory is None:
-        import maas_langchain  # noqa: F401  (registers the factory)
-    assert _default_factory is not None
+    if _default_factory is None:  # importing any submodule runs the package __init__, which registers it
+        raise RuntimeError("no default MaaS factory is registered; import maas_langchain first")
     return _default_factory()

@@ -1,12 +1,15 @@
-"""Dict scopes (Spectron's ``{"org": ..., "project": ..., "agent": ...}``) and subset matching.
+"""Dict scopes (Spectron's ``{"org": ..., "project": ..., "agent": ...}``) and their order.
 
-A query at scope Q sees a memory at scope M when M is a subset of Q (an ancestor, or Q itself:
-inherited context) or, for a principal entitled to Q, when Q is a subset of M (a descendant: a
-supervisor sees its workers). Siblings — neither subset nor superset — never match.
+The hierarchy's keys are ordered, widest first. Scope A is an *ancestor* of scope B only if A is a
+prefix of B in hierarchy order: B holds every pair of A, and every key B has beyond A lies below
+A's deepest key. A query at scope Q sees a memory at scope M when M is a prefix of Q (inherited
+context, Q itself included) or, with descendants, when Q is a prefix of M (a supervisor sees its
+workers). Siblings never match, and neither do scopes that merely share some pairs: principals
+whose scopes differ at a key see each other's memories only when the memory stops above that key.
 
-Scopes are stored as a canonical string (keys in hierarchy order, values percent-escaped), plus
-every non-empty subset of it, so both directions are one indexed lookup in SQL and one
-``$in`` / ``$contains`` leaf in Chroma.
+Scopes are stored as a canonical string (keys in hierarchy order, values percent-escaped, so a
+value is always literal), plus each of its prefixes, so both directions are one indexed lookup in
+SQL and one ``$in`` / ``$contains`` leaf in Chroma.
 
 Example:
     >>> h = ScopeHierarchy()
@@ -16,16 +19,17 @@ Example:
     True
     >>> h.visible({"org": "acme", "project": "alpha", "agent": "w2"}, {"org": "acme", "project": "alpha", "agent": "w1"})
     False
+    >>> h.visible({"org": "acme", "project": "q3"}, {"project": "q3"})   # not a prefix: another tree
+    False
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from itertools import combinations
 from typing import Any
 from urllib.parse import quote, unquote
 
+from maas_langchain.core.ports.filters import ScopeFilter
 from maas_langchain.errors import InvalidInputError
 
 __all__ = ["DEFAULT_SCOPE_KEYS", "ScopeFilter", "ScopeHierarchy"]
@@ -34,19 +38,6 @@ DEFAULT_SCOPE_KEYS: tuple[str, ...] = ("org", "team", "project", "user", "agent"
 """The default hierarchy, widest first. ``MaaS.open(scope_keys=...)`` changes it."""
 
 _MAX_VALUE_CHARS = 200
-
-
-@dataclass(frozen=True)
-class ScopeFilter:
-    """What a reader at one scope may see, in storage terms.
-
-    Attributes:
-        ancestors: Canonical scopes that are subsets of the query scope (itself included).
-        descendant_of: The query scope's canonical form when descendants are visible, else None.
-    """
-
-    ancestors: tuple[str, ...]
-    descendant_of: str | None
 
 
 class ScopeHierarchy:
@@ -103,62 +94,43 @@ class ScopeHierarchy:
         pairs = (part.split("=", 1) for part in canonical.split("|"))
         return {k: unquote(v) for k, v in pairs}
 
-    def subsets(self, scope: Mapping[str, str]) -> list[str]:
-        """Canonical forms of every non-empty subset of ``scope`` (itself included)."""
+    def prefixes(self, scope: Mapping[str, str]) -> list[str]:
+        """Canonical forms of the scope's prefixes in hierarchy order, widest first (itself last)."""
         keys = [k for k in self.keys if k in scope]
-        return [
-            self.canon({k: scope[k] for k in combo})
-            for size in range(1, len(keys) + 1)
-            for combo in combinations(keys, size)
-        ]
+        return [self.canon({k: scope[k] for k in keys[:n]}) for n in range(1, len(keys) + 1)]
 
-    def filter(
-        self, scope: Mapping[str, str], *, descendants: bool = True, within: Mapping[str, str] | None = None
-    ) -> ScopeFilter:
-        """The storage filter for a reader at ``scope``.
+    def filter(self, scope: Mapping[str, str], *, descendants: bool = True) -> ScopeFilter:
+        """The storage filter for a reader at ``scope``: its prefixes, and below it if allowed."""
+        return ScopeFilter(tuple(self.prefixes(scope)), self.canon(scope) if descendants else None)
 
-        ``within`` (an entitlement such as an agent's own scope) keeps only the ancestors of
-        ``scope`` that are comparable with it (its own ancestors or descendants), so a query
-        narrowed below the entitlement never reaches a sibling's tree through a partial subset.
-        """
-        ancestors = self.subsets(scope)
-        if within is not None:
-            bound = set(within.items())
-            ancestors = [c for c in ancestors if _comparable(set(self.parse(c).items()), bound)]
-        return ScopeFilter(tuple(ancestors), self.canon(scope) if descendants else None)
+    def is_prefix(self, a: Mapping[str, str], b: Mapping[str, str]) -> bool:
+        """True when ``a`` is a prefix of ``b`` in hierarchy order (``a`` is ``b`` or an ancestor)."""
+        return self.canon(a) in self.prefixes(b)
 
     def relation(self, floor: Mapping[str, str], scope: Mapping[str, str]) -> str:
         """How ``scope`` stands to an entitlement ``floor`` (both checked scopes).
 
-        Returns ``"same"``; ``"narrower"`` (every pair of the floor, plus only keys below the
-        floor's deepest key); ``"ancestor"`` (a proper subset of the floor's pairs: a wider
-        audience the floor belongs to); or ``"outside"`` (a conflicting value, or an extra key at
-        or above the floor's deepest level, which would reach a sibling's tree).
+        Returns ``"same"``; ``"narrower"`` (``floor`` is a proper prefix of ``scope``);
+        ``"ancestor"`` (``scope`` is a proper prefix of ``floor``); or ``"outside"`` (neither: a
+        sibling, another tree, or a partial scope that skips one of the floor's keys).
         """
-        mine, asked = set(floor.items()), set(scope.items())
+        mine, asked = self.canon(floor), self.canon(scope)
         if asked == mine:
             return "same"
-        if asked < mine:
+        if mine in self.prefixes(scope):
+            return "narrower"
+        if asked in self.prefixes(floor):
             return "ancestor"
-        if mine < asked:
-            deepest = max(self.keys.index(k) for k in floor)
-            if all(self.keys.index(k) > deepest for k in scope if k not in floor):
-                return "narrower"
         return "outside"
 
-    @staticmethod
-    def visible(memory_scope: Mapping[str, str], query_scope: Mapping[str, str], *, descendants: bool = True) -> bool:
-        """Reference semantics of :meth:`filter`: ancestor-or-self, or descendant if allowed."""
+    def visible(
+        self, memory_scope: Mapping[str, str], query_scope: Mapping[str, str], *, descendants: bool = True
+    ) -> bool:
+        """Reference semantics of :meth:`filter` on two dict scopes."""
         if not memory_scope:
             return False
-        mem, query = set(memory_scope.items()), set(query_scope.items())
-        return mem <= query or (descendants and query <= mem)
+        return self.filter(query_scope, descendants=descendants).admits(self.canon(memory_scope))
 
-    @staticmethod
-    def within(scope: Mapping[str, str], floor: Mapping[str, str]) -> bool:
-        """True when ``scope`` is at or below ``floor`` (it contains every pair of the floor)."""
-        return set(floor.items()) <= set(scope.items())
-
-
-def _comparable(a: set[tuple[str, str]], b: set[tuple[str, str]]) -> bool:
-    return a <= b or b <= a
+    def within(self, scope: Mapping[str, str], floor: Mapping[str, str]) -> bool:
+        """True when ``scope`` is at or below ``floor`` (``floor`` is a prefix of it)."""
+        return self.is_prefix(floor, scope)

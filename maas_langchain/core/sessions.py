@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from maas_langchain.core.enums import AuditEventType
+from maas_langchain.core.ports.state import StateTx
 from maas_langchain.core.records import MemorySession
 from maas_langchain.core.runtime import AuditEntry, Runtime
 from maas_langchain.core.scopes import ScopeHierarchy
 from maas_langchain.core.validation import check_id, check_text, new_id
 from maas_langchain.errors import CapacityExceededError, NotFoundError
-from maas_langchain.storage.base import StateTx
 
 __all__ = ["SessionService"]
 

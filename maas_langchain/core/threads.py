@@ -27,14 +27,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Literal
 
+from maas_langchain.core.access import load_actor, require_bound_identity, require_capability, require_thread_access
 from maas_langchain.core.enums import AgentCapability, AuditEventType, HandoffStatus
-from maas_langchain.core.policy import require_capability
-from maas_langchain.core.pools import load_agent
+from maas_langchain.core.ports.state import StateTx
 from maas_langchain.core.records import Handoff
 from maas_langchain.core.runtime import AuditEntry, Runtime
 from maas_langchain.core.validation import check_id
 from maas_langchain.errors import InvalidInputError, NotFoundError, PermissionDeniedError
-from maas_langchain.storage.base import StateTx
 
 __all__ = ["MAX_THREAD_ID_CHARS", "ThreadAccess", "ThreadAction", "check_thread_id", "require_thread_owner"]
 
@@ -87,12 +86,7 @@ def require_thread_owner(tx: StateTx, agent_id: str, thread_id: str) -> None:
         raise NotFoundError(
             f"no agent owns thread {thread_id!r}; run the graph with the MaaS checkpointer first", thread_id=thread_id
         )
-    if owner != agent_id:
-        raise PermissionDeniedError(
-            f"agent {agent_id} does not own thread {thread_id!r}; only its owner may hand it off",
-            agent_id=agent_id,
-            thread_id=thread_id,
-        )
+    require_thread_access(agent_id, thread_id, owner, "hand off", handed_over=False)
 
 
 def _grant(tx: StateTx, agent_id: str, thread_id: str, owner: str, now: float) -> Handoff | None:
@@ -119,7 +113,7 @@ class ThreadAccess:
         return self._rt.read(lambda tx: tx.get_thread_owner(key))
 
     def _decide(self, tx: StateTx, agent_id: str, thread_id: str, action: ThreadAction, *, claim: bool) -> bool | None:
-        require_capability(load_agent(tx, agent_id), _NEEDS[action])
+        require_capability(load_actor(tx, agent_id), _NEEDS[action])
         owner = tx.get_thread_owner(thread_id)
         if owner is None and claim:
             owner = tx.claim_thread(thread_id, agent_id, self._rt.clock())
@@ -128,16 +122,9 @@ class ThreadAccess:
                 return True
         if owner is None:
             return None
-        if owner == agent_id:
-            return True
-        if action != "delete" and _grant(tx, agent_id, thread_id, owner, self._rt.clock()) is not None:
-            return True
-        why = "only its owner may delete it" if action == "delete" else "it has no open handoff of it to this agent"
-        raise PermissionDeniedError(
-            f"agent {agent_id} may not {action} thread {thread_id!r}: another agent owns it and {why}",
-            agent_id=agent_id,
-            thread_id=thread_id,
-        )
+        handed = owner != agent_id and _grant(tx, agent_id, thread_id, owner, self._rt.clock()) is not None
+        require_thread_access(agent_id, thread_id, owner, action, handed)
+        return True
 
     def authorize(self, agent_id: str, thread_id: str, action: ThreadAction) -> bool:
         """Check that ``agent_id`` may ``action`` the thread; a write claims an unowned thread.
@@ -176,13 +163,11 @@ class ThreadAccess:
         if given is None:
             return bound
         akey = check_id(given, "maas_agent_id")
-        if bound is None or akey == bound:
-            return akey
-        exc = PermissionDeniedError(
-            f"this checkpointer acts for agent {bound}; the config names agent {akey}", agent_id=bound
-        )
-        self._rt.record_failure(exc, event_type=_EVENT, action="thread_access", actor=bound, target=akey)
-        raise exc
+        try:
+            return require_bound_identity(bound, akey)
+        except PermissionDeniedError as exc:
+            self._rt.record_failure(exc, event_type=_EVENT, action="thread_access", actor=bound, target=akey)
+            raise
 
     def readable(self, agent_id: str, thread_ids: Iterable[str]) -> set[str]:
         """Which of ``thread_ids`` the agent may read (owned, or handed to it and still open).
@@ -194,7 +179,7 @@ class ThreadAccess:
         wanted = set(thread_ids)
 
         def op(tx: StateTx) -> set[str]:
-            require_capability(load_agent(tx, akey), AgentCapability.MEMORY_READ)
+            require_capability(load_actor(tx, akey), AgentCapability.MEMORY_READ)
             now, found = self._rt.clock(), set()
             for thread_id in wanted:
                 owner = tx.get_thread_owner(thread_id)

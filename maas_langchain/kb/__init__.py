@@ -1,7 +1,7 @@
 """Knowledge bases: search code, decisions and incidents by meaning and by identifier.
 
 ``open_kb(index, embeddings)`` gives the three services over one
-:class:`~maas_langchain.vectors.base.VectorIndex`; each keeps one collection named after its
+:class:`~maas_langchain.core.ports.vectors.VectorIndex`; each keeps one collection named after its
 kind and the embedding model (``maas-kb-code-all-minilm-l6-v2-384``). Importing this package
 is cheap: the names below load their modules on first use (LangChain on the first, torch and
 Chroma only when a model or an index is opened), so ``maas status`` stays fast.
@@ -9,7 +9,7 @@ Chroma only when a model or an index is opened), so ``maas status`` stays fast.
 Example:
     >>> from maas_langchain.embeddings import HashingEmbeddings
     >>> from maas_langchain.kb import open_kb
-    >>> from maas_langchain.vectors.bruteforce import BruteForceIndex
+    >>> from maas_langchain.backends.bruteforce import BruteForceIndex
     >>> kb = open_kb(BruteForceIndex(), HashingEmbeddings())
     >>> incident = kb.incidents.add_incident("Checkout 502s", "The payment pool ran out of connections.",
     ...                                      service="checkout", severity="sev2")

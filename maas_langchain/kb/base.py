@@ -22,12 +22,12 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from langchain_core.embeddings import Embeddings
 
+from maas_langchain.core.ports.vectors import And, Contains, Eq, In, MetaValue, Or, VectorHit, VectorIndex, Where
 from maas_langchain.embeddings import describe_embeddings, embed_in_batches
 from maas_langchain.errors import EmbeddingDimensionError, InvalidInputError
 from maas_langchain.kb.chunking import Chunk
 from maas_langchain.kb.lexical import QueryTerms, fold, identifier_terms
 from maas_langchain.kb.results import KBResult
-from maas_langchain.vectors.base import And, Contains, Eq, In, MetaValue, Or, VectorHit, VectorIndex, Where
 
 __all__ = ["MAX_LIMIT", "Authorize", "KnowledgeBase", "collection_name"]
 
@@ -114,7 +114,7 @@ class KnowledgeBase(Generic[R]):
     """Base of :class:`CodeKBService`, :class:`DecisionService` and :class:`IncidentService`.
 
     Args:
-        index: Any :class:`~maas_langchain.vectors.base.VectorIndex` (Chroma, brute force).
+        index: Any :class:`~maas_langchain.core.ports.vectors.VectorIndex` (Chroma, brute force).
         embeddings: Any LangChain ``Embeddings``; the collection name records its model and
             dimension, so a model change starts a new collection instead of mixing vectors.
         authorize: Optional capability check, called with ``agent_id`` before every search.

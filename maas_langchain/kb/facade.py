@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 from langchain_core.embeddings import Embeddings
 
+from maas_langchain.core.ports.vectors import VectorIndex
 from maas_langchain.errors import InvalidInputError
 from maas_langchain.kb.base import Authorize, KnowledgeBase
 from maas_langchain.kb.results import IngestReport, KBResult
 from maas_langchain.kb.services import CodeKBService, DecisionService, IncidentService
-from maas_langchain.vectors.base import VectorIndex
 
 __all__ = ["KINDS", "KnowledgeBases", "open_kb"]
 

@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from maas_langchain.core.ports.vectors import And, Eq, Where
 from maas_langchain.errors import InvalidInputError
 from maas_langchain.kb.base import CHUNKER_VERSION, ChunkRow, check_text, meta_int, meta_str
 from maas_langchain.kb.files import Progress, SourceFile, read_source, walk_files
 from maas_langchain.kb.results import IngestReport
-from maas_langchain.vectors.base import And, Eq, Where
 
 if TYPE_CHECKING:
     from maas_langchain.kb.base import KnowledgeBase

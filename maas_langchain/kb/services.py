@@ -1,6 +1,6 @@
 """The three knowledge bases of the specification: code, decisions and incidents.
 
-Each is one collection in a :class:`~maas_langchain.vectors.base.VectorIndex`, filled by
+Each is one collection in a :class:`~maas_langchain.core.ports.vectors.VectorIndex`, filled by
 :meth:`ingest_path` (files) or, for decisions and incidents, :meth:`add_decision` /
 :meth:`add_incident`, and searched with the specification's methods:
 ``search_code_kb(query, service_filter, limit)``, ``search_decisions(query, topic_filter,
@@ -8,7 +8,7 @@ limit)``, ``search_incidents(query, service_filter, limit)``.
 
 Example:
     >>> from maas_langchain.embeddings import HashingEmbeddings
-    >>> from maas_langchain.vectors.bruteforce import BruteForceIndex
+    >>> from maas_langchain.backends.bruteforce import BruteForceIndex
     >>> decisions = DecisionService(BruteForceIndex(), HashingEmbeddings())
     >>> decision_id = decisions.add_decision("Use JWT for sessions", "Tokens expire after 15 minutes.", topic="auth")
     >>> [r.title for r in decisions.search_decisions("session tokens", topic_filter="auth")]
@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from pathlib import PurePosixPath
 from typing import Any, ClassVar, TypeVar
 
+from maas_langchain.core.ports.vectors import Eq, MetaValue, VectorHit
 from maas_langchain.core.screening import redact
 from maas_langchain.errors import InvalidInputError
 from maas_langchain.kb.base import ChunkRow, KnowledgeBase, check_text, meta_int, meta_str
@@ -31,7 +32,6 @@ from maas_langchain.kb.chunking import chunk_file, chunk_markdown, language_of
 from maas_langchain.kb.files import SourceFile, document_meta
 from maas_langchain.kb.ingest import ingest_path
 from maas_langchain.kb.results import CodeResult, DecisionResult, IncidentResult, IngestReport, KBResult
-from maas_langchain.vectors.base import Eq, MetaValue, VectorHit
 
 R = TypeVar("R", bound=KBResult)
 
@@ -59,7 +59,7 @@ class CodeKBService(KnowledgeBase[CodeResult]):
     Example:
         >>> import pathlib, tempfile
         >>> from maas_langchain.embeddings import HashingEmbeddings
-        >>> from maas_langchain.vectors.bruteforce import BruteForceIndex
+        >>> from maas_langchain.backends.bruteforce import BruteForceIndex
         >>> folder = pathlib.Path(tempfile.mkdtemp())
         >>> _ = (folder / "util.py").write_text("def check_json(text):\\n    return text.startswith('{')\\n")
         >>> code = CodeKBService(BruteForceIndex(), HashingEmbeddings())

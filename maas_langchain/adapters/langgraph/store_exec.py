@@ -1,0 +1,407 @@
+"""Running LangGraph store operations against the MaaS backend (the engine of ``MaaSStore``).
+
+Reads of one batch run before its writes (InMemoryStore's order: a batch's gets and searches
+see the state before its puts); puts are de-duplicated per namespace and key (the last wins,
+in the position of the first) and commit in one transaction, with the check of the bound
+agent's rights inside it. Denials are audited through the runtime and raised.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from langgraph.store.base import GetOp, Item, ListNamespacesOp, SearchItem, SearchOp
+
+from maas_langchain.core.access import authorize_namespace, authorize_namespace_prefix, load_actor, store_readers
+from maas_langchain.core.enums import AuditEventType
+from maas_langchain.core.ports.kv import KVPut, KVQuery, KVRow, encode_namespace, split_namespace
+from maas_langchain.core.ports.state import StateTx
+from maas_langchain.core.records import Agent
+from maas_langchain.core.runtime import AuditEntry, Runtime
+from maas_langchain.core.screening import redact_value
+from maas_langchain.core.store_namespaces import RESERVED_ROOTS, screen_strings, to_shown, to_stored
+from maas_langchain.errors import MaaSError, PolicyViolationError
+
+from .store_cache import Coherence
+from .store_search import IndexedSearch, Plan, QueryPlans
+from .store_values import decode_value, matches_conditions, matches_filter, string_equalities, to_datetime
+
+__all__ = ["Engine", "Entry", "PreparedPut"]
+
+_OP = AuditEventType.MEMORY_OPERATION
+_SCALARS = (str, int, float, bool, type(None))
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A cached item: its JSON text (or, for flat values, the dict to copy) and datetimes."""
+
+    text: str
+    flat: dict[str, Any] | None
+    created: datetime
+    updated: datetime
+
+    def item(self, namespace: tuple[str, ...], key: str) -> Item:
+        value = dict(self.flat) if self.flat is not None else decode_value(self.text)
+        return Item(value=value, key=key, namespace=namespace, created_at=self.created, updated_at=self.updated)
+
+
+_MISSING = Entry("", None, to_datetime(0), to_datetime(0))
+
+
+def _entry(row: KVRow) -> Entry:
+    value = decode_value(row.value)
+    flat = value if all(type(v) in _SCALARS for v in value.values()) else None
+    return Entry(row.value, flat, to_datetime(row.created_at), to_datetime(row.updated_at))
+
+
+@dataclass(slots=True)
+class PreparedPut:
+    """A put or delete after validation, encoding and embedding."""
+
+    namespace: tuple[str, ...]
+    key: str
+    text: str | None
+    value: dict[str, Any] | None
+    ttl: float | None
+    vectors: list[tuple[str, bytes]] = field(default_factory=list)
+
+
+class Engine:
+    """Executes prepared operations for a store configuration (shared by its views).
+
+    Args:
+        runtime: The MaaS runtime (backend, clock, audit).
+        coherence: The backend's cache coherence state (shared by every store in the process).
+        use_cache: Serve the trusted path's gets from the coherence state's read cache.
+        indexed: The vector-index search path (``None``: no index config).
+        exact_limit: Largest candidate set scored exactly.
+        omit_expired: Leave expired items out of reads before the sweep deletes them.
+        refresh_on_read: Default of ``refresh_ttl`` when reads restart TTLs.
+        screening: ``"refuse"``, ``"quarantine"`` or ``"off"`` for bound views' puts.
+    """
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        coherence: Coherence,
+        use_cache: bool,
+        indexed: IndexedSearch | None,
+        *,
+        exact_limit: int,
+        omit_expired: bool,
+        refresh_on_read: bool,
+        screening: str,
+    ) -> None:
+        self.rt = runtime
+        self.backend = runtime.backend
+        self.coh = coherence
+        self.cache = coherence.cache if use_cache else None
+        self.indexed = indexed
+        self.exact_limit = exact_limit
+        self.omit_expired = omit_expired
+        self.refresh_on_read = refresh_on_read
+        self.screening = screening
+        self.ns_ids: dict[str, int] = {}  # committed namespace ids (rows are never deleted)
+        self.plans = QueryPlans()
+
+    # --- helpers ----------------------------------------------------------------------
+    def _alive(self) -> float | None:
+        return self.rt.clock() if self.omit_expired else None
+
+    def audited(self, fn: Callable[[], Any], action: str, agent_id: str | None, target: str | None) -> Any:
+        """Run ``fn``; a MaaS error in a bound view is recorded in the audit log, then raised."""
+        try:
+            return fn()
+        except MaaSError as exc:
+            if agent_id is not None:
+                self.rt.record_failure(exc, event_type=_OP, action=action, actor=agent_id, target=target)
+            raise
+
+    # --- gets -------------------------------------------------------------------------
+    def get_trusted(self, op: GetOp, refresh: list[int]) -> Item | None:
+        """A get by the trusted caller, through the read cache."""
+        cache = self.cache
+        ckey = (op.namespace, op.key)
+        if cache is not None:
+            cache.refresh(self.coh.read_stamp)
+            entry = cache.lookup(ckey)
+            if entry is not None:
+                return None if entry is _MISSING else entry.item(op.namespace, op.key)
+            generation = cache.generation
+            local, epoch = self.coh.before_read()
+        with self.backend.transaction(write=False) as tx:
+            shared = tx.kv_version() if cache is not None else 0
+            rows = tx.kv_get(encode_namespace(op.namespace), [op.key], self._alive())
+        row = rows[0] if rows else None
+        if row is not None and row.ttl_minutes is not None:
+            if op.refresh_ttl and self.refresh_on_read:
+                refresh.append(row.item_id)
+            return self._item(row, op.namespace, redacted=False)
+        entry = _MISSING if row is None else _entry(row)
+        if cache is not None:
+            cache.fill(ckey, entry, version=(shared, local, epoch), generation=generation)
+        return None if entry is _MISSING else entry.item(op.namespace, op.key)
+
+    def get_bound(self, tx: StateTx, agent: Agent, op: GetOp, refresh: list[int]) -> Item | None:
+        """A get by a bound agent: authorised, then read (redacted) in the same transaction."""
+        stored = to_stored(agent.agent_id, op.namespace)
+        authorize_namespace(tx, agent, "read", stored)
+        rows = tx.kv_get(encode_namespace(stored), [op.key], self._alive())
+        if not rows:
+            return None
+        if rows[0].ttl_minutes is not None and op.refresh_ttl and self.refresh_on_read:
+            refresh.append(rows[0].item_id)
+        return self._item(rows[0], op.namespace, redacted=True)
+
+    @staticmethod
+    def _item(row: KVRow, namespace: tuple[str, ...], *, redacted: bool) -> Item:
+        value = decode_value(row.value)
+        return Item(
+            value=redact_value(value) if redacted else value,
+            key=row.key,
+            namespace=namespace,
+            created_at=to_datetime(row.created_at),
+            updated_at=to_datetime(row.updated_at),
+        )
+
+    # --- searches ---------------------------------------------------------------------
+    def search(
+        self,
+        tx: StateTx,
+        agent: Agent | None,
+        op: SearchOp,
+        qvec: Sequence[float] | None,
+        refresh: list[int],
+        pre: tuple[int, int] | None = None,
+    ) -> list[SearchItem]:
+        """One search; ``qvec`` is the embedded query (``None``: filter-only order); ``pre``
+        is :meth:`Coherence.before_read` taken before ``tx`` began (``None``: plans are not reused)."""
+        prefix = op.namespace_prefix
+        show: Callable[[tuple[str, ...]], tuple[str, ...]] = lambda ns: ns  # noqa: E731
+        reader = None
+        if agent is not None:
+            me = agent.agent_id
+            stored = prefix if prefix and prefix[0] in RESERVED_ROOTS else to_stored(me, prefix) if prefix else ()
+            authorize_namespace_prefix(tx, agent, stored)
+            reader = store_readers(agent)
+            if not prefix or prefix[0] not in RESERVED_ROOTS:
+                show = lambda ns: to_shown(me, ns)  # noqa: E731
+            prefix = stored
+        query = KVQuery(encode_namespace(prefix) if prefix else None, reader, self._alive())
+        scored = self._scored(tx, agent, op, query, qvec, pre)
+        if op.refresh_ttl and self.refresh_on_read:
+            refresh += [row.item_id for _, row in scored if row.ttl_minutes is not None]
+        return [self._search_item(row, score, show, agent is not None) for score, row in scored]
+
+    def _scored(
+        self,
+        tx: StateTx,
+        agent: Agent | None,
+        op: SearchOp,
+        query: KVQuery,
+        qvec: Sequence[float] | None,
+        pre: tuple[int, int] | None,
+    ) -> list[tuple[float | None, KVRow]]:
+        if op.limit < 0 or op.offset < 0:
+            from maas_langchain.errors import InvalidInputError
+
+            raise InvalidInputError("search limit and offset must be non-negative", limit=op.limit, offset=op.offset)
+        if qvec is None:
+            if not op.filter:
+                return [(None, r) for r in tx.kv_scan(query, op.limit, op.offset)]
+            return [(None, r) for r in self._filtered(tx, query, op.filter, op.offset + op.limit)[op.offset :]]
+        key = version = None
+        if agent is None and pre is not None:  # the trusted path reuses plans until the store changes
+            key = (query.prefix, json.dumps(op.filter, sort_keys=True, default=repr) if op.filter else None)
+            version = (tx.kv_version(), *pre)
+            plan = self.plans.get(key, version, self.rt.clock())
+            if plan is not None:  # only exact-path sets are planned: no need to count again
+                return plan.rank(qvec, op.offset, op.limit)
+        if self.indexed is not None and tx.kv_count(query, self.exact_limit + 1) > self.exact_limit:
+            spaces = None if agent is None else self._spaces(tx, agent)
+            found = self.indexed.search(qvec, query, spaces, op.filter, op.offset, op.limit)
+            if found is not None:
+                return found
+        plan = self._plan(tx, query, op.filter, version)
+        if key is not None:
+            self.plans.put(key, plan)
+        return plan.rank(qvec, op.offset, op.limit)
+
+    @staticmethod
+    def _filtered(tx: StateTx, query: KVQuery, flt: Mapping[str, Any], stop: int) -> list[KVRow]:
+        """The first ``stop`` rows passing ``flt``, read in growing pages (stops early).
+
+        Equality with a string is also handed to the database (:func:`string_equalities`), so
+        its pages hold mostly matches and the first is sized to ``stop``."""
+        found: list[KVRow] = []
+        equals = string_equalities(flt)
+        if equals:
+            query = dataclasses.replace(query, equals=equals)
+        position, page = 0, max(stop, 8) if equals else 64
+        while len(found) < stop:
+            rows = tx.kv_scan(query, page, position)
+            found += [r for r in rows if matches_filter(decode_value(r.value), flt)]
+            if len(rows) < page:
+                break
+            position, page = position + page, min(page * 4, 4_096)
+        return found[:stop]
+
+    @staticmethod
+    def _plan(tx: StateTx, query: KVQuery, flt: Mapping[str, Any] | None, version: Hashable) -> Plan:
+        """Exact-scoring candidates: the rows the query admits, with their vectors stacked."""
+        rows = tx.kv_scan(query)
+        if flt:
+            rows = [r for r in rows if matches_filter(decode_value(r.value), flt)]
+        blobs: dict[int, list[bytes]] = {}
+        if rows:
+            for item_id, blob in tx.kv_scan_vectors(query):
+                blobs.setdefault(item_id, []).append(blob)
+        return Plan.build([(r, blobs.get(r.item_id, [])) for r in rows], version)
+
+    @staticmethod
+    def _spaces(tx: StateTx, agent: Agent) -> list[str]:
+        pools = tx.list_pools(member_id=agent.agent_id)
+        return [f"agents.{agent.agent_id}", f"users.{agent.owner_id}", *(f"pools.{p.pool_id}" for p in pools)]
+
+    @staticmethod
+    def _search_item(
+        row: KVRow, score: float | None, show: Callable[[tuple[str, ...]], tuple[str, ...]], redacted: bool
+    ) -> SearchItem:
+        value = decode_value(row.value)
+        return SearchItem(
+            namespace=show(split_namespace(row.ns)),
+            key=row.key,
+            value=redact_value(value) if redacted else value,
+            created_at=to_datetime(row.created_at),
+            updated_at=to_datetime(row.updated_at),
+            score=None if score is None else float(score),
+        )
+
+    # --- namespaces -------------------------------------------------------------------
+    def list_namespaces(self, tx: StateTx, agent: Agent | None, op: ListNamespacesOp) -> list[tuple[str, ...]]:
+        """Namespaces holding readable, unexpired items, filtered, truncated, sorted, paged."""
+        if op.limit < 0 or op.offset < 0 or (op.max_depth is not None and op.max_depth < 0):
+            from maas_langchain.errors import InvalidInputError
+
+            raise InvalidInputError("limit, offset and max_depth must be non-negative")
+        conditions = tuple(op.match_conditions or ())
+        fixed: tuple[str, ...] = ()
+        for condition in conditions:
+            if condition.match_type == "prefix":
+                labels = tuple(condition.path)
+                fixed = labels[: labels.index("*")] if "*" in labels else labels
+        show: Callable[[tuple[str, ...]], tuple[str, ...]] = lambda ns: ns  # noqa: E731
+        reader = None
+        if agent is not None:
+            me = agent.agent_id
+            if fixed and fixed[0] in RESERVED_ROOTS:
+                authorize_namespace_prefix(tx, agent, fixed)
+            else:
+                fixed = to_stored(me, fixed) if fixed else ()
+                authorize_namespace_prefix(tx, agent, ())
+                show = lambda ns: to_shown(me, ns)  # noqa: E731
+            reader = store_readers(agent)
+        query = KVQuery(encode_namespace(fixed) if fixed else None, reader, self._alive())
+        names = [show(split_namespace(n)) for n in tx.kv_namespaces(query)]
+        names = [ns for ns in names if matches_conditions(ns, conditions)]
+        if op.max_depth is not None:
+            names = list({ns[: op.max_depth] for ns in names})
+        return sorted(names)[op.offset : op.offset + op.limit]
+
+    # --- writes -----------------------------------------------------------------------
+    def write(self, agent_id: str | None, puts: Sequence[PreparedPut]) -> None:
+        """Commit ``puts`` in one transaction (checked against the bound agent inside it)."""
+        if agent_id is None:  # the trusted caller: nothing to check, nothing to audit
+            writes = [KVPut(encode_namespace(p.namespace), p.key, p.text, p.ttl, p.vectors) for p in puts]
+            self.write_trusted(writes, [(p.namespace, p.key) for p in puts])
+            return
+
+        def op(tx: StateTx) -> tuple[int | None, list[tuple[tuple[str, ...], str]], dict[str, int]]:
+            writes, keys = [], []
+            agent = load_actor(tx, agent_id)
+            for put in puts:
+                stored = to_stored(agent.agent_id, put.namespace)
+                authorize_namespace(tx, agent, "put" if put.text is not None else "delete", stored)
+                self._screen(tx, agent, put, stored)
+                writes.append(KVPut(encode_namespace(stored), put.key, put.text, put.ttl, put.vectors, agent_id))
+                keys.append((stored, put.key))
+            exclude, live_after = self.coh.bump_args()
+            ids, bumped = tx.kv_put(writes, self.rt.clock(), self.ns_ids, exclude_reader=exclude, live_after=live_after)
+            return bumped, keys, ids
+
+        target = encode_namespace(puts[0].namespace) if len(puts) == 1 else None
+        action = "store_put" if any(p.text is not None for p in puts) else "store_delete"
+
+        def run() -> tuple[int | None, list[tuple[tuple[str, ...], str]], dict[str, int]]:
+            with self.backend.transaction(write=True) as tx:
+                return op(tx)
+
+        bumped, keys, ids = self.audited(run, action, agent_id, target)
+        self._committed(keys, bumped, ids)
+
+    def write_trusted(self, writes: Sequence[KVPut], keys: list[tuple[tuple[str, ...], str]]) -> None:
+        """Commit the trusted caller's ``writes`` in one transaction: nothing to check, nothing to
+        audit. ``keys`` are their ``(namespace, key)``, for the caches."""
+        exclude, live_after = self.coh.bump_args()
+        with self.backend.transaction(write=True) as tx:
+            ids, bumped = tx.kv_put(writes, self.rt.clock(), self.ns_ids, exclude_reader=exclude, live_after=live_after)
+        self._committed(keys, bumped, ids)
+
+    def _committed(self, keys: list[tuple[tuple[str, ...], str]], bumped: int | None, ids: dict[str, int]) -> None:
+        """After a commit: remember new namespace ids (rows are never deleted), tell the caches."""
+        if ids and len(self.ns_ids) < 100_000:
+            self.ns_ids.update(ids)
+        self.coh.committed(keys, bumped)
+
+    def _screen(self, tx: StateTx, agent: Agent, put: PreparedPut, stored: tuple[str, ...]) -> None:
+        if put.value is None or self.screening == "off":
+            return
+        flags = screen_strings(put.value)
+        if not flags:
+            return
+        target = f"{encode_namespace(stored)}/{put.key}"
+        if self.screening == "refuse":
+            raise PolicyViolationError(
+                f"screening refused the value for key {put.key!r}: {', '.join(flags)}", categories=list(flags)
+            )
+        details = {"categories": list(flags), "stored": True}
+        self.rt.record(tx, AuditEntry(_OP, "store_put_flagged", agent.agent_id, target, "flagged", details=details))
+
+    def refresh(self, item_ids: Sequence[int]) -> None:
+        """Restart the TTL of items a read returned."""
+        if item_ids:
+            with self.backend.transaction(write=True) as tx:
+                tx.kv_refresh(item_ids, self.rt.clock())
+
+    def sweep(self, limit: int = 10_000) -> int:
+        """Delete expired items; return how many."""
+        total = 0
+        while True:
+            with self.backend.transaction(write=True) as tx:
+                done = tx.kv_sweep(self.rt.clock(), limit)
+            total += done
+            if done < limit:
+                break
+        if total:
+            self.coh.changed()
+        return total
+
+    def read(self, fn: Callable[[StateTx], Any]) -> Any:
+        """Run ``fn`` in a read transaction."""
+        with self.backend.transaction(write=False) as tx:
+            return fn(tx)
+
+
+def filter_mapping(flt: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    """Check a search filter is a mapping (or ``None``)."""
+    if flt is not None and not isinstance(flt, Mapping):
+        from maas_langchain.errors import InvalidInputError
+
+        raise InvalidInputError(f"a search filter must be a dict, got {type(flt).__name__}", field="filter")
+    return flt

@@ -1,0 +1,150 @@
+"""API-key authentication for the MCP transports.
+
+* HTTP: :class:`BearerKeyMiddleware` checks ``Authorization: Bearer <key>`` on every request
+  before the MCP layer sees it. A refusal is ``401`` with a JSON-RPC error body and a
+  ``WWW-Authenticate: Bearer`` header; the same body whatever the cause (the audit log has the
+  reason). An accepted key is put in the ASGI scope's ``state`` for the tool handlers
+  (:func:`http_key_source`). A POST body that is not UTF-8 JSON gets a JSON-RPC parse error
+  (400) here; for invalid UTF-8 or very deep nesting the SDK itself would answer 500.
+* stdio: the key comes from ``MAAS_API_KEY`` once, is checked at start-up, and checked again
+  on every call (:func:`stdio_key_source`), so revoking it takes effect at once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import anyio
+from mcp.server.lowlevel.server import request_ctx
+from mcp.server.streamable_http_manager import DEFAULT_MAX_REQUEST_BODY_SIZE
+from mcp.types import PARSE_ERROR
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from maas_langchain.adapters.mcp.mcp_server import AUTH_ERROR_CODE, KeySource
+from maas_langchain.core.keys import ApiKey, InvalidApiKeyError
+
+if TYPE_CHECKING:
+    from maas_langchain.maas import MaaS
+
+__all__ = ["STATE_KEY", "BearerKeyMiddleware", "bearer_token", "http_key_source", "stdio_key_source"]
+
+STATE_KEY = "maas_api_key"
+"""Where the middleware leaves the checked :class:`ApiKey` in ``scope["state"]``."""
+
+
+def bearer_token(scope: Scope) -> str | None:
+    """The token of the request's ``Authorization: Bearer`` header, or None."""
+    for name, value in scope.get("headers") or ():
+        if name.lower() == b"authorization":
+            text = value.decode("latin-1").strip()
+            scheme, _, token = text.partition(" ")
+            return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+    return None
+
+
+async def _answer(send: Send, status: int, code: int, message: str, headers: list[tuple[bytes, bytes]]) -> None:
+    body = json.dumps({"jsonrpc": "2.0", "id": None, "error": {"code": code, "message": message}})
+    headers = [(b"content-type", b"application/json"), *headers]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body.encode("utf-8")})
+
+
+async def _refuse(send: Send, message: str) -> None:
+    await _answer(send, 401, AUTH_ERROR_CODE, message, [(b"www-authenticate", b'Bearer realm="maas"')])
+
+
+async def _parsed_body(receive: Receive, send: Send, limit: int) -> Receive | None:
+    """Read the body (up to ``limit`` bytes) and refuse one that is not UTF-8 JSON with a
+    JSON-RPC parse error (for invalid UTF-8 or deep nesting the SDK would answer 500); return a
+    ``receive`` that replays what was read."""
+    messages: list[Message] = []
+    size = 0
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            break
+        size += len(message.get("body", b""))
+        if size > limit or not message.get("more_body", False):
+            break
+    if size <= limit:
+        try:
+            json.loads(b"".join(m.get("body", b"") for m in messages).decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+            problem = "not UTF-8" if isinstance(exc, UnicodeDecodeError) else "not JSON (or nested too deeply)"
+            await _answer(send, 400, PARSE_ERROR, f"Parse error: the request body is {problem}", [])
+            return None
+
+    async def replay() -> Message:
+        return messages.pop(0) if messages else await receive()
+
+    return replay
+
+
+class BearerKeyMiddleware:
+    """ASGI middleware: every HTTP request must carry a valid API key (``Authorization: Bearer``).
+
+    Args:
+        app: The MCP ASGI app behind it.
+        authenticate: ``authenticate(token_or_None) -> ApiKey`` (blocking; run in a worker
+            thread), raising :class:`InvalidApiKeyError`.
+        open_paths: Paths served without a key (a health check).
+        body_limit: Bodies up to this size are checked to be UTF-8 JSON (larger ones are left
+            to the SDK's own size limit).
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        authenticate: Callable[[str | None], ApiKey],
+        open_paths: tuple[str, ...] = (),
+        body_limit: int = DEFAULT_MAX_REQUEST_BODY_SIZE,
+    ) -> None:
+        self.app = app
+        self.authenticate = authenticate
+        self.open_paths = open_paths
+        self.body_limit = body_limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path") in self.open_paths:
+            await self.app(scope, receive, send)
+            return
+        token = bearer_token(scope)
+        try:
+            key = await anyio.to_thread.run_sync(self.authenticate, token)
+        except InvalidApiKeyError as exc:
+            await _refuse(send, exc.message)
+            return
+        scope.setdefault("state", {})[STATE_KEY] = key
+        if scope.get("method") == "POST":
+            checked = await _parsed_body(receive, send, self.body_limit)
+            if checked is None:
+                return
+            receive = checked
+        await self.app(scope, receive, send)
+
+
+async def http_key_source() -> ApiKey:
+    """The key the middleware accepted for the HTTP request being handled (a :data:`KeySource`)."""
+    try:
+        request: Any = request_ctx.get().request
+    except LookupError:
+        request = None
+    key = None if request is None else getattr(request, "scope", {}).get("state", {}).get(STATE_KEY)
+    if not isinstance(key, ApiKey):
+        raise InvalidApiKeyError("this request carries no checked API key")
+    return key
+
+
+def stdio_key_source(maas: MaaS, presented: str | None) -> KeySource:
+    """The process's ``MAAS_API_KEY``, checked again on every call."""
+
+    def check() -> ApiKey:
+        return maas.keys.authenticate(presented, via="stdio")
+
+    async def source() -> ApiKey:
+        return await anyio.to_thread.run_sync(check)
+
+    return source

@@ -1,0 +1,34 @@
+"""Every tool spec, in a stable order: the specification's fifteen, then the additions.
+
+The specs live by area in ``specs_agents``, ``specs_handoffs``, ``specs_pools`` and
+``specs_memory``; :func:`maas_langchain.adapters.tools.registry.tool_specs` returns :data:`ALL_TOOLS`.
+
+Example:
+    >>> [s.name for s in ALL_TOOLS][:3]
+    ['register_agent', 'get_agent_info', 'get_agents_for_user']
+    >>> len(SPEC_TOOL_NAMES), len(ALL_TOOLS)
+    (15, 20)
+"""
+
+from __future__ import annotations
+
+from maas_langchain.adapters.tools.registry import ToolSpec
+from maas_langchain.adapters.tools.specs_agents import AGENT_TOOLS
+from maas_langchain.adapters.tools.specs_handoffs import EXTRA_HANDOFF_TOOLS, HANDOFF_TOOLS
+from maas_langchain.adapters.tools.specs_memory import KB_TOOLS, MEMORY_TOOLS
+from maas_langchain.adapters.tools.specs_pools import POOL_TOOLS
+
+__all__ = ["ALL_TOOLS", "SPEC_TOOL_NAMES"]
+
+ALL_TOOLS: list[ToolSpec] = [
+    *AGENT_TOOLS,
+    *HANDOFF_TOOLS,
+    *POOL_TOOLS,
+    *KB_TOOLS,
+    *MEMORY_TOOLS,
+    *EXTRA_HANDOFF_TOOLS,
+]
+"""Every tool both front ends publish."""
+
+SPEC_TOOL_NAMES: tuple[str, ...] = tuple(s.name for s in ALL_TOOLS[:15])
+"""The specification's fifteen MCP tool names, in its order."""

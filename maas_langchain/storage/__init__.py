@@ -1,1 +1,0 @@
-"""Storage ports (``base``) and backends: ``memory`` (reference), ``sqlite`` (default), ``postgres``."""
