@@ -246,7 +246,7 @@ class AccessMachine(RuleBasedStateMachine):
 
     def _memory(self, agent: MAgent, which: str, pick: int) -> MMemory | None:
         """A stored memory: any, or one the model lets ``agent`` read (if there is one)."""
-        ids = sorted(self.memories)
+        ids = list(self.memories)  # written order: ids are random, so sorting them is not reproducible
         if which == "readable":
             ids = [i for i in ids if may_read(agent, self.memories[i])] or ids
         return self.memories[ids[pick % len(ids)]] if ids else None

@@ -84,14 +84,14 @@ def test_backends_implement_ports_and_import_no_core_service(path: Path) -> None
 
 
 def test_access_is_decided_in_one_module() -> None:
-    """Only ``core/access.py`` raises PermissionDeniedError in core (services call it); adapters
-    and backends never build one except to relay an identity mismatch they detect."""
-    deciders = sorted(
+    """Only the access module (``core/access/``, split by concept) builds a PermissionDeniedError:
+    services, adapters and backends call it and never decide or re-derive a rule themselves."""
+    deciders = {
         str(p.relative_to(PACKAGE))
-        for p in CORE_FILES + BACKEND_FILES
+        for p in PACKAGE.rglob("*.py")
         if "PermissionDeniedError(" in p.read_text(encoding="utf-8")
-    )
-    assert deciders == ["core/access.py"], deciders
+    }
+    assert {d for d in deciders if not d.startswith("core/access/")} == {"errors.py"}, deciders  # its definition
 
 
 def test_importing_the_package_loads_no_framework() -> None:

@@ -53,7 +53,7 @@ from maas_langchain import (
     PoolRegistry,
     SharedScope,
 )
-from maas_langchain.core.access import AudienceClause, AudienceFilter
+from maas_langchain.core.ports.filters import AudienceClause, AudienceFilter
 from maas_langchain.core.ports.state import AuditQuery
 
 UNKNOWN_ID = "7c1f1c7e-5a5a-4d4d-8e8e-000000000001"
@@ -218,6 +218,7 @@ CALLS: dict[str, Defaults] = {
     },
     "agents.get_agent": lambda w: {"agent_id": w.a},
     "agents.require_agent": lambda w: {"agent_id": w.a},
+    "agents.require_actor": lambda w: {"agent_id": w.a},
     "agents.get_agents_for_user": lambda w: {"user_id": "u1"},
     "agents.list_agents": lambda w: {},
     "agents.has_capability": lambda w: {"agent_id": w.a, "capability": "memory_read"},
@@ -351,6 +352,7 @@ ID_PARAMS: list[tuple[str, str, bool]] = [
     ("agents.register_agent", "agent_id", True),
     ("agents.get_agent", "agent_id", False),
     ("agents.require_agent", "agent_id", False),
+    ("agents.require_actor", "agent_id", False),
     ("agents.has_capability", "agent_id", False),
     ("agents.deactivate_agent", "agent_id", False),
     ("agents.activate_agent", "agent_id", False),
@@ -999,6 +1001,12 @@ def test_unregistered_agents_are_not_found(maas: MaaS, world: World) -> None:
             added = assert_unchanged(maas, before, verify=False)
             assert [e.event_type for e in added] == [AuditEventType.PERMISSION_DENIED], added
             assert "not registered" in (added[0].reason or "")
+    with problems.case("require-actor"):  # the acting agent of an adapter: a denial, raised and audited
+        before = snapshot(maas)
+        with pytest.raises(PermissionDeniedError, match="not registered"):
+            maas.agents.require_actor(world.x)
+        added = assert_unchanged(maas, before, verify=False)
+        assert [e.event_type for e in added] == [AuditEventType.PERMISSION_DENIED], added
     problems.check(maas)
 
 

@@ -19,7 +19,6 @@ from maas_langchain.core.enums import AgentCapability
 from maas_langchain.errors import (
     BackendUnavailableError,
     InvalidInputError,
-    NotFoundError,
     PermissionDeniedError,
 )
 from maas_langchain.testing import ManualClock
@@ -114,16 +113,16 @@ def test_a_deactivated_owner_loses_its_thread(maas: MaaS) -> None:
     ("agent", "error"),
     [
         ("not-a-uuid", InvalidInputError),
-        ("00000000-0000-4000-8000-000000000000", NotFoundError),
+        ("00000000-0000-4000-8000-000000000000", PermissionDeniedError),  # an unregistered actor is denied
         (42, InvalidInputError),
     ],
 )
 def test_bad_agent_ids(maas: MaaS, agent: Any, error: type[Exception]) -> None:
     app = graph(maas.checkpointer())
-    with pytest.raises(error, match=r"maas_agent_id|no agent"):
+    with pytest.raises(error, match=r"maas_agent_id|not registered"):
         app.invoke({"total": 0}, cfg("T", agent))
     with pytest.raises(error):
-        maas.checkpointer(agent_id=agent).get_tuple(cfg("T")) if error is NotFoundError else maas.checkpointer(
+        maas.checkpointer(agent_id=agent).get_tuple(cfg("T")) if error is PermissionDeniedError else maas.checkpointer(
             agent_id=agent
         )
 

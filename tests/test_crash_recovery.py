@@ -34,7 +34,7 @@ from conftest import postgres_url, require_postgres
 
 import maas_langchain
 from maas_langchain import AgentType, AuditEventType, HandoffContext, HandoffStatus, MaaS, PermissionModel, SharedScope
-from maas_langchain.core.access import AudienceClause, AudienceFilter
+from maas_langchain.core.ports.filters import AudienceClause, AudienceFilter
 from maas_langchain.core.ports.state import AuditQuery
 
 pytestmark = pytest.mark.slow

@@ -19,9 +19,7 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
 import threading
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -29,15 +27,10 @@ import numpy as np
 
 from maas_langchain.core.access import (
     MemoryGrant,
-    load_actor,
-    memory_grant,
-    memory_quota_counters,
-    require_capability,
-    require_quota,
-    require_readable_memory,
 )
-from maas_langchain.core.enums import AgentCapability, AuditEventType, EventKind, MemoryStatus
+from maas_langchain.core.enums import AuditEventType, EventKind, MemoryStatus
 from maas_langchain.core.exact import ScopePlans, VectorCache
+from maas_langchain.core.memory_gate import MemoryGate
 from maas_langchain.core.memory_index import EmbeddingSpec, IndexSync, scope_where
 from maas_langchain.core.memory_types import (
     Embedder,
@@ -112,6 +105,7 @@ class MemoryService:
             raise InvalidInputError(f"screening must be one of {_SCREENING_MODES}", screening=screening)
         self._rt = rt
         self.hierarchy = hierarchy or ScopeHierarchy()
+        self.gate = MemoryGate(rt, self.hierarchy)
         self.weights = weights or RankingWeights()
         self.screening = screening
         self._validator = MEXTRAValidator()
@@ -195,9 +189,9 @@ class MemoryService:
         if not items:
             return []
         if as_agent is not None:
-            items = [self._granted(item, as_agent, floor) for item in items]
+            items = [self.gate.granted(item, as_agent, floor) for item in items]
             if supersedes is not None:
-                self._require_readable(as_agent, supersedes, floor, "supersede")
+                self.gate.require_readable(as_agent, supersedes, floor, "supersede")
         try:
             prepared = [self._prepare(item) for item in items]
         except PolicyViolationError as exc:
@@ -263,7 +257,7 @@ class MemoryService:
         limit = self._rt.limits.max_memories
         if tx.count_memories() + len(prepared) > limit:
             raise CapacityExceededError(f"the store holds the maximum of {limit} memories", limit=limit)
-        quota = self._quota(tx, prepared)
+        quota = self.gate.quota(tx, [p.memory.author_id for p in prepared])
         sessions = {p.memory.session_id for p in prepared if p.memory.session_id}
         last = {s: self._open_session(tx, s).last_memory_id for s in sessions}
         stored = []
@@ -289,16 +283,6 @@ class MemoryService:
             tx.bump_counter(name, count)
         self._record_writes(tx, stored)
         return stored
-
-    def _quota(self, tx: StateTx, prepared: Sequence[_Prepared]) -> Counter[str]:
-        """Check the per-agent and per-owner limits for this batch; return the counters to bump."""
-        adding: Counter[str] = Counter()
-        for author, count in Counter(p.memory.author_id for p in prepared if p.memory.author_id).items():
-            agent = tx.get_agent(author)
-            for name in memory_quota_counters(author, None if agent is None else agent.owner_id):
-                adding[name] += count
-        require_quota(tx, self._rt.limits, adding)
-        return adding
 
     def _open_session(self, tx: StateTx, session_id: str) -> Any:
         session = tx.get_session(session_id)
@@ -349,11 +333,7 @@ class MemoryService:
         def op(tx: StateTx) -> bool:
             found = tx.get_memories([key])
             if actor_id is not None:
-                agent = load_actor(tx, actor_id)
-                target = found[0].memory if found else key
-                own = bool(found) and found[0].memory.author_id == actor_id
-                require_capability(agent, AgentCapability.MEMORY_WRITE if own else AgentCapability.MEMORY_DELETE)
-                require_readable_memory(tx, agent, target, self.hierarchy, "forget", floor, self._rt.clock())
+                self.gate.check_forget(tx, actor_id, key, found, floor)
             if not found:
                 raise NotFoundError(f"no memory with id {key}", memory_id=key)
             if found[0].memory.status is MemoryStatus.DELETED:
@@ -373,42 +353,7 @@ class MemoryService:
         self, agent_id: str, scope: Mapping[str, str] | None, *, floor: Mapping[str, str] | None, write: bool
     ) -> MemoryGrant:
         """The agent's :func:`~maas_langchain.core.access.memory_grant` (a denial is audited)."""
-        try:
-            return self._rt.read(
-                lambda tx: memory_grant(load_actor(tx, agent_id), self.hierarchy, scope, floor=floor, write=write)
-            )
-        except PermissionDeniedError as exc:
-            action = "remember" if write else "recall"
-            self._rt.record_failure(exc, event_type=_OP, action=action, actor=agent_id, target=None)
-            raise
-
-    def _granted(self, item: MemoryInput, agent_id: str, floor: Mapping[str, str] | None) -> MemoryInput:
-        scope = self.grant(agent_id, item.scope or None, floor=floor, write=True).scope
-        return dataclasses.replace(item, scope=scope, author_id=agent_id)
-
-    def _require_readable(self, agent_id: str, memory_id: str, floor: Mapping[str, str] | None, action: str) -> None:
-        def check(tx: StateTx) -> None:
-            found = tx.get_memories([memory_id])
-            target = found[0].memory if found else memory_id
-            require_readable_memory(
-                tx, load_actor(tx, agent_id), target, self.hierarchy, action, floor, self._rt.clock()
-            )
-
-        try:
-            self._rt.read(check)
-        except PermissionDeniedError as exc:
-            self._rt.record_failure(exc, event_type=_OP, action=action, actor=agent_id, target=memory_id)
-            raise
-
-    def _reader_scope(
-        self, scope: Mapping[str, str] | None, descendants: bool, agent_id: str | None, floor: Mapping[str, str] | None
-    ) -> tuple[Mapping[str, str], bool]:
-        if agent_id is None:
-            if scope is None:
-                raise InvalidInputError("scope is required when no agent is given", field="scope")
-            return scope, descendants
-        allowed = self.grant(agent_id, scope, floor=floor, write=False)
-        return allowed.scope, descendants and allowed.descendants
+        return self.gate.grant(agent_id, scope, floor=floor, write=write)
 
     # --- reading ----------------------------------------------------------------------
     def get(
@@ -421,9 +366,7 @@ class MemoryService:
         def read(tx: StateTx) -> Memory | None:
             found = tx.get_memories([key])
             if as_agent is not None:
-                target = found[0].memory if found else key
-                agent = load_actor(tx, as_agent)
-                require_readable_memory(tx, agent, target, self.hierarchy, "read", floor, self._rt.clock())
+                self.gate.check_read(tx, as_agent, key, found, floor, "read")
             return found[0].memory if found else None
 
         try:
@@ -444,7 +387,7 @@ class MemoryService:
     ) -> list[Memory]:
         """Every memory visible at ``scope`` in any status, oldest first (supersession chains
         and quarantined writes included). ``as_agent`` / ``floor``: as in :meth:`recall`."""
-        scope, descendants = self._reader_scope(scope, descendants, as_agent, floor)
+        scope, descendants = self.gate.reader_scope(scope, descendants, as_agent, floor)
         flt = self.hierarchy.filter(self.hierarchy.check(scope), descendants=descendants)
         page = check_positive_int(limit, "limit", self._rt.limits.max_query_limit)
         rows = self._rt.read(lambda tx: tx.list_memories(scope=flt, limit=page))
@@ -469,7 +412,7 @@ class MemoryService:
         """
         text = check_text(query, "query", self._rt.limits.max_memory_chars)
         k = check_positive_int(top_k, "top_k", self._rt.limits.max_recall_top_k)
-        scope, descendants = self._reader_scope(scope, descendants, as_agent, floor)
+        scope, descendants = self.gate.reader_scope(scope, descendants, as_agent, floor)
         flt = self.hierarchy.filter(self.hierarchy.check(scope), descendants=descendants)
         terms = lexical_terms(text)
         candidates, by_id = self.candidates(text, flt, max(3 * k, 50), terms=terms)

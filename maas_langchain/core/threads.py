@@ -164,7 +164,7 @@ class ThreadAccess:
             return bound
         akey = check_id(given, "maas_agent_id")
         try:
-            return require_bound_identity(bound, akey)
+            return require_bound_identity(bound, akey, field="config maas_agent_id", action="use threads")
         except PermissionDeniedError as exc:
             self._rt.record_failure(exc, event_type=_EVENT, action="thread_access", actor=bound, target=akey)
             raise

@@ -39,10 +39,11 @@ from maas_langchain.adapters.langgraph.handoff_tools import (
     check_node_name,
     strict_handoffs,
 )
+from maas_langchain.core.access import require_bound_identity
 from maas_langchain.core.enums import HandoffStatus
 from maas_langchain.core.memories import MemoryInput
 from maas_langchain.core.records import Handoff
-from maas_langchain.errors import InvalidInputError, MaaSError, NotFoundError, PermissionDeniedError
+from maas_langchain.errors import InvalidInputError, MaaSError, NotFoundError
 
 if TYPE_CHECKING:
     from maas_langchain.maas import MaaS
@@ -220,8 +221,7 @@ class MaaSWorkerNode:
         found = self._handoffs.get_handoff(handoff_id, self.agent_id)
         if found is None:
             raise NotFoundError(f"no handoff with id {handoff_id}", handoff_id=handoff_id)
-        if found.target_agent_id != self.agent_id:
-            raise PermissionDeniedError(f"handoff {handoff_id} is not addressed to {self.name}")
+        require_bound_identity(self.agent_id, found.target_agent_id, field="the handoff's target", action="work")
         resumed = found.status is HandoffStatus.ACCEPTED and not found.is_expired_at(self.maas.runtime.clock())
         if not resumed:
             self._handoffs.accept_handoff(handoff_id, self.agent_id)

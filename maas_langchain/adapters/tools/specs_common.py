@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from maas_langchain.adapters.tools.registry import ToolContext
-from maas_langchain.core.access import require_same_owner
+from maas_langchain.core.access import require_bound_identity, require_same_owner
 from maas_langchain.core.agents import AgentRegistry
 from maas_langchain.core.enums import AuditEventType
 from maas_langchain.core.handoffs import HandoffManager
@@ -31,7 +31,7 @@ from maas_langchain.core.pools import PoolRegistry
 from maas_langchain.core.records import Agent, Handoff, Memory, Pool, SharedMemory
 from maas_langchain.core.runtime import Runtime
 from maas_langchain.core.screening import redact_value
-from maas_langchain.errors import MaaSError, PermissionDeniedError
+from maas_langchain.errors import MaaSError
 
 if TYPE_CHECKING:
     from maas_langchain.maas import MaaS
@@ -48,7 +48,6 @@ __all__ = [
     "acting_agent",
     "agent_json",
     "audited",
-    "denied",
     "handoff_json",
     "jsonable",
     "memory_json",
@@ -114,15 +113,6 @@ def services(maas: MaaS) -> Services:
     return found
 
 
-def denied(
-    ctx: ToolContext, message: str, *, event: AuditEventType, action: str, target: str | None = None
-) -> PermissionDeniedError:
-    """Build a :class:`PermissionDeniedError` and record it in the audit log (actor: the bound agent)."""
-    exc = PermissionDeniedError(message, agent_id=ctx.agent_id)
-    ctx.maas.runtime.record_failure(exc, event_type=event, action=action, actor=ctx.agent_id, target=target)
-    return exc
-
-
 def audited(ctx: ToolContext, exc: MaaSError, *, event: AuditEventType, action: str) -> MaaSError:
     """Record a denial raised by a core policy function the tool called directly; return it."""
     ctx.maas.runtime.record_failure(exc, event_type=event, action=action, actor=ctx.agent_id, target=None)
@@ -151,21 +141,20 @@ def _same_id(a: str, b: str) -> bool:
 
 
 def acting_agent(ctx: ToolContext, value: str | None, field: str, action: str, *, event: AuditEventType) -> str:
-    """The acting agent: ``value`` if it is the bound agent (or omitted); anything else is refused.
+    """The acting agent: ``value`` if it is the bound agent (or omitted); anything else is refused
+    by :func:`~maas_langchain.core.access.require_bound_identity` (audited, nothing changes).
 
     Raises:
-        PermissionDeniedError: ``value`` names another agent (audited, nothing changes).
+        PermissionDeniedError: ``value`` names another agent.
     """
     if value is None or _same_id(value, ctx.agent_id):
         return ctx.agent_id
-    raise denied(
-        ctx,
-        f"{field} must be your own agent id ({ctx.agent_id}) or be left out: these tools act as that "
-        f"agent only and cannot {action} on behalf of agent {value[:64]}",
-        event=event,
-        action=action,
-        target=value[:64],
-    )
+    try:
+        require_bound_identity(ctx.agent_id, value, field=field, action=action)
+    except MaaSError as exc:
+        ctx.maas.runtime.record_failure(exc, event_type=event, action=action, actor=ctx.agent_id, target=value[:64])
+        raise
+    return ctx.agent_id
 
 
 def jsonable(value: Any) -> Any:

@@ -1,0 +1,97 @@
+"""The access module: the one place that decides who may read, write, share, join and hand off what.
+
+Services call these functions inside the transaction that does the work; adapters never decide,
+and backends receive only data (:mod:`maas_langchain.core.ports.filters`) that they translate
+mechanically. The rules, stated for people, are in docs/security.md; tests/test_access_matrix.py
+checks every interface against an independent reference model of them. Split by concept:
+
+* :mod:`.identity` — the acting agent: active, registered, capabilities, owner, read-only keys.
+* :mod:`.memory` — dict scopes: ancestry is a prefix in hierarchy order; grants; reading by id; quotas.
+* :mod:`.pools` — membership by invitation, sharing needs read, audiences of pool shares, events.
+* :mod:`.handoffs` — parties of a handoff, its delegated grant, checkpointer threads.
+* :mod:`.store` — LangGraph store namespaces.
+
+Pool shares name an audience (DESIGN.md §5): AGENT_PRIVATE — the author only; USER — agents of
+the same owner; PROJECT / TEAM — agents of the same project / team; GLOBAL — every reader of the
+pool. ``max_scope`` on a query only removes levels; it never adds readers.
+"""
+
+from __future__ import annotations
+
+from maas_langchain.core.access.handoffs import (
+    require_handoff_party,
+    require_handoff_reader,
+    require_open_grant,
+    require_thread_access,
+)
+from maas_langchain.core.access.identity import (
+    load_actor,
+    registration_grant,
+    require_active,
+    require_bound_identity,
+    require_capability,
+    require_kb_search,
+    require_same_owner,
+    require_writable_key,
+)
+from maas_langchain.core.access.memory import (
+    MemoryGrant,
+    agent_scope,
+    can_read_memory,
+    memory_grant,
+    memory_quota_counters,
+    require_quota,
+    require_readable_memory,
+)
+from maas_langchain.core.access.pools import (
+    admit_member,
+    audience_filter,
+    can_see_event,
+    require_leave,
+    require_permission,
+    require_pool_active,
+    require_pool_admin,
+    require_share_scope,
+    share_grant,
+)
+from maas_langchain.core.access.store import (
+    StoreAction,
+    authorize_namespace,
+    authorize_namespace_prefix,
+    store_readers,
+)
+
+__all__ = [
+    "MemoryGrant",
+    "StoreAction",
+    "admit_member",
+    "agent_scope",
+    "audience_filter",
+    "authorize_namespace",
+    "authorize_namespace_prefix",
+    "can_read_memory",
+    "can_see_event",
+    "load_actor",
+    "memory_grant",
+    "memory_quota_counters",
+    "registration_grant",
+    "require_active",
+    "require_bound_identity",
+    "require_capability",
+    "require_handoff_party",
+    "require_handoff_reader",
+    "require_kb_search",
+    "require_leave",
+    "require_open_grant",
+    "require_permission",
+    "require_pool_active",
+    "require_pool_admin",
+    "require_quota",
+    "require_readable_memory",
+    "require_same_owner",
+    "require_share_scope",
+    "require_thread_access",
+    "require_writable_key",
+    "share_grant",
+    "store_readers",
+]

@@ -1,0 +1,61 @@
+"""Handoffs and checkpointer threads: the parties, the delegated grant, thread ownership.
+
+Part of the access module (:mod:`maas_langchain.core.access`); see docs/security.md."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from maas_langchain.core.access.identity import require_active, require_capability
+from maas_langchain.core.enums import (
+    AgentCapability,
+)
+from maas_langchain.core.records import Agent, Handoff
+from maas_langchain.errors import PermissionDeniedError
+
+if TYPE_CHECKING:
+    pass
+
+__all__ = ["require_handoff_party", "require_handoff_reader", "require_open_grant", "require_thread_access"]
+
+
+def require_handoff_party(handoff: Handoff, agent: Agent, role: str, action: str) -> None:
+    """Only the target accepts, rejects, completes (HANDOFF_RECEIVE); only the source cancels."""
+    party = handoff.target_agent_id if role == "target" else handoff.source_agent_id
+    if agent.agent_id != party:
+        raise PermissionDeniedError(
+            f"only the {role} of handoff {handoff.handoff_id} may {action} it", handoff_id=handoff.handoff_id
+        )
+    if role == "target":
+        require_capability(agent, AgentCapability.HANDOFF_RECEIVE)
+    else:
+        require_active(agent)
+
+
+def require_handoff_reader(handoff: Handoff, agent_id: str) -> None:
+    """A handoff is seen by its source and target only."""
+    if agent_id not in (handoff.source_agent_id, handoff.target_agent_id):
+        raise PermissionDeniedError(
+            f"agent {agent_id} is not a party to handoff {handoff.handoff_id}", handoff_id=handoff.handoff_id
+        )
+
+
+def require_open_grant(handoff: Handoff, now: float) -> None:
+    """A handoff's delegated grant lasts while it is open and unexpired."""
+    if not handoff.status.is_open or handoff.is_expired_at(now):
+        raise PermissionDeniedError(f"handoff {handoff.handoff_id} is no longer open; its grant has ended")
+
+
+def require_thread_access(agent_id: str, thread_id: str, owner: str, action: str, handed_over: bool) -> None:
+    """A checkpointer thread is its owner's (the first agent that wrote it); the target of an open
+    handoff that carries it may read and write it (``handed_over``); only the owner deletes or
+    hands it off (``action`` ``"hand off"``)."""
+    if owner == agent_id or (handed_over and action in ("read", "write")):
+        return
+    owners_only = {"hand off": "only its owner may hand it off", "delete": "only its owner may delete it"}
+    why = owners_only.get(action, "it has no open handoff of it to this agent")
+    raise PermissionDeniedError(
+        f"agent {agent_id} may not {action} thread {thread_id!r}: another agent owns it and {why}",
+        agent_id=agent_id,
+        thread_id=thread_id,
+    )

@@ -1,0 +1,169 @@
+"""Dict-scoped memories: an agent's own scope, grants for remember / recall, reading by id, quotas.
+
+Part of the access module (:mod:`maas_langchain.core.access`); see docs/security.md."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from maas_langchain.core.access.identity import require_capability
+from maas_langchain.core.enums import (
+    AgentCapability,
+    HandoffStatus,
+)
+from maas_langchain.core.limits import CapacityLimits
+from maas_langchain.core.records import Agent, Memory
+from maas_langchain.core.scopes import ScopeHierarchy
+from maas_langchain.errors import CapacityExceededError, PermissionDeniedError
+
+if TYPE_CHECKING:
+    from maas_langchain.core.ports.state import StateTx
+
+__all__ = [
+    "MemoryGrant",
+    "agent_scope",
+    "can_read_memory",
+    "memory_grant",
+    "memory_quota_counters",
+    "require_quota",
+    "require_readable_memory",
+]
+
+
+_AGENT_SCOPE_FIELDS = {"team": "team_id", "project": "project_id", "user": "owner_id", "agent": "agent_id"}
+
+
+def agent_scope(agent: Agent, hierarchy: ScopeHierarchy) -> dict[str, str]:
+    """The agent's own dict scope from its record: ``team``, ``project``, ``user`` (its owner)
+    and ``agent``, keeping the keys the hierarchy has and leaving out unset ones."""
+    values = {key: getattr(agent, attr) for key, attr in _AGENT_SCOPE_FIELDS.items()}
+    return {k: values[k] for k in hierarchy.keys if values.get(k) is not None}
+
+
+@dataclass(frozen=True)
+class MemoryGrant:
+    """Where an agent may write, or what it may recall, as the memory service's arguments.
+
+    Attributes:
+        scope: The scope to write at or query.
+        descendants: Whether a recall includes memories below ``scope``.
+        within: The entitlement (the agent's own scope, or its key's floor).
+    """
+
+    scope: dict[str, str]
+    descendants: bool
+    within: dict[str, str]
+
+
+def memory_grant(
+    agent: Agent,
+    hierarchy: ScopeHierarchy,
+    requested: Mapping[str, str] | None,
+    *,
+    floor: Mapping[str, str] | None = None,
+    write: bool = False,
+) -> MemoryGrant:
+    """Check an agent's remember (``write=True``) or recall against its own scope F.
+
+    F is ``floor`` when given (an API key's scope floor), else :func:`agent_scope`. The requested
+    scope defaults to F and must be F, narrower than F (F is a prefix of it), or an ancestor of F
+    (a proper prefix: sharing upwards, or inherited context). A recall at an ancestor sees
+    inherited context only (no descendants, which would include siblings). Anything else — a
+    sibling, another tree, a partial scope that skips one of F's keys — is refused, never
+    completed from F.
+
+    Raises:
+        PermissionDeniedError: Missing MEMORY_WRITE / MEMORY_READ, or a scope outside F.
+        InvalidInputError: A malformed scope.
+    """
+    require_capability(agent, AgentCapability.MEMORY_WRITE if write else AgentCapability.MEMORY_READ)
+    own = agent_scope(agent, hierarchy) if floor is None else hierarchy.check(floor, "scope_floor")
+    if not own:
+        raise PermissionDeniedError(f"agent {agent.agent_id} has no scope in the hierarchy {list(hierarchy.keys)}")
+    scope = own if requested is None else hierarchy.check(requested)
+    relation = hierarchy.relation(own, scope)
+    if relation == "outside":
+        verb = "write to" if write else "recall from"
+        raise PermissionDeniedError(
+            f"agent {agent.agent_id} may not {verb} scope {hierarchy.canon(scope)}: use its own scope "
+            f"{hierarchy.canon(own)}, a narrower one below it, or one of its prefixes (ancestors)",
+            agent_id=agent.agent_id,
+        )
+    return MemoryGrant(scope, relation != "ancestor", own)
+
+
+def can_read_memory(
+    tx: StateTx,
+    agent: Agent,
+    memory: Memory,
+    hierarchy: ScopeHierarchy,
+    floor: Mapping[str, str] | None = None,
+    now: float | None = None,
+) -> bool:
+    """May ``agent`` read the stored ``memory`` by id? Its author may; otherwise the memory's scope
+    must be visible from the agent's own scope (its key's ``floor``) by the recall rule, or an
+    open, unexpired handoff to the agent lists it (the delegated grant)."""
+    if AgentCapability.MEMORY_READ not in agent.capabilities or not agent.active:
+        return False
+    if memory.author_id == agent.agent_id:
+        return True
+    own = agent_scope(agent, hierarchy) if floor is None else dict(floor)
+    if own and memory.scope and hierarchy.visible(memory.scope, own):
+        return True
+    return any(
+        memory.memory_id in h.context.relevant_memories
+        and h.status.is_open
+        and not h.is_expired_at(time.time() if now is None else now)
+        for h in tx.list_handoffs(target_id=agent.agent_id, statuses=(HandoffStatus.PENDING, HandoffStatus.ACCEPTED))
+    )
+
+
+def require_readable_memory(
+    tx: StateTx,
+    agent: Agent,
+    memory: Memory | str,
+    hierarchy: ScopeHierarchy,
+    action: str,
+    floor: Mapping[str, str] | None = None,
+    now: float | None = None,
+) -> None:
+    """Raise unless :func:`can_read_memory`. ``memory`` may be just an id that names no stored
+    memory: an agent is told no more about an unknown id than about an unreadable one."""
+    if isinstance(memory, str) or not can_read_memory(tx, agent, memory, hierarchy, floor, now):
+        key = memory if isinstance(memory, str) else memory.memory_id
+        raise PermissionDeniedError(
+            f"agent {agent.agent_id} may not {action} memory {key}: no memory it can read has that id",
+            agent_id=agent.agent_id,
+            memory_id=key,
+        )
+
+
+_QUOTAS = {
+    "memories.agent:": "max_memories_per_agent",
+    "memories.owner:": "max_memories_per_owner",
+    "pools.owner:": "max_pools_per_owner",
+}
+
+
+def memory_quota_counters(author_id: str, owner_id: str | None) -> list[str]:
+    """The per-tenant counters one memory write counts against (its author, its author's owner)."""
+    return [f"memories.agent:{author_id}"] + ([] if owner_id is None else [f"memories.owner:{owner_id}"])
+
+
+def require_quota(tx: StateTx, limits: CapacityLimits, adding: Mapping[str, int]) -> None:
+    """Raise unless every per-tenant counter stays within its limit after ``adding`` to it, so one
+    tenant cannot exhaust another's capacity (counter names: ``memories.agent:<id>``,
+    ``memories.owner:<id>``, ``pools.owner:<id>``)."""
+    for counter, count in adding.items():
+        prefix, tenant = counter.split(":", 1)
+        limit_name = _QUOTAS[prefix + ":"]
+        limit = getattr(limits, limit_name)
+        if tx.counter(counter) + count > limit:
+            raise CapacityExceededError(
+                f"{tenant} holds the maximum of {limit} ({limit_name}); other tenants are not affected",
+                limit=limit,
+                limit_name=limit_name,
+            )
