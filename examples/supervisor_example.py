@@ -19,8 +19,8 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, HumanMessage
 
 from maas_langchain import AgentType, AuditEventType, MaaS
-from maas_langchain.embeddings import HashingEmbeddings
 from maas_langchain.adapters.langgraph.supervisor import MaaSWorker, WorkerOutput, WorkerTask, create_maas_supervisor
+from maas_langchain.embeddings import HashingEmbeddings
 
 PROJECT = {"org": "acme", "project": "payments"}
 
