@@ -118,7 +118,7 @@ def _shutdown(sweeper: HandoffSweeper | None, backend: StateBackend, resources: 
         sweeper.stop()
     for resource in resources:
         resource.close()
-    store_cache = sys.modules.get("maas_langchain.adapters.langgraph.store_cache")
+    store_cache = sys.modules.get("maas_langchain.core.item_cache")
     if store_cache is not None:  # loaded only if a LangGraph store was used: drop its registration
         store_cache.release(backend)
     backend.close()

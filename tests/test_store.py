@@ -13,7 +13,7 @@ from langgraph.store.memory import InMemoryStore
 
 from maas_langchain import AgentType, MaaS
 from maas_langchain.adapters.langgraph import MaaSStore
-from maas_langchain.adapters.langgraph.store_values import DEFAULT_MAX_VALUE_BYTES
+from maas_langchain.core.item_values import DEFAULT_MAX_VALUE_BYTES
 from maas_langchain.errors import InvalidInputError
 from maas_langchain.testing import ManualClock
 

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from maas_langchain import MaaS
-from maas_langchain.adapters.langgraph.store_cache import coherence_for
+from maas_langchain.core.item_cache import coherence_for
 
 DIMS = 4
 
@@ -203,7 +203,7 @@ def test_renewal_runs_in_the_background_and_keeps_the_cache(tmp_path: Path) -> N
 def test_without_a_registration_reads_are_fresh_and_nothing_is_cached(
     two: tuple[MaaS, MaaS], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from maas_langchain.adapters.langgraph.store_cache import Coherence
+    from maas_langchain.core.item_cache import Coherence
     from maas_langchain.errors import BackendUnavailableError
 
     def refuse(self: Coherence) -> None:

@@ -42,6 +42,7 @@ from langgraph.store.base import (
     Op,
     PutOp,
     Result,
+    SearchItem,
     SearchOp,
     TTLConfig,
     ensure_embeddings,
@@ -50,21 +51,14 @@ from langgraph.store.base import (
 )
 
 from maas_langchain.core.access import load_actor
+from maas_langchain.core.item_cache import coherence_for
+from maas_langchain.core.item_search import IndexedSearch
+from maas_langchain.core.item_values import DEFAULT_MAX_VALUE_BYTES, encode_value, encode_vector
+from maas_langchain.core.items import ItemService, PreparedPut, filter_mapping
 from maas_langchain.core.ports.kv import KVPut, encode_namespace
 from maas_langchain.errors import InvalidInputError, NotSupportedError
 
-from .store_cache import coherence_for
-from .store_exec import Engine, PreparedPut, filter_mapping
-from .store_search import IndexedSearch
-from .store_values import (
-    DEFAULT_MAX_VALUE_BYTES,
-    InvalidStoreNamespaceError,
-    check_key,
-    check_labels,
-    check_namespace,
-    encode_value,
-    encode_vector,
-)
+from .store_values import InvalidStoreNamespaceError, check_key, check_labels, check_namespace
 
 if TYPE_CHECKING:
     from maas_langchain.maas import MaaS
@@ -149,7 +143,7 @@ class MaaSStore(BaseStore):
         if self.index_config is not None and self.embeddings is not None:
             opener = maas._resources.open_index
             indexed = IndexedSearch(maas.backend, opener, int(self.index_config["dims"]), _model_label(self.embeddings))
-        self._engine = Engine(
+        self._engine = ItemService(
             maas.runtime,
             coherence_for(maas.backend, cache_interval),
             cache,
@@ -158,6 +152,8 @@ class MaaSStore(BaseStore):
             omit_expired=bool((ttl or {}).get("omit_expired", True)),
             refresh_on_read=bool((ttl or {}).get("refresh_on_read", True)),
             screening=mode,
+            item_type=Item,
+            search_item_type=SearchItem,
         )
         self._sweeper: threading.Thread | None = None
         self._stop = threading.Event()
@@ -223,7 +219,7 @@ class MaaSStore(BaseStore):
         check_labels(op.namespace)
         check_key(op.key)
         refresh: list[int] = []
-        item = self._engine.get_trusted(op, refresh)
+        item: Item | None = self._engine.get_trusted(op, refresh)
         self._engine.refresh(refresh)
         return item
 

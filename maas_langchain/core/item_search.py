@@ -23,12 +23,11 @@ from typing import Any
 
 import numpy as np
 
+from maas_langchain.core.item_values import decode_value, decode_vector, matches_filter
 from maas_langchain.core.memory_index import collection_name
 from maas_langchain.core.ports.kv import KVQuery, KVRow, split_namespace
 from maas_langchain.core.ports.state import StateBackend
 from maas_langchain.core.ports.vectors import And, Contains, Or, VectorIndex, Where
-
-from .store_values import decode_value, decode_vector, matches_filter
 
 __all__ = ["IndexedSearch", "Plan", "QueryPlans", "cosine", "rank"]
 

@@ -1,4 +1,9 @@
-"""Running LangGraph store operations against the MaaS backend (the engine of ``MaaSStore``).
+"""The item service: LangGraph-style store operations against the MaaS backend, with the bound
+agent's rights checked (:mod:`maas_langchain.core.access`), values screened and denials audited.
+
+The LangGraph adapter (``MaaSStore``) only translates: it hands in LangGraph's operation objects
+(read here through their attributes, see :class:`GetRequest` and friends) and the item classes to
+build (``item_type`` / ``search_item_type``), so this module imports no framework.
 
 Reads of one batch run before its writes (InMemoryStore's order: a batch's gets and searches
 see the state before its puts); puts are de-duplicated per namespace and key (the last wins,
@@ -13,12 +18,19 @@ import json
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
-
-from langgraph.store.base import GetOp, Item, ListNamespacesOp, SearchItem, SearchOp
+from typing import Any, Protocol
 
 from maas_langchain.core.access import authorize_namespace, authorize_namespace_prefix, load_actor, store_readers
 from maas_langchain.core.enums import AuditEventType
+from maas_langchain.core.item_cache import Coherence
+from maas_langchain.core.item_search import IndexedSearch, Plan, QueryPlans
+from maas_langchain.core.item_values import (
+    decode_value,
+    matches_conditions,
+    matches_filter,
+    string_equalities,
+    to_datetime,
+)
 from maas_langchain.core.ports.kv import KVPut, KVQuery, KVRow, encode_namespace, split_namespace
 from maas_langchain.core.ports.state import StateTx
 from maas_langchain.core.records import Agent
@@ -27,11 +39,7 @@ from maas_langchain.core.screening import redact_value
 from maas_langchain.core.store_namespaces import RESERVED_ROOTS, screen_strings, to_shown, to_stored
 from maas_langchain.errors import MaaSError, PolicyViolationError
 
-from .store_cache import Coherence
-from .store_search import IndexedSearch, Plan, QueryPlans
-from .store_values import decode_value, matches_conditions, matches_filter, string_equalities, to_datetime
-
-__all__ = ["Engine", "Entry", "PreparedPut"]
+__all__ = ["Entry", "GetRequest", "ItemService", "ListRequest", "PreparedPut", "SearchRequest", "filter_mapping"]
 
 _OP = AuditEventType.MEMORY_OPERATION
 _SCALARS = (str, int, float, bool, type(None))
@@ -46,9 +54,10 @@ class Entry:
     created: datetime
     updated: datetime
 
-    def item(self, namespace: tuple[str, ...], key: str) -> Item:
+    def item(self, namespace: tuple[str, ...], key: str, make: Callable[..., Any]) -> Any:
+        """The item, built by ``make`` (LangGraph's ``Item`` in the adapter), with a fresh value."""
         value = dict(self.flat) if self.flat is not None else decode_value(self.text)
-        return Item(value=value, key=key, namespace=namespace, created_at=self.created, updated_at=self.updated)
+        return make(value=value, key=key, namespace=namespace, created_at=self.created, updated_at=self.updated)
 
 
 _MISSING = Entry("", None, to_datetime(0), to_datetime(0))
@@ -72,8 +81,48 @@ class PreparedPut:
     vectors: list[tuple[str, bytes]] = field(default_factory=list)
 
 
-class Engine:
-    """Executes prepared operations for a store configuration (shared by its views).
+class GetRequest(Protocol):
+    """What a get carries (LangGraph's ``GetOp`` has these attributes)."""
+
+    @property
+    def namespace(self) -> tuple[str, ...]: ...
+    @property
+    def key(self) -> str: ...
+    @property
+    def refresh_ttl(self) -> bool: ...
+
+
+class SearchRequest(Protocol):
+    """What a search carries (LangGraph's ``SearchOp``)."""
+
+    @property
+    def namespace_prefix(self) -> tuple[str, ...]: ...
+    @property
+    def filter(self) -> dict[str, Any] | None: ...
+    @property
+    def limit(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def refresh_ttl(self) -> bool: ...
+
+
+class ListRequest(Protocol):
+    """What a namespace listing carries (LangGraph's ``ListNamespacesOp``; conditions have
+    ``path`` and ``match_type``)."""
+
+    @property
+    def match_conditions(self) -> Any: ...
+    @property
+    def max_depth(self) -> int | None: ...
+    @property
+    def limit(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+
+
+class ItemService:
+    """Executes prepared store operations for one store configuration (shared by its views).
 
     Args:
         runtime: The MaaS runtime (backend, clock, audit).
@@ -84,6 +133,8 @@ class Engine:
         omit_expired: Leave expired items out of reads before the sweep deletes them.
         refresh_on_read: Default of ``refresh_ttl`` when reads restart TTLs.
         screening: ``"refuse"``, ``"quarantine"`` or ``"off"`` for bound views' puts.
+        item_type: Builds a read item (keywords ``value, key, namespace, created_at, updated_at``).
+        search_item_type: Builds a search result (the same keywords and ``score``).
     """
 
     def __init__(
@@ -97,7 +148,11 @@ class Engine:
         omit_expired: bool,
         refresh_on_read: bool,
         screening: str,
+        item_type: Callable[..., Any],
+        search_item_type: Callable[..., Any],
     ) -> None:
+        self.item_type = item_type
+        self.search_item_type = search_item_type
         self.rt = runtime
         self.backend = runtime.backend
         self.coh = coherence
@@ -124,7 +179,7 @@ class Engine:
             raise
 
     # --- gets -------------------------------------------------------------------------
-    def get_trusted(self, op: GetOp, refresh: list[int]) -> Item | None:
+    def get_trusted(self, op: GetRequest, refresh: list[int]) -> Any:
         """A get by the trusted caller, through the read cache."""
         cache = self.cache
         ckey = (op.namespace, op.key)
@@ -132,7 +187,7 @@ class Engine:
             cache.refresh(self.coh.read_stamp)
             entry = cache.lookup(ckey)
             if entry is not None:
-                return None if entry is _MISSING else entry.item(op.namespace, op.key)
+                return None if entry is _MISSING else entry.item(op.namespace, op.key, self.item_type)
             generation = cache.generation
             local, epoch = self.coh.before_read()
         with self.backend.transaction(write=False) as tx:
@@ -146,9 +201,9 @@ class Engine:
         entry = _MISSING if row is None else _entry(row)
         if cache is not None:
             cache.fill(ckey, entry, version=(shared, local, epoch), generation=generation)
-        return None if entry is _MISSING else entry.item(op.namespace, op.key)
+        return None if entry is _MISSING else entry.item(op.namespace, op.key, self.item_type)
 
-    def get_bound(self, tx: StateTx, agent: Agent, op: GetOp, refresh: list[int]) -> Item | None:
+    def get_bound(self, tx: StateTx, agent: Agent, op: GetRequest, refresh: list[int]) -> Any:
         """A get by a bound agent: authorised, then read (redacted) in the same transaction."""
         stored = to_stored(agent.agent_id, op.namespace)
         authorize_namespace(tx, agent, "read", stored)
@@ -159,10 +214,9 @@ class Engine:
             refresh.append(rows[0].item_id)
         return self._item(rows[0], op.namespace, redacted=True)
 
-    @staticmethod
-    def _item(row: KVRow, namespace: tuple[str, ...], *, redacted: bool) -> Item:
+    def _item(self, row: KVRow, namespace: tuple[str, ...], *, redacted: bool) -> Any:
         value = decode_value(row.value)
-        return Item(
+        return self.item_type(
             value=redact_value(value) if redacted else value,
             key=row.key,
             namespace=namespace,
@@ -175,11 +229,11 @@ class Engine:
         self,
         tx: StateTx,
         agent: Agent | None,
-        op: SearchOp,
+        op: SearchRequest,
         qvec: Sequence[float] | None,
         refresh: list[int],
         pre: tuple[int, int] | None = None,
-    ) -> list[SearchItem]:
+    ) -> list[Any]:
         """One search; ``qvec`` is the embedded query (``None``: filter-only order); ``pre``
         is :meth:`Coherence.before_read` taken before ``tx`` began (``None``: plans are not reused)."""
         prefix = op.namespace_prefix
@@ -203,7 +257,7 @@ class Engine:
         self,
         tx: StateTx,
         agent: Agent | None,
-        op: SearchOp,
+        op: SearchRequest,
         query: KVQuery,
         qvec: Sequence[float] | None,
         pre: tuple[int, int] | None,
@@ -269,12 +323,11 @@ class Engine:
         pools = tx.list_pools(member_id=agent.agent_id)
         return [f"agents.{agent.agent_id}", f"users.{agent.owner_id}", *(f"pools.{p.pool_id}" for p in pools)]
 
-    @staticmethod
     def _search_item(
-        row: KVRow, score: float | None, show: Callable[[tuple[str, ...]], tuple[str, ...]], redacted: bool
-    ) -> SearchItem:
+        self, row: KVRow, score: float | None, show: Callable[[tuple[str, ...]], tuple[str, ...]], redacted: bool
+    ) -> Any:
         value = decode_value(row.value)
-        return SearchItem(
+        return self.search_item_type(
             namespace=show(split_namespace(row.ns)),
             key=row.key,
             value=redact_value(value) if redacted else value,
@@ -284,7 +337,7 @@ class Engine:
         )
 
     # --- namespaces -------------------------------------------------------------------
-    def list_namespaces(self, tx: StateTx, agent: Agent | None, op: ListNamespacesOp) -> list[tuple[str, ...]]:
+    def list_namespaces(self, tx: StateTx, agent: Agent | None, op: ListRequest) -> list[tuple[str, ...]]:
         """Namespaces holding readable, unexpired items, filtered, truncated, sorted, paged."""
         if op.limit < 0 or op.offset < 0 or (op.max_depth is not None and op.max_depth < 0):
             from maas_langchain.errors import InvalidInputError
