@@ -25,6 +25,7 @@ from maas_langchain.core.memory_types import MemoryInput
 from maas_langchain.core.ports.state import StateTx, StoredMemory
 from maas_langchain.core.runtime import Runtime
 from maas_langchain.core.scopes import ScopeHierarchy
+from maas_langchain.core.validation import check_id
 from maas_langchain.errors import InvalidInputError, PermissionDeniedError
 
 __all__ = ["MemoryGate"]
@@ -48,6 +49,7 @@ class MemoryGate:
         self, agent_id: str, scope: Mapping[str, str] | None, *, floor: Mapping[str, str] | None, write: bool
     ) -> MemoryGrant:
         """The agent's :func:`~maas_langchain.core.access.memory_grant` (a denial is audited)."""
+        agent_id = check_id(agent_id, "as_agent")
         try:
             return self._rt.read(
                 lambda tx: memory_grant(load_actor(tx, agent_id), self.hierarchy, scope, floor=floor, write=write)
@@ -59,6 +61,7 @@ class MemoryGate:
 
     def granted(self, item: MemoryInput, agent_id: str, floor: Mapping[str, str] | None) -> MemoryInput:
         """``item`` as the agent's write: its scope granted (default: the agent's own), its author."""
+        agent_id = check_id(agent_id, "as_agent")
         scope = self.grant(agent_id, item.scope or None, floor=floor, write=True).scope
         return dataclasses.replace(item, scope=scope, author_id=agent_id)
 
@@ -84,12 +87,15 @@ class MemoryGate:
     ) -> None:
         """Raise unless the agent may ``action`` the memory (an unknown id is denied alike)."""
         target = found[0].memory if found else memory_id
-        require_readable_memory(tx, load_actor(tx, agent_id), target, self.hierarchy, action, floor, self._rt.clock())
+        require_readable_memory(
+            tx, load_actor(tx, check_id(agent_id, "as_agent")), target, self.hierarchy, action, floor, self._rt.clock()
+        )
 
     def check_forget(
         self, tx: StateTx, agent_id: str, memory_id: str, found: list[StoredMemory], floor: Mapping[str, str] | None
     ) -> None:
         """Its author retracts with MEMORY_WRITE; anyone else needs MEMORY_DELETE; both must read it."""
+        agent_id = check_id(agent_id, "actor_id")
         own = bool(found) and found[0].memory.author_id == agent_id
         needed = AgentCapability.MEMORY_WRITE if own else AgentCapability.MEMORY_DELETE
         require_capability(load_actor(tx, agent_id), needed)

@@ -1,9 +1,10 @@
 """Pool tools: ``create_pool``, ``join_pool``, ``leave_pool``, ``share_memory_to_scope``, ``query_shared``.
 
 ``owner_id`` of ``create_pool`` must be the bound agent's owner (the creator joins as ADMIN).
-``agent_id`` of ``join_pool`` / ``leave_pool`` names the member and defaults to the bound agent;
-naming another agent needs ADMIN in the pool (the pool service's rule, with the bound agent as
-actor). ``agent_id`` of ``share_memory_to_scope`` and ``query_shared`` is the author / reader,
+``agent_id`` of ``join_pool`` / ``leave_pool`` names the member and defaults to the bound agent.
+Pools admit members by invitation: adding a member or changing a permission needs ADMIN in the
+pool (the access module's rule, with the bound agent as actor), so an agent never joins, rejoins
+or raises its own permission by itself; leaving is always allowed. ``agent_id`` of ``share_memory_to_scope`` and ``query_shared`` is the author / reader,
 i.e. the actor: any other value is refused.
 """
 
@@ -61,7 +62,8 @@ class JoinPoolArgs(Args):
     pool_id: Id = Field(description="The pool to join.")
     agent_id: Id | None = Field(
         default=None,
-        description="The agent to add; leave out to join yourself. Adding another agent needs ADMIN in the pool.",
+        description="The agent to add or whose permission to change (needs ADMIN in the pool). Pools admit "
+        "members by invitation: you cannot join, rejoin or raise your own permission yourself.",
     )
     permission: PermissionName = Field(
         default="read", description="read (query), write (also share) or admin (also manage members)."
@@ -188,8 +190,8 @@ POOL_TOOLS = [
     ),
     ToolSpec(
         "join_pool",
-        "Join a pool of your user (read or write), or, as the pool's ADMIN, add another agent or "
-        "change its permission.",
+        "As the pool's ADMIN, add an agent to the pool or change its permission (read, write, admin). "
+        "Pools admit members by invitation only: ask an ADMIN to add you.",
         JoinPoolArgs,
         _join_pool,
         writes=True,
