@@ -358,11 +358,13 @@ class AccessMachine(RuleBasedStateMachine):
     @precondition(lambda self: bool(self.memories))
     @rule(actor=MAYBE, which=st.sampled_from(["any", "readable"]), pick=PICK)
     def forget(self, actor: int | None, which: str, pick: int) -> None:
-        """Trusted forget always works; an agent needs MEMORY_DELETE and to be able to read it."""
+        """Trusted forget always works; an agent must be able to read it and needs MEMORY_DELETE,
+        except that its author may retract it with MEMORY_WRITE (docs/security.md)."""
         agent = None if actor is None else self._agent(actor)
         memory = self._memory(agent or self.agents[0], which, pick)
         assert memory is not None
-        allowed = agent is None or (agent.can("delete") and may_read(agent, memory))
+        own = agent is not None and memory.author == agent.id
+        allowed = agent is None or (agent.can("write" if own else "delete") and may_read(agent, memory))
         before = self._denied_rows()
         try:
             result = self.maas.memories.forget(memory.id, actor_id=None if agent is None else agent.id)
@@ -375,7 +377,7 @@ class AccessMachine(RuleBasedStateMachine):
             assert result is was_live, f"forget({memory}) by {who} returned {result}"
             memory.status = MemoryStatus.DELETED
         else:
-            assert not result, f"{agent} forgot {memory}: the model denies it (MEMORY_DELETE and readable needed)"
+            assert not result, f"{agent} forgot {memory}: the model denies it (readable, and MEMORY_DELETE or authorship with MEMORY_WRITE)"
         self._check_denial_rows(before, not allowed, "forget")
 
     # --- pools ---------------------------------------------------------------------------------
