@@ -58,14 +58,8 @@ class MemoryKVOps:
         if readers is None:
             return True
         labels = split_namespace(ns)
-        if len(labels) < 2:
-            return False
-        root, owner = labels[0], labels[1]
-        if root == "agents":
-            return owner == readers.agent_id
-        if root == "users":
-            return owner == readers.owner_id
-        return root == "pools" and (owner, readers.agent_id) in cast(Any, self).t.members
+        members = cast(Any, self).t.members
+        return len(labels) >= 2 and readers.admits(labels, {p for p, a in members if a == readers.agent_id})
 
     @staticmethod
     def _alive(row: KVRow, alive_at: float | None) -> bool:

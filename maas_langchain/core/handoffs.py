@@ -27,14 +27,14 @@ import threading
 from typing import Any
 
 from maas_langchain.core.access import (
-    audience_filter,
+    delegated_shares,
     load_actor,
-    require_capability,
+    require_handoff_inbox,
+    require_handoff_initiation,
     require_handoff_party,
     require_handoff_reader,
-    require_open_grant,
 )
-from maas_langchain.core.enums import AgentCapability, AuditEventType, EventKind, HandoffStatus, SharedScope
+from maas_langchain.core.enums import AuditEventType, EventKind, HandoffStatus
 from maas_langchain.core.pools import load_agent
 from maas_langchain.core.ports.state import StateTx
 from maas_langchain.core.records import Handoff, HandoffContext, SharedMemory
@@ -202,9 +202,7 @@ class HandoffManager:
         ttl = check_ttl(ttl_seconds, lim.default_handoff_ttl_seconds, lim.max_handoff_ttl_seconds)
 
         def op(tx: StateTx) -> str:
-            source, target = load_actor(tx, src), load_agent(tx, dst)
-            require_capability(source, AgentCapability.HANDOFF_INITIATE)
-            require_capability(target, AgentCapability.HANDOFF_RECEIVE)
+            require_handoff_initiation(load_actor(tx, src), load_agent(tx, dst))
             if ctx.thread_id is not None:  # only a thread's owner may hand it off
                 require_thread_owner(tx, src, ctx.thread_id)
             now = self._rt.clock()
@@ -368,7 +366,7 @@ class HandoffManager:
         now = self._rt.clock()
 
         def op(tx: StateTx) -> list[Handoff]:
-            require_capability(load_actor(tx, akey), AgentCapability.HANDOFF_RECEIVE)
+            require_handoff_inbox(load_actor(tx, akey))
             return [
                 h
                 for h in tx.list_handoffs(target_id=akey, statuses=(HandoffStatus.PENDING,))
@@ -413,15 +411,9 @@ class HandoffManager:
 
         def op(tx: StateTx) -> list[SharedMemory]:
             handoff = self._load(tx, hkey)
-            require_handoff_reader(handoff, akey)
-            require_capability(load_actor(tx, akey), AgentCapability.MEMORY_READ)
-            require_open_grant(handoff, self._rt.clock())
-            source = load_agent(tx, handoff.source_agent_id)
-            audience = audience_filter(source, SharedScope.GLOBAL)
-            readable = []
-            for share in tx.shares_by_memory_ids(handoff.context.relevant_memories):
-                if tx.get_membership(share.pool_id, source.agent_id) is not None and audience.matches(share):
-                    readable.append(share)
+            reader, source = load_actor(tx, akey), load_agent(tx, handoff.source_agent_id)
+            listed = tx.shares_by_memory_ids(handoff.context.relevant_memories)
+            readable = delegated_shares(tx, handoff, reader, source, listed, self._rt.clock())
             self._rt.record(
                 tx,
                 AuditEntry(

@@ -320,8 +320,8 @@ class ItemService:
 
     @staticmethod
     def _spaces(tx: StateTx, agent: Agent) -> list[str]:
-        pools = tx.list_pools(member_id=agent.agent_id)
-        return [f"agents.{agent.agent_id}", f"users.{agent.owner_id}", *(f"pools.{p.pool_id}" for p in pools)]
+        """The agent's readable spaces as the vector index's ``space`` values (its StoreReaders)."""
+        return store_readers(agent).spaces(p.pool_id for p in tx.list_pools(member_id=agent.agent_id))
 
     def _search_item(
         self, row: KVRow, score: float | None, show: Callable[[tuple[str, ...]], tuple[str, ...]], redacted: bool

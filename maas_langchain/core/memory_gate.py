@@ -16,11 +16,11 @@ from maas_langchain.core.access import (
     load_actor,
     memory_grant,
     memory_quota_counters,
-    require_capability,
+    require_forget,
     require_quota,
     require_readable_memory,
 )
-from maas_langchain.core.enums import AgentCapability, AuditEventType
+from maas_langchain.core.enums import AuditEventType
 from maas_langchain.core.memory_types import MemoryInput
 from maas_langchain.core.ports.state import StateTx, StoredMemory
 from maas_langchain.core.runtime import Runtime
@@ -94,12 +94,10 @@ class MemoryGate:
     def check_forget(
         self, tx: StateTx, agent_id: str, memory_id: str, found: list[StoredMemory], floor: Mapping[str, str] | None
     ) -> None:
-        """Its author retracts with MEMORY_WRITE; anyone else needs MEMORY_DELETE; both must read it."""
-        agent_id = check_id(agent_id, "actor_id")
-        own = bool(found) and found[0].memory.author_id == agent_id
-        needed = AgentCapability.MEMORY_WRITE if own else AgentCapability.MEMORY_DELETE
-        require_capability(load_actor(tx, agent_id), needed)
-        self.check_read(tx, agent_id, memory_id, found, floor, "forget")
+        """:func:`~maas_langchain.core.access.require_forget` for the memory (or unknown id)."""
+        agent = load_actor(tx, check_id(agent_id, "actor_id"))
+        target = found[0].memory if found else memory_id
+        require_forget(tx, agent, target, self.hierarchy, floor, self._rt.clock())
 
     def require_readable(self, agent_id: str, memory_id: str, floor: Mapping[str, str] | None, action: str) -> None:
         """:meth:`check_read` in a read transaction of its own; a denial is audited."""

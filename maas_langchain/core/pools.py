@@ -30,17 +30,16 @@ from typing import Any
 
 from maas_langchain.core.access import (
     admit_member,
-    audience_filter,
     load_actor,
-    require_capability,
+    reader_audience,
+    require_founding_admin,
     require_leave,
-    require_permission,
     require_pool_admin,
     require_quota,
+    require_unshare,
     share_grant,
 )
 from maas_langchain.core.enums import (
-    AgentCapability,
     AuditEventType,
     EventKind,
     PermissionModel,
@@ -148,7 +147,7 @@ class PoolRegistry:
             tx.insert_pool(pool)
             tx.bump_counter(f"pools.owner:{pool.owner_id}", 1)
             if admin is not None:
-                require_capability(load_agent(tx, admin), AgentCapability.MEMORY_READ)
+                require_founding_admin(load_agent(tx, admin))
                 tx.upsert_membership(Membership(pool.pool_id, admin, PermissionModel.ADMIN, pool.created_at))
             self._rt.record(
                 tx,
@@ -378,13 +377,10 @@ class PoolRegistry:
 
         def op(tx: StateTx) -> bool:
             load_pool(tx, pkey)
-            agent = load_actor(tx, akey)
-            require_capability(agent, AgentCapability.MEMORY_DELETE)
             share = tx.get_share(pkey, mem)
+            require_unshare(tx, load_actor(tx, akey), share, pkey)
             if share is None:
                 return False
-            needed = PermissionModel.WRITE if share.author_id == akey else PermissionModel.ADMIN
-            require_permission(tx.get_membership(pkey, akey), needed, pkey, akey)
             tx.delete_share(pkey, mem)
             self._rt.record(tx, AuditEntry(_POOL, "unshare", akey, pkey, details={"memory_id": mem}))
             return True
@@ -417,10 +413,7 @@ class PoolRegistry:
 
         def op(tx: StateTx) -> list[SharedMemory]:
             load_pool(tx, pkey)
-            reader = load_actor(tx, akey)
-            require_capability(reader, AgentCapability.MEMORY_READ)
-            require_permission(tx.get_membership(pkey, akey), PermissionModel.READ, pkey, akey)
-            found = tx.query_shares(pkey, audience_filter(reader, top), page, start)
+            found = tx.query_shares(pkey, reader_audience(tx, load_actor(tx, akey), pkey, top), page, start)
             others = sorted({m.author_id for m in found if m.author_id != akey})
             if others:
                 self._rt.record(

@@ -27,10 +27,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Literal
 
-from maas_langchain.core.access import load_actor, require_bound_identity, require_capability, require_thread_access
-from maas_langchain.core.enums import AgentCapability, AuditEventType, HandoffStatus
+from maas_langchain.core.access import (
+    load_actor,
+    require_bound_identity,
+    require_capability,
+    require_thread_access,
+    thread_capability,
+    thread_handed_over,
+)
+from maas_langchain.core.enums import AuditEventType
 from maas_langchain.core.ports.state import StateTx
-from maas_langchain.core.records import Handoff
 from maas_langchain.core.runtime import AuditEntry, Runtime
 from maas_langchain.core.validation import check_id
 from maas_langchain.errors import InvalidInputError, NotFoundError, PermissionDeniedError
@@ -43,12 +49,6 @@ MAX_THREAD_ID_CHARS = 512
 ThreadAction = Literal["read", "write", "delete"]
 """What an agent wants to do with a thread."""
 
-_OPEN = (HandoffStatus.PENDING, HandoffStatus.ACCEPTED)
-_NEEDS = {
-    "read": AgentCapability.MEMORY_READ,
-    "write": AgentCapability.MEMORY_WRITE,
-    "delete": AgentCapability.MEMORY_WRITE,
-}
 _EVENT = AuditEventType.MEMORY_OPERATION
 
 
@@ -89,14 +89,6 @@ def require_thread_owner(tx: StateTx, agent_id: str, thread_id: str) -> None:
     require_thread_access(agent_id, thread_id, owner, "hand off", handed_over=False)
 
 
-def _grant(tx: StateTx, agent_id: str, thread_id: str, owner: str, now: float) -> Handoff | None:
-    """The open, unexpired handoff from ``owner`` to ``agent_id`` that carries the thread."""
-    for handoff in tx.list_handoffs(target_id=agent_id, source_id=owner, statuses=_OPEN):
-        if handoff.context.thread_id == thread_id and not handoff.is_expired_at(now):
-            return handoff
-    return None
-
-
 class ThreadAccess:
     """Decides, records and (for writes) claims thread ownership.
 
@@ -113,7 +105,7 @@ class ThreadAccess:
         return self._rt.read(lambda tx: tx.get_thread_owner(key))
 
     def _decide(self, tx: StateTx, agent_id: str, thread_id: str, action: ThreadAction, *, claim: bool) -> bool | None:
-        require_capability(load_actor(tx, agent_id), _NEEDS[action])
+        require_capability(load_actor(tx, agent_id), thread_capability(action))
         owner = tx.get_thread_owner(thread_id)
         if owner is None and claim:
             owner = tx.claim_thread(thread_id, agent_id, self._rt.clock())
@@ -122,7 +114,7 @@ class ThreadAccess:
                 return True
         if owner is None:
             return None
-        handed = owner != agent_id and _grant(tx, agent_id, thread_id, owner, self._rt.clock()) is not None
+        handed = owner != agent_id and thread_handed_over(tx, agent_id, thread_id, owner, self._rt.clock())
         require_thread_access(agent_id, thread_id, owner, action, handed)
         return True
 
@@ -179,11 +171,11 @@ class ThreadAccess:
         wanted = set(thread_ids)
 
         def op(tx: StateTx) -> set[str]:
-            require_capability(load_actor(tx, akey), AgentCapability.MEMORY_READ)
+            require_capability(load_actor(tx, akey), thread_capability("read"))
             now, found = self._rt.clock(), set()
             for thread_id in wanted:
                 owner = tx.get_thread_owner(thread_id)
-                if owner == akey or (owner is not None and _grant(tx, akey, thread_id, owner, now) is not None):
+                if owner == akey or (owner is not None and thread_handed_over(tx, akey, thread_id, owner, now)):
                     found.add(thread_id)
             return found
 

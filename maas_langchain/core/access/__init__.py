@@ -19,10 +19,15 @@ pool. ``max_scope`` on a query only removes levels; it never adds readers.
 from __future__ import annotations
 
 from maas_langchain.core.access.handoffs import (
+    delegated_shares,
+    require_handoff_inbox,
+    require_handoff_initiation,
     require_handoff_party,
     require_handoff_reader,
     require_open_grant,
     require_thread_access,
+    thread_capability,
+    thread_handed_over,
 )
 from maas_langchain.core.access.identity import (
     load_actor,
@@ -40,6 +45,7 @@ from maas_langchain.core.access.memory import (
     can_read_memory,
     memory_grant,
     memory_quota_counters,
+    require_forget,
     require_quota,
     require_readable_memory,
 )
@@ -47,11 +53,14 @@ from maas_langchain.core.access.pools import (
     admit_member,
     audience_filter,
     can_see_event,
+    reader_audience,
+    require_founding_admin,
     require_leave,
     require_permission,
     require_pool_active,
     require_pool_admin,
     require_share_scope,
+    require_unshare,
     share_grant,
 )
 from maas_langchain.core.access.store import (
@@ -62,6 +71,15 @@ from maas_langchain.core.access.store import (
 )
 
 __all__ = [
+    "reader_audience",
+    "require_forget",
+    "require_founding_admin",
+    "require_unshare",
+    "delegated_shares",
+    "require_handoff_inbox",
+    "require_handoff_initiation",
+    "thread_capability",
+    "thread_handed_over",
     "MemoryGrant",
     "StoreAction",
     "admit_member",

@@ -4,19 +4,36 @@ Part of the access module (:mod:`maas_langchain.core.access`); see docs/security
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from maas_langchain.core.access.identity import require_active, require_capability
-from maas_langchain.core.enums import (
-    AgentCapability,
-)
-from maas_langchain.core.records import Agent, Handoff
+from maas_langchain.core.access.pools import audience_filter
+from maas_langchain.core.enums import AgentCapability, HandoffStatus, SharedScope
+from maas_langchain.core.records import Agent, Handoff, SharedMemory
 from maas_langchain.errors import PermissionDeniedError
 
 if TYPE_CHECKING:
-    pass
+    from maas_langchain.core.ports.state import StateTx
 
-__all__ = ["require_handoff_party", "require_handoff_reader", "require_open_grant", "require_thread_access"]
+_OPEN = (HandoffStatus.PENDING, HandoffStatus.ACCEPTED)
+_THREAD_CAPABILITY = {
+    "read": AgentCapability.MEMORY_READ,
+    "write": AgentCapability.MEMORY_WRITE,
+    "delete": AgentCapability.MEMORY_WRITE,
+}
+
+__all__ = [
+    "delegated_shares",
+    "require_handoff_initiation",
+    "require_handoff_inbox",
+    "require_handoff_party",
+    "require_handoff_reader",
+    "require_open_grant",
+    "require_thread_access",
+    "thread_capability",
+    "thread_handed_over",
+]
 
 
 def require_handoff_party(handoff: Handoff, agent: Agent, role: str, action: str) -> None:
@@ -58,4 +75,40 @@ def require_thread_access(agent_id: str, thread_id: str, owner: str, action: str
         f"agent {agent_id} may not {action} thread {thread_id!r}: another agent owns it and {why}",
         agent_id=agent_id,
         thread_id=thread_id,
+    )
+
+
+def require_handoff_initiation(source: Agent, target: Agent) -> None:
+    """The source needs HANDOFF_INITIATE and the target HANDOFF_RECEIVE, both active."""
+    require_capability(source, AgentCapability.HANDOFF_INITIATE)
+    require_capability(target, AgentCapability.HANDOFF_RECEIVE)
+
+
+def require_handoff_inbox(agent: Agent) -> None:
+    """Listing the handoffs waiting for an agent needs HANDOFF_RECEIVE."""
+    require_capability(agent, AgentCapability.HANDOFF_RECEIVE)
+
+
+def delegated_shares(
+    tx: StateTx, handoff: Handoff, reader: Agent, source: Agent, shares: Iterable[SharedMemory], now: float
+) -> list[SharedMemory]:
+    """The delegated grant of an open, unexpired handoff: to its parties (MEMORY_READ), the shares
+    of its ``relevant_memories`` that the *source* may read (member of the pool, in its audience)."""
+    require_handoff_reader(handoff, reader.agent_id)
+    require_capability(reader, AgentCapability.MEMORY_READ)
+    require_open_grant(handoff, now)
+    audience = audience_filter(source, SharedScope.GLOBAL)
+    return [s for s in shares if tx.get_membership(s.pool_id, source.agent_id) is not None and audience.matches(s)]
+
+
+def thread_capability(action: str) -> AgentCapability:
+    """What a checkpointer thread action needs: MEMORY_READ to read, MEMORY_WRITE to write or delete."""
+    return _THREAD_CAPABILITY[action]
+
+
+def thread_handed_over(tx: StateTx, agent_id: str, thread_id: str, owner: str, now: float) -> bool:
+    """Is there an open, unexpired handoff from ``owner`` to ``agent_id`` that carries the thread?"""
+    return any(
+        h.context.thread_id == thread_id and not h.is_expired_at(now)
+        for h in tx.list_handoffs(target_id=agent_id, source_id=owner, statuses=_OPEN)
     )

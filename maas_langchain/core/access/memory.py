@@ -30,6 +30,7 @@ __all__ = [
     "memory_quota_counters",
     "require_quota",
     "require_readable_memory",
+    "require_forget",
 ]
 
 
@@ -167,3 +168,18 @@ def require_quota(tx: StateTx, limits: CapacityLimits, adding: Mapping[str, int]
                 limit=limit,
                 limit_name=limit_name,
             )
+
+
+def require_forget(
+    tx: StateTx,
+    agent: Agent,
+    memory: Memory | str,
+    hierarchy: ScopeHierarchy,
+    floor: Mapping[str, str] | None = None,
+    now: float | None = None,
+) -> None:
+    """Forgetting by id: the agent must be able to read the memory and needs MEMORY_DELETE — except
+    that its author may retract it with MEMORY_WRITE."""
+    own = not isinstance(memory, str) and memory.author_id == agent.agent_id
+    require_capability(agent, AgentCapability.MEMORY_WRITE if own else AgentCapability.MEMORY_DELETE)
+    require_readable_memory(tx, agent, memory, hierarchy, "forget", floor, now)

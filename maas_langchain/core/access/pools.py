@@ -34,6 +34,9 @@ __all__ = [
     "require_pool_admin",
     "require_share_scope",
     "share_grant",
+    "reader_audience",
+    "require_founding_admin",
+    "require_unshare",
 ]
 
 
@@ -187,3 +190,24 @@ def share_grant(
     require_share_scope(pool, scope)
     if memory is not None:
         require_readable_memory(tx, author, memory, hierarchy, "share", floor, now)
+
+
+def require_founding_admin(agent: Agent) -> None:
+    """The agent a pool is created with joins as ADMIN: it must be active and able to read."""
+    require_capability(agent, AgentCapability.MEMORY_READ)
+
+
+def require_unshare(tx: StateTx, agent: Agent, share: SharedMemory | None, pool_id: str) -> None:
+    """Withdrawing a share needs MEMORY_DELETE, and WRITE in the pool for one's own share or ADMIN
+    for another's (``share`` ``None``: nothing to withdraw, only the capability is checked)."""
+    require_capability(agent, AgentCapability.MEMORY_DELETE)
+    if share is not None:
+        needed = PermissionModel.WRITE if share.author_id == agent.agent_id else PermissionModel.ADMIN
+        require_permission(tx.get_membership(pool_id, agent.agent_id), needed, pool_id, agent.agent_id)
+
+
+def reader_audience(tx: StateTx, reader: Agent, pool_id: str, max_scope: SharedScope) -> AudienceFilter:
+    """A pool query needs MEMORY_READ and membership; it sees what :func:`audience_filter` admits."""
+    require_capability(reader, AgentCapability.MEMORY_READ)
+    require_permission(tx.get_membership(pool_id, reader.agent_id), PermissionModel.READ, pool_id, reader.agent_id)
+    return audience_filter(reader, max_scope)

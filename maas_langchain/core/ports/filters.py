@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,10 +90,15 @@ class StoreReaders:
     owner_id: str
 
     def admits(self, namespace: tuple[str, ...], member_of: frozenset[str] | set[str]) -> bool:
-        """Reference semantics, given the pools the agent is a member of."""
+        """Reference semantics, given the pools the agent is a member of (the SQL translation
+        is ``backends/sql_kv.py``'s ``_READERS``, which reads the memberships in the query)."""
         root, owner = (*namespace, "", "")[:2]
         return (
             (root == "agents" and owner == self.agent_id)
             or (root == "users" and owner == self.owner_id)
             or (root == "pools" and owner in member_of)
         )
+
+    def spaces(self, member_of: Iterable[str]) -> list[str]:
+        """The same set as the vector index's ``space`` metadata values (``root.owner``)."""
+        return [f"agents.{self.agent_id}", f"users.{self.owner_id}", *(f"pools.{p}" for p in member_of)]
