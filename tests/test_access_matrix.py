@@ -23,7 +23,6 @@ import subprocess
 import sys
 import textwrap
 import time
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -43,7 +42,7 @@ from access_model import (
     World,
 )
 from conftest import free_loopback_port
-from test_mcp_server import mcp_session, payload, server_env
+from test_mcp_server import mcp_session, payload, server_env, wait_for_health
 
 from maas_langchain import AgentType, MaaS, MaaSClient, PermissionDeniedError
 from maas_langchain.embeddings import HashingEmbeddings
@@ -607,16 +606,8 @@ def start_server(home: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
             proc = subprocess.Popen([sys.executable, "-c", SERVER_SCRIPT, str(home), str(port)], stdout=out,
                                     stderr=subprocess.STDOUT, env=server_env(), cwd=ROOT)  # fmt: skip
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while proc.poll() is None and time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(base + "/healthz", timeout=0.5):
-                    return proc, base + "/mcp"
-            except OSError:
-                time.sleep(0.05)
-        if proc.poll() is None:
-            proc.kill()
-            pytest.fail(f"the MCP server did not answer: {log.read_text()[-3000:]}")
+        if wait_for_health(proc, base, log, "the MCP server"):
+            return proc, base + "/mcp"
     pytest.fail(f"the MCP server exited: {log.read_text()[-3000:]}")
 
 

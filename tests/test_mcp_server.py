@@ -89,17 +89,25 @@ def start_http_server(home: Path, log: Path) -> HttpServer:
         with open(log, "ab") as out:
             proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=server_env(), cwd=ROOT)
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while proc.poll() is None and time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(base + "/healthz", timeout=0.5):
-                    return HttpServer(proc, base + "/mcp", log)
-            except OSError:
-                time.sleep(0.05)
-        if proc.poll() is None:
-            proc.kill()
-            pytest.fail(f"maas serve did not answer within 60 s: {log.read_text()[-3000:]}")
+        if wait_for_health(proc, base, log, "maas serve"):
+            return HttpServer(proc, base + "/mcp", log)
     pytest.fail(f"maas serve exited: {log.read_text()[-3000:]}")
+
+
+def wait_for_health(proc: subprocess.Popen[bytes], base: str, log: Path, what: str) -> bool:
+    """Poll ``base/healthz`` for up to 60 s: True once it answers, False if the process exited
+    (a port race: the caller retries on another port); a server that never answers fails the test."""
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    if proc.poll() is None:
+        proc.kill()
+        pytest.fail(f"{what} did not answer within 60 s: {log.read_text()[-3000:]}")
+    return False
 
 
 @contextlib.asynccontextmanager
