@@ -208,18 +208,25 @@ class World:
             return False, set()
         return True, self.visible_ids(scope, descendants=relation != "ancestor")
 
+    def _reads_directly(self, agent_id: str, scope_of: dict[str, str], memory_id: str) -> bool:
+        m = self.memories[memory_id]
+        return (m.author is not None and m.author == agent_id) or visible_at(m.scope, scope_of)
+
     def readable_memory(self, p: Principal, memory_id: str) -> bool:
         """Memories by id: author, or visible from the own scope / floor, or an open handoff to
-        the reader lists it (the capability is checked by the caller)."""
-        m = self.memories.get(memory_id)
-        if m is None:
+        the reader lists it and its source could read it directly (the capability is checked by
+        the caller; a target never gets more than the source had)."""
+        if memory_id not in self.memories:
             return False
-        if m.author is not None and m.author == p.agent:
-            return True
-        if visible_at(m.scope, self.entitlement(p)):
+        if self._reads_directly(p.agent, self.entitlement(p), memory_id):
             return True
         return any(
-            h.open and h.target == p.agent and memory_id in h.relevant_memories for h in self.handoffs.values()
+            h.open
+            and h.target == p.agent
+            and memory_id in h.relevant_memories
+            and self.agent(h.source).can(READ)
+            and self._reads_directly(h.source, self.agent(h.source).own_scope(), memory_id)
+            for h in self.handoffs.values()
         )
 
     def get_memory(self, p: Principal, memory_id: str) -> bool:

@@ -96,6 +96,16 @@ def memory_grant(
     return MemoryGrant(scope, relation != "ancestor", own)
 
 
+def _reads_directly(agent: Agent, memory: Memory, hierarchy: ScopeHierarchy, floor: Mapping[str, str] | None) -> bool:
+    """Author, or the memory's scope visible from the agent's own scope (its key's ``floor``)."""
+    if AgentCapability.MEMORY_READ not in agent.capabilities or not agent.active:
+        return False
+    if memory.author_id == agent.agent_id:
+        return True
+    own = agent_scope(agent, hierarchy) if floor is None else dict(floor)
+    return bool(own and memory.scope and hierarchy.visible(memory.scope, own))
+
+
 def can_read_memory(
     tx: StateTx,
     agent: Agent,
@@ -106,20 +116,19 @@ def can_read_memory(
 ) -> bool:
     """May ``agent`` read the stored ``memory`` by id? Its author may; otherwise the memory's scope
     must be visible from the agent's own scope (its key's ``floor``) by the recall rule, or an
-    open, unexpired handoff to the agent lists it (the delegated grant)."""
+    open, unexpired handoff to the agent lists it *and its source could read it* (the delegated
+    grant: a target never gets more than the source had, and nothing through a chain of them)."""
+    if _reads_directly(agent, memory, hierarchy, floor):
+        return True
     if AgentCapability.MEMORY_READ not in agent.capabilities or not agent.active:
         return False
-    if memory.author_id == agent.agent_id:
-        return True
-    own = agent_scope(agent, hierarchy) if floor is None else dict(floor)
-    if own and memory.scope and hierarchy.visible(memory.scope, own):
-        return True
-    return any(
-        memory.memory_id in h.context.relevant_memories
-        and h.status.is_open
-        and not h.is_expired_at(time.time() if now is None else now)
-        for h in tx.list_handoffs(target_id=agent.agent_id, statuses=(HandoffStatus.PENDING, HandoffStatus.ACCEPTED))
-    )
+    at = time.time() if now is None else now
+    for h in tx.list_handoffs(target_id=agent.agent_id, statuses=(HandoffStatus.PENDING, HandoffStatus.ACCEPTED)):
+        if memory.memory_id in h.context.relevant_memories and not h.is_expired_at(at):
+            source = tx.get_agent(h.source_agent_id)
+            if source is not None and _reads_directly(source, memory, hierarchy, None):
+                return True
+    return False
 
 
 def require_readable_memory(
