@@ -665,7 +665,8 @@ def tool_call(env: Env, cell: Cell, name: str, args: dict[str, Any]) -> Outcome:
         if name in tools:
             body = json.loads(tools[name].invoke(args))
         else:  # a read-only toolkit leaves writers out: call them through its context to see the refusal
-            from maas_langchain.adapters.tools.registry import execute, get_spec
+            from maas_langchain.adapters.tools.registry import execute
+            from maas_langchain.adapters.tools.specs import get_spec
 
             body = execute(get_spec(name), kit.context, args).as_dict()
     else:

@@ -33,7 +33,7 @@ from test_mcp_server import MCP_HEADERS, HttpServer, start_http_server
 
 from maas_langchain import AgentType, MaaS, errors
 from maas_langchain.adapters.mcp.app import create_http_app
-from maas_langchain.adapters.tools.registry import tool_specs
+from maas_langchain.adapters.tools.specs import tool_specs
 from maas_langchain.embeddings import HashingEmbeddings
 
 IN_PROCESS_CALLS = 7_500

@@ -34,7 +34,8 @@ from pydantic import BaseModel, Field
 
 from maas_langchain import AgentType, MaaS
 from maas_langchain.adapters.mcp.app import create_http_app
-from maas_langchain.adapters.tools.registry import ToolContext, ToolSpec, tool_specs
+from maas_langchain.adapters.tools.registry import ToolContext, ToolSpec
+from maas_langchain.adapters.tools.specs import tool_specs
 
 ROOT = Path(__file__).resolve().parents[1]
 MCP_HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}

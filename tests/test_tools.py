@@ -14,8 +14,7 @@ import pytest
 
 from maas_langchain import MaaS
 from maas_langchain.adapters.tools import ToolContext, ToolResult, execute, tool_specs
-from maas_langchain.adapters.tools.registry import get_spec
-from maas_langchain.adapters.tools.specs import SPEC_TOOL_NAMES
+from maas_langchain.adapters.tools.specs import SPEC_TOOL_NAMES, get_spec
 from maas_langchain.core.access import agent_scope, memory_grant
 from maas_langchain.core.enums import AgentType, AuditEventType, PermissionModel, SharedScope
 from maas_langchain.core.scopes import ScopeHierarchy

@@ -31,7 +31,8 @@ from mcp import types
 from mcp.server.lowlevel import Server
 from mcp.shared.exceptions import McpError
 
-from maas_langchain.adapters.tools.registry import ToolContext, ToolResult, ToolSpec, execute, tool_specs
+from maas_langchain.adapters.tools.registry import ToolContext, ToolResult, ToolSpec, execute
+from maas_langchain.adapters.tools.specs import tool_specs
 from maas_langchain.core.keys import ApiKey, InvalidApiKeyError
 from maas_langchain.errors import MaaSError
 

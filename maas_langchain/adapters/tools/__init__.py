@@ -9,7 +9,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from maas_langchain.adapters.tools.registry import ToolContext, ToolResult, ToolSpec, execute, tool_specs
+from maas_langchain.adapters.tools.registry import ToolContext, ToolResult, ToolSpec, execute
+from maas_langchain.adapters.tools.specs import tool_specs
 
 _LAZY = {"MaaSToolkit": "maas_langchain.adapters.tools.langchain"}
 

@@ -36,7 +36,8 @@ from typing import Any
 from langchain_core.tools import BaseTool, BaseToolkit, ToolException
 from pydantic import ConfigDict, PrivateAttr, ValidationError
 
-from maas_langchain.adapters.tools.registry import ToolContext, ToolSpec, execute, tool_specs, validation_error_result
+from maas_langchain.adapters.tools.registry import ToolContext, ToolSpec, execute, validation_error_result
+from maas_langchain.adapters.tools.specs import tool_specs
 from maas_langchain.maas import MaaS
 
 __all__ = ["MaaSTool", "MaaSToolkit"]

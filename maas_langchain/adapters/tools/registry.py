@@ -5,9 +5,12 @@ written for a model, a pydantic argument model and a handler. A handler receives
 :class:`ToolContext` (the acting agent, bound by the front end: the toolkit's constructor or the
 MCP server's API key, never an argument a model wrote) and the validated arguments, and returns
 JSON-ready data. :func:`execute` is the one place arguments are validated and errors turned into
-the result a model sees, so both front ends answer alike.
+the result a model sees, so both front ends answer alike. The specs themselves, and
+:func:`~maas_langchain.adapters.tools.specs.tool_specs`, are in :mod:`.specs` (which imports this
+module, never the reverse).
 
 Example:
+    >>> from maas_langchain.adapters.tools.specs import tool_specs
     >>> spec = next(s for s in tool_specs() if s.name == "get_agent_info")
     >>> sorted(spec.args_schema.model_json_schema()["properties"])
     ['agent_id']
@@ -25,7 +28,7 @@ from pydantic import BaseModel, ValidationError
 
 from maas_langchain.core.access import require_writable_key
 from maas_langchain.core.enums import AuditEventType
-from maas_langchain.errors import MaaSError, NotFoundError
+from maas_langchain.errors import MaaSError
 
 if TYPE_CHECKING:
     from maas_langchain.maas import MaaS
@@ -35,9 +38,7 @@ __all__ = [
     "ToolResult",
     "ToolSpec",
     "execute",
-    "get_spec",
     "input_schema",
-    "tool_specs",
     "validation_error_result",
 ]
 
@@ -161,22 +162,3 @@ def input_schema(spec: ToolSpec) -> dict[str, Any]:
 
     result: dict[str, Any] = inline(schema)
     return result
-
-
-def get_spec(name: str) -> ToolSpec:
-    """The spec called ``name``.
-
-    Raises:
-        NotFoundError: No tool has that name.
-    """
-    for spec in tool_specs():
-        if spec.name == name:
-            return spec
-    raise NotFoundError(f"no tool named {name!r}", tool=name)
-
-
-def tool_specs() -> list[ToolSpec]:
-    """Every tool, in a stable order (the specification's 15, then the additions)."""
-    from maas_langchain.adapters.tools.specs import ALL_TOOLS
-
-    return list(ALL_TOOLS)

@@ -1,7 +1,7 @@
 """Every tool spec, in a stable order: the specification's fifteen, then the additions.
 
 The specs live by area in ``specs_agents``, ``specs_handoffs``, ``specs_pools`` and
-``specs_memory``; :func:`maas_langchain.adapters.tools.registry.tool_specs` returns :data:`ALL_TOOLS`.
+``specs_memory``; :func:`tool_specs` returns a copy of :data:`ALL_TOOLS`.
 
 Example:
     >>> [s.name for s in ALL_TOOLS][:3]
@@ -17,8 +17,9 @@ from maas_langchain.adapters.tools.specs_agents import AGENT_TOOLS
 from maas_langchain.adapters.tools.specs_handoffs import EXTRA_HANDOFF_TOOLS, HANDOFF_TOOLS
 from maas_langchain.adapters.tools.specs_memory import KB_TOOLS, MEMORY_TOOLS
 from maas_langchain.adapters.tools.specs_pools import POOL_TOOLS
+from maas_langchain.errors import NotFoundError
 
-__all__ = ["ALL_TOOLS", "SPEC_TOOL_NAMES"]
+__all__ = ["ALL_TOOLS", "SPEC_TOOL_NAMES", "get_spec", "tool_specs"]
 
 ALL_TOOLS: list[ToolSpec] = [
     *AGENT_TOOLS,
@@ -32,3 +33,20 @@ ALL_TOOLS: list[ToolSpec] = [
 
 SPEC_TOOL_NAMES: tuple[str, ...] = tuple(s.name for s in ALL_TOOLS[:15])
 """The specification's fifteen MCP tool names, in its order."""
+
+
+def tool_specs() -> list[ToolSpec]:
+    """Every tool, in a stable order (the specification's 15, then the additions)."""
+    return list(ALL_TOOLS)
+
+
+def get_spec(name: str) -> ToolSpec:
+    """The spec called ``name``.
+
+    Raises:
+        NotFoundError: No tool has that name.
+    """
+    for spec in tool_specs():
+        if spec.name == name:
+            return spec
+    raise NotFoundError(f"no tool named {name!r}", tool=name)
