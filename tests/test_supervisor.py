@@ -458,3 +458,37 @@ def test_a_worker_that_outlives_the_ttl_cannot_complete(maas: MaaS, team: dict[s
     (record,) = maas.handoffs.list_handoffs()
     assert record.status is H.EXPIRED and record.result is None
     assert "[conflict]" in out["messages"][-2].text and "expired" in out["messages"][-2].text
+
+
+@pytest.mark.parametrize("case", ["sibling_write_scope", "no_memory_write"])
+def test_a_worker_remembers_only_within_its_grant(maas: MaaS, team: dict[str, str], case: str) -> None:
+    """Workers recall and remember as their agent, within their scope (the access module's memory
+    grant with the worker's scope as its floor): a sibling write scope or an agent without
+    MEMORY_WRITE stores nothing, and the worker says why."""
+    agent = team["a"]
+    write_scope = {**PROJECT, "agent": "worker-a"}
+    if case == "sibling_write_scope":
+        write_scope = {"org": "acme", "project": "billing"}  # beside PROJECT, not below it
+    else:
+        agent = maas.agents.register_agent(
+            AgentType.CLAUDE_CODE, owner_id="u1", capabilities=["memory_read", "handoff_receive"]
+        )
+    maas.memories.remember("Billing keeps its own secrets.", scope={"org": "acme", "project": "billing"})
+    seen: list[str] = []
+
+    def work(task: WorkerTask) -> str:
+        seen.extend(m.content for m in task.memories)
+        return "Learned something about payments and billing secrets."
+
+    crew = [MaaSWorker(name="worker_a", agent_id=agent, agent=work, scope=PROJECT, write_scope=write_scope)]
+    boss = scripted(handoff_turn(call("worker_a", "billing secrets", "g1")), "Done.")
+    graph = create_maas_supervisor(maas, supervisor_id=team["boss"], workers=crew, model=boss).compile()
+    graph.invoke({"messages": [HumanMessage("Go")]})
+
+    assert seen == []  # a sibling project's memory is never recalled
+    (record,) = maas.handoffs.list_handoffs()
+    assert record.status is H.COMPLETED and record.result is not None
+    assert record.result["memory_ids"] == [] and maas.memories.history(scope=PROJECT) == []
+    assert "permission_denied" in json.dumps(record.result)
+    denied = maas.audit.query(event_type=AuditEventType.PERMISSION_DENIED, actor=agent)
+    assert [e.action for e in denied] == ["remember"]
