@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from maas_langchain import (
@@ -220,3 +222,14 @@ def test_one_cross_agent_read_audit_entry_per_query(maas: MaaS, world: dict[str,
     assert events[0].details["authors"] == [world["author"]]
     maas.pools.query_shared(world["pool"], world["author"], S.AGENT_PRIVATE)  # own memories only
     assert maas.audit.count() == before + 1
+
+
+def test_pools_per_owner_are_capped_without_touching_other_owners(open_maas: Callable[..., MaaS]) -> None:
+    maas = open_maas(limits={"max_pools_per_owner": 2})
+    first = maas.pools.create_pool("a", owner_id="u1")
+    maas.pools.create_pool("b", owner_id="u1")
+    with pytest.raises(CapacityExceededError, match="max_pools_per_owner"):
+        maas.pools.create_pool("c", owner_id="u1")
+    assert maas.pools.create_pool("c", owner_id="u2")  # another tenant is unaffected
+    assert maas.pools.delete_pool(first)  # deleting frees the owner's quota
+    assert maas.pools.create_pool("c", owner_id="u1")

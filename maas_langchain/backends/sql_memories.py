@@ -1,6 +1,6 @@
 """SQL for memories, sessions and settings, mixed into :class:`~maas_langchain.backends.sql.SqlTx`.
 
-Scope filters become ``scope_key IN (ancestors) OR EXISTS (subset row = query scope)``, both
+Scope filters become ``scope_key IN (prefixes of Q) OR EXISTS (prefix row = Q)``, both
 indexed; full-text search is FTS5 ``bm25()`` on SQLite and ``ts_rank`` over a generated
 ``tsvector`` on PostgreSQL, joined to the same scope filter so nothing outside the reader's
 scope is ever scored.

@@ -152,7 +152,7 @@ class ScopePlans:
         if plan is not None:
             return plan
         plan = ScopePlan(generation, None, None)
-        # the count may see a memory twice (own scope and subset row) and counts every status
+        # the count may see a memory twice (own scope and prefix row) and counts every status
         if tx.count_scoped_memories(flt, 2 * exact_limit + 1) <= 2 * exact_limit:
             ids = tx.scoped_memory_ids(flt, exact_limit + 1)
             if len(ids) <= exact_limit:

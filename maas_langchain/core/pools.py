@@ -31,6 +31,7 @@ from typing import Any
 from maas_langchain.core.access import (
     admit_member,
     load_actor,
+    pool_quota_counter,
     reader_audience,
     require_founding_admin,
     require_leave,
@@ -142,10 +143,10 @@ class PoolRegistry:
         def op(tx: StateTx) -> str:
             if tx.count_pools() >= lim.max_pools:
                 raise CapacityExceededError(f"the pool limit of {lim.max_pools} is reached", limit=lim.max_pools)
-            tenant = {f"pools.owner:{pool.owner_id}": 1}
-            require_quota(tx, lim, tenant)
+            tenant = pool_quota_counter(pool.owner_id)
+            require_quota(tx, lim, {tenant: 1})
             tx.insert_pool(pool)
-            tx.bump_counter(f"pools.owner:{pool.owner_id}", 1)
+            tx.bump_counter(tenant, 1)
             if admin is not None:
                 require_founding_admin(load_agent(tx, admin))
                 tx.upsert_membership(Membership(pool.pool_id, admin, PermissionModel.ADMIN, pool.created_at))
@@ -203,7 +204,7 @@ class PoolRegistry:
             pool = load_pool(tx, key)
             require_pool_admin(tx, key, actor)
             tx.delete_pool(key)
-            tx.bump_counter(f"pools.owner:{pool.owner_id}", -1)
+            tx.bump_counter(pool_quota_counter(pool.owner_id), -1)
             self._rt.record(tx, AuditEntry(_POOL, "delete", actor, key))
             return True
 

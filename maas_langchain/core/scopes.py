@@ -44,8 +44,8 @@ class ScopeHierarchy:
     """The configured scope keys and the scope algebra over them.
 
     Args:
-        keys: Allowed keys, widest first (order fixes the canonical form only; visibility is by
-            subset, not by position).
+        keys: Allowed keys, widest first. The order is the hierarchy: it fixes the canonical
+            form and which scopes are ancestors (prefixes) of which.
     """
 
     def __init__(self, keys: tuple[str, ...] | list[str] = DEFAULT_SCOPE_KEYS) -> None:

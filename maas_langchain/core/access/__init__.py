@@ -45,6 +45,7 @@ from maas_langchain.core.access.memory import (
     can_read_memory,
     memory_grant,
     memory_quota_counters,
+    pool_quota_counter,
     require_forget,
     require_quota,
     require_readable_memory,
@@ -71,6 +72,7 @@ from maas_langchain.core.access.store import (
 )
 
 __all__ = [
+    "pool_quota_counter",
     "reader_audience",
     "require_forget",
     "require_founding_admin",

@@ -31,6 +31,7 @@ __all__ = [
     "require_quota",
     "require_readable_memory",
     "require_forget",
+    "pool_quota_counter",
 ]
 
 
@@ -161,6 +162,11 @@ _QUOTAS = {
 def memory_quota_counters(author_id: str, owner_id: str | None) -> list[str]:
     """The per-tenant counters one memory write counts against (its author, its author's owner)."""
     return [f"memories.agent:{author_id}"] + ([] if owner_id is None else [f"memories.owner:{owner_id}"])
+
+
+def pool_quota_counter(owner_id: str) -> str:
+    """The per-owner counter a pool counts against."""
+    return f"pools.owner:{owner_id}"
 
 
 def require_quota(tx: StateTx, limits: CapacityLimits, adding: Mapping[str, int]) -> None:
