@@ -443,6 +443,6 @@ def test_memory_grant_is_the_core_rule(w: World) -> None:
     with pytest.raises(PermissionDeniedError):  # skips the team: another scope, not an ancestor
         memory_grant(agent, w.maas.scopes, {"project": "alpha"})
     own = memory_grant(agent, w.maas.scopes, None, write=True)
-    assert own.descendants and own.scope == own.within
+    assert own.descendants and own.scope == agent_scope(agent, w.maas.scopes)
     with pytest.raises(PermissionDeniedError):
         memory_grant(w.maas.agents.require_agent(w.pipe), w.maas.scopes, None, write=True)

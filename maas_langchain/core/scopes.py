@@ -103,10 +103,6 @@ class ScopeHierarchy:
         """The storage filter for a reader at ``scope``: its prefixes, and below it if allowed."""
         return ScopeFilter(tuple(self.prefixes(scope)), self.canon(scope) if descendants else None)
 
-    def is_prefix(self, a: Mapping[str, str], b: Mapping[str, str]) -> bool:
-        """True when ``a`` is a prefix of ``b`` in hierarchy order (``a`` is ``b`` or an ancestor)."""
-        return self.canon(a) in self.prefixes(b)
-
     def relation(self, floor: Mapping[str, str], scope: Mapping[str, str]) -> str:
         """How ``scope`` stands to an entitlement ``floor`` (both checked scopes).
 
@@ -130,7 +126,3 @@ class ScopeHierarchy:
         if not memory_scope:
             return False
         return self.filter(query_scope, descendants=descendants).admits(self.canon(memory_scope))
-
-    def within(self, scope: Mapping[str, str], floor: Mapping[str, str]) -> bool:
-        """True when ``scope`` is at or below ``floor`` (``floor`` is a prefix of it)."""
-        return self.is_prefix(floor, scope)

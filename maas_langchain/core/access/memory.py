@@ -52,12 +52,10 @@ class MemoryGrant:
     Attributes:
         scope: The scope to write at or query.
         descendants: Whether a recall includes memories below ``scope``.
-        within: The entitlement (the agent's own scope, or its key's floor).
     """
 
     scope: dict[str, str]
     descendants: bool
-    within: dict[str, str]
 
 
 def memory_grant(
@@ -94,7 +92,7 @@ def memory_grant(
             f"{hierarchy.canon(own)}, a narrower one below it, or one of its prefixes (ancestors)",
             agent_id=agent.agent_id,
         )
-    return MemoryGrant(scope, relation != "ancestor", own)
+    return MemoryGrant(scope, relation != "ancestor")
 
 
 def _reads_directly(agent: Agent, memory: Memory, hierarchy: ScopeHierarchy, floor: Mapping[str, str] | None) -> bool:
