@@ -3,5 +3,5 @@
 * :mod:`~maas_langchain.adapters.langgraph` — ``MaaSStore``, ``MaaSCheckpointer``, supervisor graphs.
 * :mod:`~maas_langchain.adapters.tools` — the tool registry and the LangChain toolkit.
 * :mod:`~maas_langchain.adapters.mcp` — the authenticated MCP server.
-* :mod:`~maas_langchain.adapters.cli` — the ``maas`` command.
+* :mod:`~maas_langchain.adapters.cli` — the ``maas`` command (with ``cli_serve`` and ``kb_cli``).
 """

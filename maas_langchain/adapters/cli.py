@@ -22,9 +22,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from maas_langchain.adapters import cli_serve
+from maas_langchain.adapters import cli_serve, kb_cli
 from maas_langchain.errors import MaaSError
-from maas_langchain.kb import cli as kb_cli
 from maas_langchain.maas import MaaS
 
 __all__ = ["main"]
