@@ -58,8 +58,7 @@ class MemoryKVOps:
         if readers is None:
             return True
         labels = split_namespace(ns)
-        members = cast(Any, self).t.members
-        return len(labels) >= 2 and readers.admits(labels, {p for p, a in members if a == readers.agent_id})
+        return len(labels) >= 2 and readers.admits(labels, _MemberOf(cast(Any, self).t.members, readers.agent_id))
 
     @staticmethod
     def _alive(row: KVRow, alive_at: float | None) -> bool:
@@ -226,3 +225,13 @@ class MemoryKVOps:
             for entry in entries:
                 if entry[0] in wanted:
                     entry[2] = False
+
+
+class _MemberOf:
+    """The pools an agent is a member of, as a container over the membership table (O(1) each)."""
+
+    def __init__(self, members: Any, agent_id: str) -> None:
+        self._members, self._agent_id = members, agent_id
+
+    def __contains__(self, pool_id: object) -> bool:
+        return (pool_id, self._agent_id) in self._members

@@ -105,12 +105,11 @@ class SqlTx(SqlMemoryOps, SqlKVOps, SqlThreadOps, SqlKeyOps, StateTx):
         if delta:
             self._exec("UPDATE counters SET value = value + ? WHERE name = ?", (delta, name))
 
-    def _counter(self, name: str) -> int:
-        return self._count("SELECT value FROM counters WHERE name = ?", (name,))
-
     def counter(self, name: str) -> int:
         row = self._one("SELECT value FROM counters WHERE name = ?", (name,))
         return 0 if row is None else int(row[0])
+
+    _counter = counter  # the seeded counters (agents, pools, memories, ...) read the same way
 
     def bump_counter(self, name: str, delta: int) -> None:
         self._exec(

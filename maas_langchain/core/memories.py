@@ -25,9 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from maas_langchain.core.access import (
-    MemoryGrant,
-)
+from maas_langchain.core.access import MemoryGrant
 from maas_langchain.core.enums import AuditEventType, EventKind, MemoryStatus
 from maas_langchain.core.exact import ScopePlans, VectorCache
 from maas_langchain.core.memory_gate import MemoryGate
@@ -35,8 +33,8 @@ from maas_langchain.core.memory_index import EmbeddingSpec, IndexSync, scope_whe
 from maas_langchain.core.memory_types import (
     Embedder,
     MemoryInput,
+    PreparedMemory,
     RecallHit,
-    _Prepared,
     check_category,
     check_flat_metadata,
 )
@@ -66,10 +64,9 @@ from maas_langchain.errors import (
     PolicyViolationError,
 )
 
-__all__ = ["Embedder", "MemoryInput", "MemoryService", "RecallHit"]  # the first, second and last re-exported
+__all__ = ["Embedder", "MemoryInput", "MemoryService", "RecallHit"]
 
 _OP = AuditEventType.MEMORY_OPERATION
-_MAX_CATEGORY_CHARS = 64
 _SCREENING_MODES = ("quarantine", "refuse", "off")
 
 
@@ -210,7 +207,7 @@ class MemoryService:
         self._index_now(collection, [m.memory_id for m in stored] + ([supersedes] if supersedes else []))
         return [self._public(m) for m in stored]
 
-    def _prepare(self, item: MemoryInput) -> _Prepared:
+    def _prepare(self, item: MemoryInput) -> PreparedMemory:
         content = check_text(item.content, "content", self._rt.limits.max_memory_chars)
         scope = self.hierarchy.check(item.scope)
         category = check_category(item.category)
@@ -237,7 +234,7 @@ class MemoryService:
             screening=tuple(flagged),
         )
         speaker = scope.get("agent")
-        return _Prepared(memory, f"{speaker}: {content}" if speaker else content, search_text(content, speaker))
+        return PreparedMemory(memory, f"{speaker}: {content}" if speaker else content, search_text(content, speaker))
 
     def _embed(self, texts: list[str]) -> list[bytes]:
         embedder = self.embedder
@@ -252,7 +249,7 @@ class MemoryService:
         return [encode_vector(v) for v in vectors]
 
     def _insert(
-        self, tx: StateTx, prepared: Sequence[_Prepared], vectors: Sequence[bytes], supersedes: str | None
+        self, tx: StateTx, prepared: Sequence[PreparedMemory], vectors: Sequence[bytes], supersedes: str | None
     ) -> list[Memory]:
         limit = self._rt.limits.max_memories
         if tx.count_memories() + len(prepared) > limit:

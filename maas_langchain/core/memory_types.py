@@ -53,7 +53,9 @@ class RecallHit:
 
 
 @dataclass(frozen=True)
-class _Prepared:
+class PreparedMemory:
+    """A validated, screened memory with the texts to embed and to index (internal)."""
+
     memory: Memory
     embed_text: str
     search_text: str

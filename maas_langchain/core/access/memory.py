@@ -96,7 +96,8 @@ def memory_grant(
 
 
 def _reads_directly(agent: Agent, memory: Memory, hierarchy: ScopeHierarchy, floor: Mapping[str, str] | None) -> bool:
-    """Author, or the memory's scope visible from the agent's own scope (its key's ``floor``)."""
+    """Active with MEMORY_READ, and the author or the memory's scope visible from the agent's own
+    scope (its key's ``floor``)."""
     if AgentCapability.MEMORY_READ not in agent.capabilities or not agent.active:
         return False
     if memory.author_id == agent.agent_id:
@@ -117,10 +118,10 @@ def can_read_memory(
     must be visible from the agent's own scope (its key's ``floor``) by the recall rule, or an
     open, unexpired handoff to the agent lists it *and its source could read it* (the delegated
     grant: a target never gets more than the source had, and nothing through a chain of them)."""
-    if _reads_directly(agent, memory, hierarchy, floor):
-        return True
     if AgentCapability.MEMORY_READ not in agent.capabilities or not agent.active:
         return False
+    if _reads_directly(agent, memory, hierarchy, floor):
+        return True
     at = time.time() if now is None else now
     for h in tx.list_handoffs(target_id=agent.agent_id, statuses=(HandoffStatus.PENDING, HandoffStatus.ACCEPTED)):
         if memory.memory_id in h.context.relevant_memories and not h.is_expired_at(at):

@@ -14,7 +14,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,7 +89,7 @@ class StoreReaders:
     agent_id: str
     owner_id: str
 
-    def admits(self, namespace: tuple[str, ...], member_of: frozenset[str] | set[str]) -> bool:
+    def admits(self, namespace: tuple[str, ...], member_of: Container[str]) -> bool:
         """Reference semantics, given the pools the agent is a member of (the SQL translation
         is ``backends/sql_kv.py``'s ``_READERS``, which reads the memberships in the query)."""
         root, owner = (*namespace, "", "")[:2]
