@@ -7,7 +7,8 @@ unchanged, a human sentence, and optional ``details``::
     ├── PermissionDeniedError      permission_denied
     ├── NotFoundError              not_found
     ├── ConflictError              conflict
-    │   └── EmbeddingDimensionError   (an index built with another model or dimension)
+    │   ├── EmbeddingDimensionError   (an index built with another model or dimension)
+    │   └── AuditKeyError             (the audit key is missing, exposed, or not the log's key)
     ├── CapacityExceededError      capacity_exceeded
     ├── InvalidInputError          invalid_input
     ├── PolicyViolationError       policy_violation
@@ -24,6 +25,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 __all__ = [
+    "AuditKeyError",
     "BackendUnavailableError",
     "CapacityExceededError",
     "ConflictError",
@@ -53,6 +55,7 @@ class MaaSError(Exception):
         super().__init__(message)
         self.message = message
         self.details = details
+        self.audited = False  # set once the audit log has a row for this refusal
 
     def to_dict(self) -> dict[str, Any]:
         """Return the error as a JSON-ready dict: ``code``, ``message``, ``retryable``, details."""
@@ -116,6 +119,12 @@ class VectorStoreLockedError(BackendUnavailableError):
 
 class EmbeddingDimensionError(ConflictError):
     """Vectors of one dimension or model met an index built with another."""
+
+
+class AuditKeyError(ConflictError):
+    """The audit key cannot be used: its file is readable by others, it is missing for a log that
+    was sealed with one, or it is not the key the log was sealed with (appends are refused so the
+    chain never mixes keys). See docs/audit.md."""
 
 
 class NotSupportedError(MaaSError, NotImplementedError):

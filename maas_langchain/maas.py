@@ -31,6 +31,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from maas_langchain.audit_key import anchor_path, attach_audit_key, resolve_audit_key
 from maas_langchain.backends.memory import MemoryBackend
 from maas_langchain.backends.sqlite import SQLiteBackend
 from maas_langchain.core.access import require_kb_search
@@ -38,12 +39,14 @@ from maas_langchain.core.agents import AgentRegistry
 from maas_langchain.core.audit import MaaSAuditLogger
 from maas_langchain.core.enums import AuditEventType
 from maas_langchain.core.events import EventService
+from maas_langchain.core.handoff_context import embedded_screen
 from maas_langchain.core.handoffs import HandoffManager, HandoffSweeper
 from maas_langchain.core.keys import ApiKeyService
 from maas_langchain.core.limits import CapacityLimits
 from maas_langchain.core.memories import Embedder, MemoryService
 from maas_langchain.core.pools import PoolRegistry
 from maas_langchain.core.ports.state import StateBackend
+from maas_langchain.core.quarantine import QuarantineService
 from maas_langchain.core.ranking import RankingWeights
 from maas_langchain.core.runtime import Runtime, set_default_factory
 from maas_langchain.core.scopes import DEFAULT_SCOPE_KEYS, ScopeHierarchy
@@ -219,6 +222,7 @@ class MaaS:
         weights: RankingWeights | None = None,
         screening: str = "quarantine",
         exact_limit: int = 5_000,
+        handoff_screening: str = "model",
     ) -> None:
         self.backend = backend
         self.runtime = runtime
@@ -226,10 +230,15 @@ class MaaS:
         self.agents = AgentRegistry(runtime)
         self.scopes = hierarchy or ScopeHierarchy()
         self.pools = PoolRegistry(runtime, self.scopes)
-        self.handoffs = HandoffManager(runtime)
+        if handoff_screening not in ("model", "rules"):
+            raise InvalidInputError("handoff_screening must be 'model' or 'rules'", field="handoff_screening")
         self.audit = MaaSAuditLogger(runtime)
         self.events = EventService(runtime)
         self._resources = resources or _Resources(_vector_spec(None, backend), None, None)
+        model = handoff_screening == "model"
+        self.handoffs = HandoffManager(
+            runtime, screen=embedded_screen(self._resources.open_embedder) if model else None
+        )
         self.memories = MemoryService(
             runtime,
             self._resources.open_index,
@@ -240,6 +249,7 @@ class MaaS:
             exact_limit=exact_limit,
         )
         self.sessions = SessionService(runtime, self.scopes)
+        self.quarantine = QuarantineService(runtime, self.memories.index_changed)
         self._kb: Any = None
         self._sweeper = None if not sweep_interval else HandoffSweeper(self.handoffs, sweep_interval)
         self._closed = False
@@ -266,6 +276,8 @@ class MaaS:
         ranking: RankingWeights | None = None,
         screening: str = "quarantine",
         exact_limit: int = 5_000,
+        audit_key: bytes | str | None = None,
+        handoff_screening: str = "model",
     ) -> MaaS:
         """Open (creating if needed) a MaaS instance.
 
@@ -295,18 +307,33 @@ class MaaS:
                 recalled), ``"refuse"`` (``PolicyViolationError``) or ``"off"``.
             exact_limit: A recall whose scope holds at most this many memories scores them all
                 exactly from the stored vectors; larger scopes use the index (0: always the index).
+            handoff_screening: ``"model"`` (default) screens handoff contexts and results with the
+                rules *and* the learned signal over the text's embedding (one embedding per
+                payload, a few ms on a CPU with the packaged model); ``"rules"`` skips the
+                embedding (sub-millisecond, weaker against paraphrased injections).
+            audit_key: The key audit entries are signed with (bytes, or hex / any string);
+                ``None``: ``$MAAS_AUDIT_KEY``, else ``<home>/audit.key`` (created on first open;
+                see ``maas_langchain/audit_key.py`` and docs/audit.md).
 
         Raises:
             InvalidInputError: Bad limits, durability or location.
             BackendUnavailableError: The store cannot be opened, or its schema is newer.
+            AuditKeyError: The audit key file is readable by others or unreadable, or the key is empty.
         """
         hierarchy = ScopeHierarchy(scope_keys)
         backend = _open_backend(location, durability)
         try:
-            runtime = Runtime(
-                backend, CapacityLimits.from_value(limits), clock, audit=audit, raise_on_denial=raise_on_denial
-            )
             home = _home_of(location, backend)
+            runtime = Runtime(
+                backend,
+                CapacityLimits.from_value(limits),
+                clock,
+                audit=audit,
+                raise_on_denial=raise_on_denial,
+                audit_key=resolve_audit_key(audit_key, home, backend),
+                audit_anchors=anchor_path(home, backend),
+            )
+            attach_audit_key(runtime)
             resources = _Resources(_vector_spec(vectors, backend), home, embeddings)
             return cls(
                 backend,
@@ -317,6 +344,7 @@ class MaaS:
                 weights=ranking,
                 screening=screening,
                 exact_limit=exact_limit,
+                handoff_screening=handoff_screening,
             )
         except BaseException:
             backend.close()
@@ -436,6 +464,12 @@ class MaaS:
         """Stop the sweeper and release the backend. Idempotent."""
         if self._closed:
             return
+        keys: ApiKeyService | None = self.__dict__.get("_keys")
+        if keys is not None:  # the open window of aggregated refusals is written, not lost
+            try:
+                keys.flush_failures(force=True)
+            except MaaSError as exc:
+                _log.warning("aggregated authentication failures not written at close: %s", exc.message)
         self._closed = True
         self._finalizer()
 

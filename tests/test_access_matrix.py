@@ -467,9 +467,12 @@ SERVER_SCRIPT = textwrap.dedent(
     from maas_langchain import MaaS
     from maas_langchain.embeddings import HashingEmbeddings
     from maas_langchain.adapters.mcp.app import run_http
+    from maas_langchain.adapters.ratelimit import AbuseLimits
     home, port = sys.argv[1], int(sys.argv[2])
     maas = MaaS.open(home, sweep_interval=None, vectors="bruteforce", embeddings=HashingEmbeddings())
-    run_http(maas, host="127.0.0.1", port=port)
+    # access decisions only: no rate limit, one audit row per refused key (limits and their
+    # aggregation are tests/test_rate_limits.py's)
+    run_http(maas, host="127.0.0.1", port=port, limits=AbuseLimits.off())
     """
 )
 CONTENT = "fact {name}: the deployment pipeline keeps this note"

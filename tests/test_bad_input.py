@@ -287,6 +287,8 @@ CALLS: dict[str, Defaults] = {
     "audit.get_events": lambda w: {"event_type": "HANDOFF", "actor": w.a, "limit": 10},
     "audit.count": lambda w: {},
     "audit.verify_chain": lambda w: {},
+    "audit.anchor": lambda w: {},  # the instance's anchor file (none in memory)
+    "audit.seal": lambda w: {},  # already sealed at open: returns the keyed boundary
 }
 
 _SERVICES = {"agents": AgentRegistry, "pools": PoolRegistry, "handoffs": HandoffManager, "audit": MaaSAuditLogger}
@@ -567,7 +569,19 @@ PAGING: list[tuple[str, str, str, Any]] = [
 ]
 
 
+# (call, parameter, bad values by label): where anchors are read from / written to
+AUDIT_FILES: list[tuple[str, str, list[tuple[str, Any]]]] = [
+    ("audit.anchor", "file", [("empty", ""), ("int", 7), ("bytes", b"x.anchors"), ("null-byte", "a\x00b")]),
+    ("audit.anchor", "file", [("lone-surrogate", "a\ud800b"), ("list", ["x.anchors"])]),
+    ("audit.verify_chain", "anchors", [("empty", ""), ("int", 7), ("bytes", b"{}"), ("null-byte", "a\x00b")]),
+    ("audit.verify_chain", "anchors", [("int-item", [7]), ("dict", {"seq": 1}), ("bytes-item", [b"{}"])]),
+]
+
+
 def _invalid_input_cases() -> Iterator[tuple[str, str, dict[str, Any], tuple[str, ...]]]:
+    for call, param, values in AUDIT_FILES:
+        for label, value in values:
+            yield (f"{call}:{param}={label}", call, {param: value}, (param,))
     for call, param, optional in ID_PARAMS:
         for label, value in BAD_IDS:
             if not (optional and value is None):
@@ -702,7 +716,11 @@ def test_unknown_but_well_formed_ids(maas: MaaS, world: World) -> None:
                 before = snapshot(maas)
                 assert thunk() == expected.value
                 added = assert_unchanged(maas, before, verify=False)
-                assert all(e.event_type is AuditEventType.PERMISSION_DENIED for e in added), added
+                # a refusal answered with None is audited: a denial, or (an agent asking for an
+                # unknown handoff) a not_found refusal
+                assert all(
+                    e.event_type is AuditEventType.PERMISSION_DENIED or e.outcome == "not_found" for e in added
+                ), added
             else:
                 err, _ = expect_error(maas, thunk, expected, verify=False)
                 assert UNKNOWN_ID in err.message, err.message

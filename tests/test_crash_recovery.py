@@ -48,7 +48,9 @@ from maas_langchain import HandoffContext, MaaS, MaaSError
 
 location, seed = sys.argv[1], int(sys.argv[2])
 rng = random.Random(seed)
-maas = MaaS.open(location, sweep_interval=0.02)  # the sweeper writes concurrently
+# the sweeper writes concurrently; handoffs screened by the rules (no model to load: the child
+# must be writing within the first second, and durability does not depend on the screening)
+maas = MaaS.open(location, sweep_interval=0.02, handoff_screening="rules")
 agents = [a.agent_id for a in maas.agents.list_agents()]
 pools = [p.pool_id for p in maas.pools.list_pools()]
 print("started", flush=True)

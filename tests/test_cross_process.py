@@ -36,7 +36,7 @@ def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 def _open(location: str) -> MaaS:
-    return MaaS.open(location, sweep_interval=None)
+    return MaaS.open(location, sweep_interval=None, handoff_screening="rules")  # no model to load per child
 
 
 def _child(target: Callable[..., Any], args: tuple[Any, ...], barrier: Any, results: Any) -> None:

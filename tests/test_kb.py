@@ -452,7 +452,7 @@ def test_real_model_question_finds_the_handoff_code(real_kb: tuple[KnowledgeBase
     assert {p for p, _ in found} <= {"handoffs.py", "access/handoffs.py"}, found
     assert {"require_handoff_party", "HandoffManager.accept_handoff"} & {s for _, s in found}, found
     audit = kb.code.search_code_kb("verify the hash chain of the audit log", limit=3)
-    assert audit[0].path == "audit.py"
+    assert audit[0].path in {"audit.py", "audit_verify.py"}  # the logger, or the checks it runs
 
 
 def test_real_model_identifier_finds_its_definition(real_kb: tuple[KnowledgeBases, Path]) -> None:

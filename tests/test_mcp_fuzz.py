@@ -33,6 +33,7 @@ from test_mcp_server import MCP_HEADERS, HttpServer, start_http_server
 
 from maas_langchain import AgentType, MaaS, errors
 from maas_langchain.adapters.mcp.app import create_http_app
+from maas_langchain.adapters.ratelimit import AbuseLimits
 from maas_langchain.adapters.tools.specs import tool_specs
 from maas_langchain.embeddings import HashingEmbeddings
 
@@ -266,7 +267,8 @@ def socket_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Ht
     folder = tmp_path_factory.mktemp("mcp-fuzz")
     with MaaS.open(folder / "home", sweep_interval=None, vectors="bruteforce") as maas:
         keys, ids = _setup(maas)
-    server = start_http_server(folder / "home", folder / "server.log")
+    off = ("--rate-per-address", "0", "--rate-per-key", "0")  # fuzzing the protocol, not the limits
+    server = start_http_server(folder / "home", folder / "server.log", *off)
     yield server, keys, ids
     server.stop()
     check_body(server.log.read_text(errors="replace").split("Traceback")[0])  # the log may hold traces; clients not
@@ -286,7 +288,7 @@ async def test_fuzz_in_process_and_over_the_socket(
         tmp_path / "local", sweep_interval=None, vectors="bruteforce", embeddings=HashingEmbeddings()
     ) as maas:
         keys, ids = _setup(maas)
-        app = create_http_app(maas)
+        app = create_http_app(maas, limits=AbuseLimits.off())
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://fuzz", timeout=120) as client:

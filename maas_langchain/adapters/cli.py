@@ -6,7 +6,8 @@ text, or JSON with ``--json``.
 Example:
     $ maas status
     $ maas audit --limit 20
-    $ maas audit verify
+    $ maas audit verify --anchors /var/log/maas/audit.anchors
+    $ maas audit anchor --file -          # one signed line for a log shipper
     $ maas demo
     $ maas reindex
     $ maas kb ingest ./src --kind code && maas kb search "who may accept a handoff"
@@ -22,7 +23,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from maas_langchain.adapters import cli_serve, kb_cli
+from maas_langchain.adapters import cli_serve, kb_cli, quarantine_cli
+from maas_langchain.adapters.audit_anchorer import AuditAnchorer
+from maas_langchain.core.audit import ChainReport
+from maas_langchain.core.redaction import redact, redact_value
 from maas_langchain.errors import MaaSError
 from maas_langchain.maas import MaaS
 
@@ -36,10 +40,11 @@ def _when(ts: float | None) -> str:
 
 
 def _emit(args: argparse.Namespace, data: Any, lines: list[str]) -> None:
+    """Print ``data`` as JSON or ``lines`` as text, secrets redacted in every string either way."""
     if args.json:
-        print(json.dumps(data, indent=2, default=str))
+        print(json.dumps(redact_value(json.loads(json.dumps(data, default=str))), indent=2))
     else:
-        print("\n".join(lines))
+        print("\n".join(redact(line) for line in lines))
 
 
 def _cmd_status(maas: MaaS, args: argparse.Namespace) -> int:
@@ -51,7 +56,8 @@ def _cmd_status(maas: MaaS, args: argparse.Namespace) -> int:
     lines += [f"{name:<13} {count}" for name, count in status["counts"].items()]
     chain = maas.audit.verify_chain()
     lines.append(
-        f"audit chain   {'intact' if chain.ok else 'BROKEN at ' + str(chain.first_bad_seq)} ({chain.checked} entries)"
+        f"audit chain   {'intact' if chain.ok else 'BROKEN'}"
+        f"{'' if chain.first_bad_seq is None else ' at ' + str(chain.first_bad_seq)} ({chain.checked} entries)"
     )
     _emit(args, {**status, "audit_chain_ok": chain.ok}, lines)
     return 0
@@ -87,24 +93,30 @@ def _cmd_handoffs(maas: MaaS, args: argparse.Namespace) -> int:
             seen[handoff.handoff_id] = handoff
     ordered = sorted(seen.values(), key=lambda h: h.created_at)
     lines = [
-        f"{h.handoff_id}  {h.status.value:<9} {_when(h.created_at)}  {h.context.task_description[:60]}" for h in ordered
+        f"{h.handoff_id}  {h.status.value:<9} {_when(h.created_at)}  {redact(h.context.task_description)[:60]}"
+        for h in ordered  # redacted before it is cut: a cut secret would no longer be recognised
     ]
-    _emit(args, [h.__dict__ for h in ordered], lines or ["no handoffs"])
+    _emit(args, [{**h.__dict__, "context": h.context.to_dict()} for h in ordered], lines or ["no handoffs"])
     return 0
 
 
 def _cmd_audit(maas: MaaS, args: argparse.Namespace) -> int:
     if args.action == "verify":
-        report = maas.audit.verify_chain()
-        _emit(
-            args,
-            report.__dict__,
-            [
-                f"audit chain {'intact' if report.ok else 'BROKEN'}: {report.checked} entries"
-                + (f"; first bad entry {report.first_bad_seq}: {report.problem}" if not report.ok else "")
-            ],
-        )
+        report = maas.audit.verify_chain(args.anchors)
+        _emit(args, report.as_dict(), _verify_lines(report))
         return 0 if report.ok else 1
+    if args.action == "anchor":
+        target = args.file or maas.runtime.audit_anchors or "-"
+        anchor = maas.audit.anchor(target)
+        if target != "-":
+            where = f"entry {anchor.seq} ({anchor.count} entries, hash {anchor.hash[:16]}...)"
+            _emit(args, {**anchor.__dict__, "file": target}, [f"anchored {where} in {target}"])
+        return 0
+    if args.action == "seal":
+        keyed_from = maas.audit.seal()
+        legacy = f"entries 1..{keyed_from - 1} legacy (SHA-256), " if keyed_from > 1 else ""
+        _emit(args, {"keyed_from": keyed_from}, [f"keyed boundary sealed: {legacy}keyed from entry {keyed_from}"])
+        return 0
     events = maas.audit.query(
         event_type=args.type, actor=args.actor, target=args.target, limit=args.limit, newest_first=True
     )[::-1]
@@ -116,6 +128,25 @@ def _cmd_audit(maas: MaaS, args: argparse.Namespace) -> int:
     ]
     _emit(args, [e.__dict__ for e in events], lines or ["no audit events"])
     return 0
+
+
+def _verify_lines(report: ChainReport) -> list[str]:
+    legacy = f", {report.legacy_entries} legacy (SHA-256, before the upgrade)" if report.legacy_entries else ""
+    if report.ok:
+        lines = [f"audit chain intact: {report.checked} entries{legacy}; key {report.key_id}"]
+    else:
+        first = f"; first bad entry {report.first_bad_seq}" if report.first_bad_seq is not None else ""
+        lines = [f"audit chain BROKEN: {report.checked} entries verified{first}"]
+        lines += [f"  - {problem}" for problem in report.problems]
+    last = report.last_anchor
+    if last is None:
+        lines.append("anchors: none checked (write them with `maas audit anchor` and keep them off this host)")
+    else:
+        lines.append(
+            f"anchors: {report.anchors_checked} checked; last: entry {last.seq} ({last.count} entries) "
+            f"at {_when(last.time)}"
+        )
+    return lines
 
 
 def _cmd_db(maas: MaaS, args: argparse.Namespace) -> int:
@@ -154,8 +185,17 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("agents", help="list agents")
     sub.add_parser("pools", help="list pools")
     sub.add_parser("handoffs", help="list handoffs")
-    audit = sub.add_parser("audit", help="show or verify the audit log")
-    audit.add_argument("action", nargs="?", choices=["show", "verify"], default="show")
+    audit = sub.add_parser("audit", help="show, verify, anchor or seal the audit log (docs/audit.md)")
+    audit.add_argument(
+        "action",
+        nargs="?",
+        choices=["show", "verify", "anchor", "seal"],
+        default="show",
+        help="show entries; verify the chain (exit 1 if broken); anchor: append a signed line with the "
+        "chain head; seal: accept an upgrade's legacy entries after an interrupted first open",
+    )
+    audit.add_argument("--anchors", help="verify: anchor file to check (default <home>/audit.anchors; - for stdin)")
+    audit.add_argument("--file", help="anchor: where to append (default <home>/audit.anchors; - for stdout)")
     audit.add_argument("--type", help="event type, e.g. HANDOFF")
     audit.add_argument("--actor")
     audit.add_argument("--target")
@@ -165,6 +205,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("demo", help="run the specification's multi-agent workflow and show what happened")
     sub.add_parser("reindex", help="rebuild the memory vector index from the stored vectors (progress bar)")
     kb_cli.register(sub)
+    quarantine_cli.register(sub)
     cli_serve.register(sub)
     return parser
 
@@ -179,6 +220,7 @@ _COMMANDS = {
     "demo": _cmd_demo,
     "reindex": _cmd_reindex,
     "kb": kb_cli.run,
+    "quarantine": quarantine_cli.run,
     "serve": cli_serve.run_serve,
     "keys": cli_serve.run_keys,
 }
@@ -191,7 +233,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # only the long-running server sweeps expired handoffs in the background
         sweep: dict[str, Any] = {} if args.command == "serve" else {"sweep_interval": None}
         with MaaS.open(args.home, **sweep) as maas:
-            return _COMMANDS[args.command](maas, args)
+            if args.command != "serve":
+                return _COMMANDS[args.command](maas, args)
+            with AuditAnchorer(maas, args.anchor_interval):  # signs the audit head while serving
+                return _COMMANDS[args.command](maas, args)
     except MaaSError as exc:
         print(f"maas: error [{exc.code}]: {exc.message}", file=sys.stderr)
         return 2

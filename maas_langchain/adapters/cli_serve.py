@@ -6,6 +6,7 @@ Example:
     $ maas keys revoke 3b9d...
     $ MAAS_API_KEY=maas_... maas serve          # stdio, for one MCP client
     $ maas serve --http --port 8765             # streamable HTTP; clients send Authorization: Bearer
+    $ maas serve --http --rate-per-key 5 --trust-proxy 1   # abuse limits: docs/security.md
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from maas_langchain.adapters.audit_anchorer import AuditAnchorer
+from maas_langchain.adapters.ratelimit import AbuseLimits
 from maas_langchain.errors import InvalidInputError, NotSupportedError
 from maas_langchain.maas import MaaS
 
@@ -63,6 +66,8 @@ def register(sub: Any) -> None:
     serve.add_argument("--http", action="store_true", help="streamable HTTP instead of stdio")
     serve.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8765, help="HTTP port (default 8765)")
+    AbuseLimits.add_arguments(serve)
+    AuditAnchorer.add_arguments(serve)
     keys = sub.add_parser("keys", help="API keys of the MCP server")
     actions = keys.add_subparsers(dest="keys_action", required=True)
     create = actions.add_parser("create", help="issue a key for an agent (the key is printed once)")
@@ -128,7 +133,7 @@ def run_serve(maas: MaaS, args: argparse.Namespace) -> int:
         from maas_langchain.adapters.mcp.app import run_http
 
         print(f"maas serve: MCP over streamable HTTP at http://{args.host}:{args.port}/mcp", file=sys.stderr)
-        run_http(maas, host=args.host, port=args.port)
+        run_http(maas, host=args.host, port=args.port, limits=AbuseLimits.from_args(args))
         return 0
     from maas_langchain.adapters.mcp.app import run_stdio
 

@@ -44,6 +44,8 @@ class _Tables:
         self.shares: dict[str, dict[str, SharedMemory]] = {}  # pool -> memory id -> share, in seq order
         self.handoffs: dict[str, Handoff] = {}
         self.audit: list[AuditEvent] = []
+        self.audit_keyed_from = 1  # a new store: keyed from its first entry
+        self.audit_seal: str | None = None
         self.events: list[MaaSEvent] = []
         self.event_seq = 0
         self.share_seq = 0
@@ -303,6 +305,20 @@ class _MemoryTx(MemoryOps, MemoryKVOps, MemoryThreadOps, MemoryKeyOps, StateTx):
     def count_audit(self) -> int:
         return len(self.t.audit)
 
+    def audit_keying(self) -> tuple[int, str | None]:
+        return self.t.audit_keyed_from, self.t.audit_seal
+
+    def seal_audit(self, seal: str) -> bool:
+        if self.t.audit_seal is not None:
+            return False
+        tables = self.t
+        tables.audit_seal = seal
+        self.undo.append(lambda: setattr(tables, "audit_seal", None))
+        return True
+
+    def audit_guards(self) -> list[str]:
+        return []  # the log is reachable only through this port: there is no trigger to drop
+
     # events
     def append_event(self, kind: EventKind, timestamp: float, pool_id: str | None, data: dict[str, Any]) -> int:
         tables = self.t
@@ -351,6 +367,7 @@ class MemoryBackend(StateBackend):
 
     name = "memory"
     location = ":memory:"
+    fresh_audit_boundary = True  # every in-memory store is new
 
     def __init__(self) -> None:
         self._tables = _Tables()

@@ -27,6 +27,7 @@ class KVTables:
         self.next_vec = 0
         self.version = 0
         self.readers: dict[str, float] = {}  # caching reader -> expires_at
+        self.writers: dict[tuple[int, str], str | None] = {}  # (ns_id, key) -> who wrote it last
 
 
 def _equals(row: KVRow, pairs: tuple[tuple[str, str], ...]) -> bool:
@@ -128,7 +129,9 @@ class MemoryKVOps:
             self._drop(kv.vectors, (ns_id, p.key))
             if p.value is None:
                 self._drop(kv.items[ns_id], p.key)
+                self._drop(kv.writers, (ns_id, p.key))
                 continue
+            self._set(kv.writers, (ns_id, p.key), p.writer)
             old = kv.items[ns_id].get(p.key)
             if old is None:
                 kv.next_item += 1
@@ -198,6 +201,21 @@ class MemoryKVOps:
                 if row.item_id in wanted and row.ttl_minutes is not None:
                     self._set(rows, key, dataclasses.replace(row, expires_at=now + row.ttl_minutes * 60.0))
 
+    def kv_usage(self, ns: str, keys: Sequence[str]) -> dict[str, tuple[str | None, int]]:
+        kv = self._kv
+        ns_id = kv.ns_ids.get(ns, -1)
+        rows = kv.items.get(ns_id, {})
+        return {k: (kv.writers.get((ns_id, k)), len(r.value)) for k in keys if (r := rows.get(k)) is not None}
+
+    def kv_writer_usage(self, writer: str) -> tuple[int, int]:
+        kv = self._kv
+        count = size = 0
+        for (ns_id, key), who in kv.writers.items():
+            row = kv.items.get(ns_id, {}).get(key)
+            if who == writer and row is not None:
+                count, size = count + 1, size + len(row.value)
+        return count, size
+
     def kv_sweep(self, now: float, limit: int) -> int:
         kv = self._kv
         expired = [
@@ -207,6 +225,7 @@ class MemoryKVOps:
             if row.expires_at is not None and row.expires_at <= now
         ][:limit]
         for ns_id, key in expired:
+            self._drop(kv.writers, (ns_id, key))
             self._drop(kv.vectors, (ns_id, key))
             self._drop(kv.items[ns_id], key)
         if expired:

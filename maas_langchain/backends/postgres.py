@@ -47,7 +47,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.pq import TransactionStatus
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from maas_langchain.backends.migrations import Migration, check_applied, load_migrations
+from maas_langchain.backends.migrations import AUDIT_BOUNDARY, Migration, applied_names, check_applied, load_migrations
 from maas_langchain.backends.sql import POSTGRES, SqlTx
 from maas_langchain.core.ports.state import StateBackend, StateTx
 from maas_langchain.errors import BackendUnavailableError, ConflictError, InvalidInputError, MaaSError
@@ -251,7 +251,7 @@ class PostgresBackend(StateBackend):
         self._local = _ThreadState()
         self._lock = threading.Lock()
         self._closed = False
-        self.migrate()
+        self.fresh_audit_boundary = AUDIT_BOUNDARY in applied_names("postgres", self.migrate())
         self._pid = os.getpid()
         self._pool = self._new_pool()
 

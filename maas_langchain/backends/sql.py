@@ -11,16 +11,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from maas_langchain.backends.sql_audit import SqlAuditOps
 from maas_langchain.backends.sql_codec import (
     AGENT_COLUMNS,
-    AUDIT_COLUMNS,
     EVENT_COLUMNS,
     HANDOFF_COLUMNS,
     MEMBER_COLUMNS,
     POOL_COLUMNS,
     SHARE_COLUMNS,
     agent_from_row,
-    audit_from_row,
     dump,
     event_from_row,
     handoff_from_row,
@@ -38,10 +37,9 @@ from maas_langchain.core.enums import (
     HandoffStatus,
 )
 from maas_langchain.core.ports.filters import AudienceFilter
-from maas_langchain.core.ports.state import AuditQuery, StateTx, iter_chunks
+from maas_langchain.core.ports.state import StateTx, iter_chunks
 from maas_langchain.core.records import (
     Agent,
-    AuditEvent,
     Handoff,
     MaaSEvent,
     Membership,
@@ -81,7 +79,7 @@ SQLITE = Dialect("sqlite", "?", "IS", "")
 POSTGRES = Dialect("postgres", "%s", "IS NOT DISTINCT FROM", " FOR UPDATE", "SELECT pg_notify('maas_events', ?)")
 
 
-class SqlTx(SqlMemoryOps, SqlKVOps, SqlThreadOps, SqlKeyOps, StateTx):
+class SqlTx(SqlMemoryOps, SqlKVOps, SqlThreadOps, SqlKeyOps, SqlAuditOps, StateTx):
     """Record operations as SQL on one cursor inside a transaction the backend opened."""
 
     def __init__(self, cursor: Any, dialect: Dialect) -> None:
@@ -351,56 +349,6 @@ class SqlTx(SqlMemoryOps, SqlKVOps, SqlThreadOps, SqlKeyOps, StateTx):
         deleted = int(cur.rowcount)
         self._bump("handoffs", -deleted)
         return deleted
-
-    # audit
-    def lock_audit_head(self) -> tuple[int, str]:
-        row = self._one(f"SELECT seq, hash FROM audit_head WHERE id = 1{self._d.for_update}")
-        return int(row[0]), str(row[1])
-
-    def append_audit(self, event: AuditEvent) -> None:
-        self._exec(
-            f"INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                event.seq,
-                event.timestamp,
-                event.event_type.value,
-                event.action,
-                event.actor,
-                event.target,
-                event.outcome,
-                event.reason,
-                dump(event.details),
-                event.prev_hash,
-                event.hash,
-            ),
-        )
-        self._exec("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", (event.seq, event.hash))
-
-    def query_audit(self, query: AuditQuery) -> list[AuditEvent]:
-        clauses: list[str] = ["seq > ?"]
-        params: list[Any] = [query.after_seq]
-        for column, value in (
-            ("event_type", query.event_type and query.event_type.value),
-            ("actor", query.actor),
-            ("target", query.target),
-            ("outcome", query.outcome),
-            ("action", query.action),
-        ):
-            if value is not None:
-                clauses.append(f"{column} = ?")
-                params.append(value)
-        if query.since is not None:
-            clauses.append("timestamp >= ?")
-            params.append(query.since)
-        if query.until is not None:
-            clauses.append("timestamp <= ?")
-            params.append(query.until)
-        order = "DESC" if query.newest_first else "ASC"
-        sql = f"SELECT {AUDIT_COLUMNS} FROM audit_log WHERE {' AND '.join(clauses)} ORDER BY seq {order} LIMIT ?"
-        return [audit_from_row(r) for r in self._all(sql, [*params, query.limit])]
-
-    def count_audit(self) -> int:
-        return self._count("SELECT seq FROM audit_head WHERE id = 1")
 
     # events
     def append_event(self, kind: EventKind, timestamp: float, pool_id: str | None, data: dict[str, Any]) -> int:

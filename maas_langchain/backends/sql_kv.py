@@ -263,6 +263,22 @@ class SqlKVOps(SqlCursorOps):
                 [now, *chunk],
             )
 
+    def kv_usage(self, ns: str, keys: Sequence[str]) -> dict[str, tuple[str | None, int]]:
+        found: dict[str, tuple[str | None, int]] = {}
+        for chunk in iter_chunks(list(dict.fromkeys(keys)), _CHUNK):
+            marks = ", ".join("?" for _ in chunk)
+            rows = self._all(
+                "SELECT i.key, i.writer, LENGTH(i.value) FROM kv_items i JOIN kv_namespaces n ON n.ns_id = i.ns_id "
+                f"WHERE n.ns = ? AND i.key IN ({marks})",
+                (ns, *chunk),
+            )
+            found.update({r[0]: (r[1], int(r[2])) for r in rows})
+        return found
+
+    def kv_writer_usage(self, writer: str) -> tuple[int, int]:
+        row = self._one("SELECT COUNT(*), COALESCE(SUM(LENGTH(value)), 0) FROM kv_items WHERE writer = ?", (writer,))
+        return (0, 0) if row is None else (int(row[0]), int(row[1]))
+
     def kv_sweep(self, now: float, limit: int) -> int:
         rows = self._all(
             "SELECT ns_id, key FROM kv_items WHERE expires_at IS NOT NULL AND expires_at <= ? LIMIT ?", (now, limit)

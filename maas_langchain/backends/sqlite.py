@@ -31,7 +31,13 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
-from maas_langchain.backends.migrations import check_applied, load_migrations, split_statements
+from maas_langchain.backends.migrations import (
+    AUDIT_BOUNDARY,
+    applied_names,
+    check_applied,
+    load_migrations,
+    split_statements,
+)
 from maas_langchain.backends.sql import SQLITE, SqlTx
 from maas_langchain.core.ports.state import StateBackend, StateTx
 from maas_langchain.errors import BackendUnavailableError, ConflictError, InvalidInputError, MaaSError
@@ -80,7 +86,7 @@ class SQLiteBackend(StateBackend):
         self._lock = threading.Lock()
         self._closed = False
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.migrate()
+        self.fresh_audit_boundary = AUDIT_BOUNDARY in applied_names("sqlite", self.migrate())
         self._stop = threading.Event()
         self._checkpointer = threading.Thread(target=self._checkpoint_loop, name="maas-wal-checkpoint", daemon=True)
         self._checkpointer.start()

@@ -1,9 +1,12 @@
-"""The audit log: durable, append-only, hash-chained, on by default.
+"""The audit log: durable, append-only, hash-chained under a key, on by default.
 
 The registries record every operation (AGENT_AUTH, POOL_OPERATION, HANDOFF,
 CROSS_AGENT_READ) and every denial (PERMISSION_DENIED, with the reason) in the same
-transaction as the change. Each entry's hash covers the previous entry's hash, so editing or
-deleting an entry is detected by :meth:`MaaSAuditLogger.verify_chain`.
+transaction as the change. Each entry's hash is an HMAC, under a key kept outside the
+database, over the previous entry's hash and the entry, so editing, deleting, re-hashing or
+forging an entry is detected by :meth:`MaaSAuditLogger.verify_chain`; signed anchors written
+outside the database (:meth:`MaaSAuditLogger.anchor`) also catch a log cut short or wiped.
+The threat model is docs/audit.md.
 
 Example:
     >>> from maas_langchain import MaaS, AgentType, MaaSAuditLogger
@@ -18,13 +21,24 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+import sys
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+from maas_langchain.core.audit_chain import (
+    AnchorSource,
+    AuditAnchor,
+    append_anchor,
+    load_anchors,
+    make_anchor,
+    seal_mac,
+)
+from maas_langchain.core.audit_verify import ChainReport, boundary_hash, verify
 from maas_langchain.core.enums import AuditEventType
-from maas_langchain.core.ports.state import AuditQuery
+from maas_langchain.core.ports.state import AuditQuery, StateTx
 from maas_langchain.core.records import AuditEvent
-from maas_langchain.core.runtime import GENESIS_HASH, AuditEntry, Runtime, chain_hash, default_runtime
+from maas_langchain.core.runtime import AuditEntry, Runtime, default_runtime
 from maas_langchain.core.validation import (
     check_json,
     check_optional_text,
@@ -32,28 +46,11 @@ from maas_langchain.core.validation import (
     check_text,
     check_time,
 )
+from maas_langchain.errors import AuditKeyError, ConflictError, InvalidInputError
 
-__all__ = ["ChainReport", "MaaSAuditLogger"]
+__all__ = ["AuditAnchor", "ChainReport", "MaaSAuditLogger"]
 
-_PAGE = 5_000
 _MAX_QUERY = 100_000
-
-
-@dataclass(frozen=True)
-class ChainReport:
-    """Result of :meth:`MaaSAuditLogger.verify_chain`.
-
-    Attributes:
-        ok: True when every entry links to the previous one and its hash matches.
-        checked: Entries verified.
-        first_bad_seq: Sequence number of the first broken entry, if any.
-        problem: What was wrong with it.
-    """
-
-    ok: bool
-    checked: int
-    first_bad_seq: int | None = None
-    problem: str | None = None
 
 
 class MaaSAuditLogger:
@@ -133,38 +130,98 @@ class MaaSAuditLogger:
         """Number of entries in the log."""
         return self._rt.read(lambda tx: tx.count_audit())
 
-    def _page(self, query: AuditQuery) -> list[AuditEvent]:
-        return self._rt.read(lambda tx: tx.query_audit(query))
+    def verify_chain(self, anchors: AnchorSource | None = None) -> ChainReport:
+        """Check the whole log and report every problem (``ChainReport.problems``).
 
-    def verify_chain(self) -> ChainReport:
-        """Recompute every hash from the first entry up to the chain head read at the start;
-        report the first break, if any. Entries appended meanwhile are left for the next check."""
-        head_seq, head_hash = self._rt.read(lambda tx: tx.lock_audit_head())
-        prev, checked = GENESIS_HASH, 0
-        while checked < head_seq:
-            page = self._page(AuditQuery(after_seq=checked, limit=min(_PAGE, head_seq - checked)))
-            for event in page:
-                problem = _check_link(event, checked + 1, prev)
-                if problem:
-                    return ChainReport(False, checked, event.seq, problem)
-                prev, checked = event.hash, checked + 1
-            if not page:
-                return ChainReport(
-                    False, checked, checked + 1, f"the chain head records entry {head_seq}; the log ends at {checked}"
-                )
-        if prev != head_hash:
-            return ChainReport(False, checked, checked, "the chain head's hash does not match the last entry")
-        return ChainReport(True, checked)
+        Recomputes each entry's hash (HMAC under the audit key; SHA-256 before the keyed
+        boundary) and its link, the chain head, the seal of the boundary, each anchor (its MAC,
+        its entry's hash, the count never below it, the same boundary) and the storage's
+        protections. Entries appended meanwhile are checked too.
+
+        Args:
+            anchors: A file of anchor lines (``"-"``: standard input), or anchor lines /
+                :class:`AuditAnchor` objects; ``None`` reads this instance's anchor file if it
+                has one and it exists; ``[]`` checks none.
+        """
+        rt = self._rt
+        if anchors is None:
+            default = rt.audit_anchors
+            anchors = default if default is not None and os.path.exists(default) else []
+        elif isinstance(anchors, str | os.PathLike):
+            anchors = _check_path(anchors, "anchors")
+        elif isinstance(anchors, bytes | bytearray | Mapping) or not isinstance(anchors, Iterable):
+            raise InvalidInputError("anchors must be a file path, '-', or a list of anchor lines", field="anchors")
+        else:
+            anchors = list(anchors)
+            if not all(isinstance(a, str | AuditAnchor) for a in anchors):
+                raise InvalidInputError("anchors must hold anchor lines (str) or AuditAnchor objects", field="anchors")
+        return verify(rt, load_anchors(anchors))
+
+    def anchor(self, file: str | os.PathLike[str] | None = None) -> AuditAnchor:
+        """Sign the chain's current head with the audit key and append it, as one JSON line, to
+        ``file`` (``"-"``: standard output; ``None``: this instance's anchor file, if any —
+        ``<home>/audit.anchors``). Ship the lines off the host: an anchor kept where the
+        database is can be deleted with it. Return the anchor.
+
+        Raises:
+            AuditKeyError: The key does not open the log's seal (it would sign nothing useful).
+            InvalidInputError: ``file`` is not a path, or cannot be written.
+        """
+        rt = self._rt
+        key = rt.audit_key
+        if key.refusal is not None:
+            raise AuditKeyError(key.refusal, key_id=key.id)
+
+        def state(tx: StateTx) -> tuple[int, str, int, int]:
+            seq, head = tx.lock_audit_head()
+            return seq, head, tx.count_audit(), tx.audit_keying()[0]
+
+        seq, head, count, keyed_from = rt.read(state)
+        anchor = make_anchor(
+            key, seq=seq, hash=head, count=count, keyed_from=keyed_from, time=rt.clock(), location=rt.backend.location
+        )
+        target = rt.audit_anchors if file is None else _check_path(file, "file")
+        if target is not None and os.fspath(target) == "-":
+            print(anchor.to_line(), file=sys.stdout, flush=True)
+        elif target is not None:
+            try:
+                append_anchor(target, anchor)
+            except OSError as exc:
+                raise InvalidInputError(f"the anchor file {target} cannot be written: {exc}", field="file") from exc
+        return anchor
+
+    def seal(self) -> int:
+        """Seal an unsealed keyed boundary: vouch, with the audit key, that the entries before it
+        are the legacy (unkeyed) entries written before the upgrade. Only for an upgrade whose
+        first open was interrupted, after checking the log against earlier anchors: sealing
+        blesses whatever the legacy prefix holds now. Idempotent; return the boundary (the first
+        keyed entry; entries before it are legacy).
+
+        Raises:
+            AuditKeyError: The key is refused for this log.
+            ConflictError: The last legacy entry is missing.
+        """
+        rt = self._rt
+        key = rt.audit_key
+        if key.refusal is not None:
+            raise AuditKeyError(key.refusal, key_id=key.id)
+        with rt.backend.transaction(write=True) as tx:
+            keyed_from, seal = tx.audit_keying()
+            if seal is not None:
+                return keyed_from
+            boundary = boundary_hash(tx, keyed_from)
+            if boundary is None:
+                raise ConflictError(f"audit entry {keyed_from - 1}, the last legacy entry, is missing; nothing to seal")
+            tx.seal_audit(seal_mac(key.secret, keyed_from, boundary))
+            return keyed_from
 
 
-def _check_link(event: AuditEvent, expected_seq: int, prev: str) -> str | None:
-    if event.seq != expected_seq:
-        return f"entry {expected_seq} is missing (found {event.seq})"
-    if event.prev_hash != prev:
-        return "prev_hash does not match the previous entry"
-    body = AuditEntry(
-        event.event_type, event.action, event.actor, event.target, event.outcome, event.reason, event.details
-    ).body()
-    if chain_hash(prev, event.seq, event.timestamp, body) != event.hash:
-        return "hash does not match the entry's content"
-    return None
+def _check_path(value: Any, field: str) -> str:
+    text = os.fspath(value) if isinstance(value, str | os.PathLike) else None
+    try:
+        ok = isinstance(text, str) and bool(text.strip()) and "\x00" not in text and bool(os.fsencode(text))
+    except UnicodeEncodeError:
+        ok = False
+    if not ok:
+        raise InvalidInputError(f"{field} must be a file path or '-'", field=field)
+    return str(text)

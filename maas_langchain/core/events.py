@@ -5,7 +5,8 @@ counter row that every writer locks, so sequence order is commit order on every 
 subscriber follows the sequence from where it left off — at-least-once delivery, resumable with
 ``after_seq`` after a disconnect — and the backend decides how it waits: a condition variable in
 memory, short polls on SQLite, LISTEN/NOTIFY on PostgreSQL. A subscriber bound to an agent only
-sees what that agent may see (``policy.can_see_event``), re-checked for every event.
+sees what that agent may see (``policy.can_see_event``), re-checked for every event. Free text in
+an event's data (a handoff's reason) is redacted on delivery, like every other read.
 
 Example:
     >>> from maas_langchain import MaaS, AgentType
@@ -20,6 +21,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import AsyncIterator, Iterator
 
@@ -27,6 +29,7 @@ from maas_langchain.core.access import can_see_event
 from maas_langchain.core.enums import EventKind
 from maas_langchain.core.ports.state import StateTx
 from maas_langchain.core.records import MaaSEvent
+from maas_langchain.core.redaction import redact_value
 from maas_langchain.core.runtime import Runtime
 from maas_langchain.core.validation import check_id, check_non_negative
 from maas_langchain.errors import InvalidInputError
@@ -74,7 +77,7 @@ class Subscription:
             # a full batch may have more behind it; otherwise everything up to head was seen,
             # including other pools' events a pool filter skipped (so the next wait really waits)
             self.last_seq = batch[-1].seq if len(batch) == _BATCH else max(self.last_seq, head)
-            return [e for e in batch if self._visible(tx, e)]
+            return [dataclasses.replace(e, data=redact_value(e.data)) for e in batch if self._visible(tx, e)]
 
         return self._rt.read(op)
 

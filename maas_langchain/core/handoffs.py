@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from maas_langchain.core.access import (
@@ -35,19 +36,19 @@ from maas_langchain.core.access import (
     require_handoff_reader,
 )
 from maas_langchain.core.enums import AuditEventType, EventKind, HandoffStatus
+from maas_langchain.core.handoff_context import check_context, refuse_flagged
 from maas_langchain.core.pools import load_agent
 from maas_langchain.core.ports.state import StateTx
 from maas_langchain.core.records import Handoff, HandoffContext, SharedMemory
+from maas_langchain.core.redaction import redact_handoff
 from maas_langchain.core.runtime import AuditEntry, Runtime, default_runtime
-from maas_langchain.core.screening import MEXTRAValidator, redact_share, strings_in
-from maas_langchain.core.threads import check_thread_id, require_thread_owner
+from maas_langchain.core.screening import ScreeningResult, redact_share, screen_text
+from maas_langchain.core.threads import require_thread_owner
 from maas_langchain.core.validation import (
     check_id,
     check_json,
     check_non_negative,
     check_optional_text,
-    check_str_list,
-    check_text,
     check_ttl,
     new_id,
 )
@@ -131,40 +132,15 @@ def cancel_open_handoffs(rt: Runtime, tx: StateTx, agent_id: str, reason: str) -
     return len(found)
 
 
-def _check_context(context: Any, max_bytes: int) -> HandoffContext:
-    if isinstance(context, dict):
-        if "task_description" not in context:
-            raise InvalidInputError("context needs a task_description", field="context")
-        context = HandoffContext.from_dict(context)
-    if not isinstance(context, HandoffContext):
-        raise InvalidInputError(
-            f"context must be a HandoffContext or a dict, got {type(context).__name__}", field="context"
-        )
-    checked = HandoffContext(
-        task_description=check_text(context.task_description, "task_description", max_bytes),
-        current_state=check_json(context.current_state, "current_state", max_bytes),
-        relevant_memories=check_str_list(context.relevant_memories, "relevant_memories", 512),
-        relevant_files=check_str_list(context.relevant_files, "relevant_files", 4096),
-        notes=check_json(context.notes, "notes", max_bytes),
-        thread_id=None if context.thread_id is None else check_thread_id(context.thread_id),
-    )
-    check_json(checked.to_dict(), "context", max_bytes)
-    # what targets the receiving model; SQL and markup are ordinary content of coding tasks
-    found = MEXTRAValidator().screen("\n".join(strings_in(checked.to_dict()))).categories
-    flagged = [c for c in found if c in ("prompt_injection", "exfiltration")]
-    if flagged:  # a handoff has no quarantine: its target would act on the text
-        raise PolicyViolationError(f"handoff context flagged by screening ({', '.join(flagged)})", field="context")
-    return checked
-
-
 class HandoffManager:
     """Initiates handoffs and moves them through their lifecycle.
 
     ``HandoffManager.get()`` returns the manager of the default MaaS instance.
     """
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, *, screen: Callable[[str], ScreeningResult] | None = None) -> None:
         self._rt = runtime
+        self._screen = screen or screen_text  # the facade passes one that adds the text's embedding
 
     @classmethod
     def get(cls) -> HandoffManager:
@@ -195,7 +171,8 @@ class HandoffManager:
         if src == dst:
             raise InvalidInputError("an agent cannot hand off to itself", field="target_agent_id")
         try:
-            ctx = _check_context(context, lim.max_context_bytes)
+            ctx = check_context(context, lim.max_context_bytes)
+            refuse_flagged(ctx, "context", self._screen)
         except PolicyViolationError as exc:
             self._rt.record_failure(exc, event_type=_HANDOFF, action="initiate", actor=src, target=dst)
             raise
@@ -326,6 +303,11 @@ class HandoffManager:
             ConflictError: Not ACCEPTED, or expired.
         """
         payload = check_json(result, "result", self._rt.limits.max_context_bytes)
+        try:
+            refuse_flagged(payload, "result", self._screen)
+        except PolicyViolationError as exc:
+            self._rt.record_failure(exc, event_type=_HANDOFF, action="complete", actor=agent_id, target=handoff_id)
+            raise
         return self._transition(
             handoff_id,
             agent_id,
@@ -344,21 +326,25 @@ class HandoffManager:
         )
 
     def get_handoff(self, handoff_id: str, agent_id: str | None = None) -> Handoff | None:
-        """Return the handoff, or None if unknown. With ``agent_id``, only its source or
-        target may see it (others get None, audited as a denial)."""
+        """Return the handoff (secrets redacted), or None if unknown. With ``agent_id``, only its
+        source or target may see it: others get None, audited as a denial, and an unknown id is
+        audited too (``not_found``); a strict instance raises either."""
         hkey = check_id(handoff_id, "handoff_id")
         akey = None if agent_id is None else check_id(agent_id, "agent_id")
         handoff = self._rt.read(lambda tx: tx.get_handoff(hkey))
-        if handoff is None or akey is None:
-            return handoff
+        if akey is None:
+            return None if handoff is None else redact_handoff(handoff)  # reads never show secrets
         try:
+            if handoff is None:
+                raise NotFoundError(f"no handoff with id {hkey}", handoff_id=hkey)
             require_handoff_reader(handoff, akey)
-        except PermissionDeniedError as exc:
+        except (PermissionDeniedError, NotFoundError) as exc:
             self._rt.record_failure(exc, event_type=_HANDOFF, action="get", actor=akey, target=hkey)
             if self._rt.raise_on_denial:
                 raise
             return None
-        return handoff
+        shown: Handoff = redact_handoff(handoff)
+        return shown
 
     def get_pending_handoffs(self, agent_id: str) -> list[Handoff]:
         """Return the unexpired PENDING handoffs waiting for ``agent_id``, oldest first."""
@@ -368,7 +354,7 @@ class HandoffManager:
         def op(tx: StateTx) -> list[Handoff]:
             require_handoff_inbox(load_actor(tx, akey))
             return [
-                h
+                redact_handoff(h)
                 for h in tx.list_handoffs(target_id=akey, statuses=(HandoffStatus.PENDING,))
                 if not h.is_expired_at(now)
             ]
@@ -401,7 +387,7 @@ class HandoffManager:
             unique = {h.handoff_id: h for h in both}
             return sorted(unique.values(), key=lambda h: (h.created_at, h.handoff_id))
 
-        return self._rt.read(op)
+        return [redact_handoff(h) for h in self._rt.read(op)]
 
     def get_handoff_memories(self, handoff_id: str, agent_id: str) -> list[SharedMemory]:
         """The target's delegated grant: while the handoff is open and unexpired, return the

@@ -20,9 +20,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from maas_langchain.core.access import authorize_namespace, authorize_namespace_prefix, load_actor, store_readers
+from maas_langchain.core.access import (
+    authorize_namespace,
+    authorize_namespace_prefix,
+    load_actor,
+    store_readers,
+)
 from maas_langchain.core.enums import AuditEventType
 from maas_langchain.core.item_cache import Coherence
+from maas_langchain.core.item_quota import StoreQuota
 from maas_langchain.core.item_search import IndexedSearch, Plan, QueryPlans
 from maas_langchain.core.item_values import (
     decode_value,
@@ -36,7 +42,13 @@ from maas_langchain.core.ports.state import StateTx
 from maas_langchain.core.records import Agent
 from maas_langchain.core.runtime import AuditEntry, Runtime
 from maas_langchain.core.screening import redact_value
-from maas_langchain.core.store_namespaces import RESERVED_ROOTS, screen_strings, to_shown, to_stored
+from maas_langchain.core.store_namespaces import (
+    RESERVED_ROOTS,
+    quarantine_namespace,
+    screen_strings,
+    to_shown,
+    to_stored,
+)
 from maas_langchain.errors import MaaSError, PolicyViolationError
 
 __all__ = ["Entry", "GetRequest", "ItemService", "ListRequest", "PreparedPut", "SearchRequest", "filter_mapping"]
@@ -164,6 +176,7 @@ class ItemService:
         self.screening = screening
         self.ns_ids: dict[str, int] = {}  # committed namespace ids (rows are never deleted)
         self.plans = QueryPlans()
+        self.quota = StoreQuota(runtime)
 
     # --- helpers ----------------------------------------------------------------------
     def _alive(self) -> float | None:
@@ -381,9 +394,10 @@ class ItemService:
             for put in puts:
                 stored = to_stored(agent.agent_id, put.namespace)
                 authorize_namespace(tx, agent, "put" if put.text is not None else "delete", stored)
-                self._screen(tx, agent, put, stored)
+                stored = self._screen(tx, agent, put, stored)
                 writes.append(KVPut(encode_namespace(stored), put.key, put.text, put.ttl, put.vectors, agent_id))
                 keys.append((stored, put.key))
+            self.quota.charge(tx, agent_id, writes)
             exclude, live_after = self.coh.bump_args()
             ids, bumped = tx.kv_put(writes, self.rt.clock(), self.ns_ids, exclude_reader=exclude, live_after=live_after)
             return bumped, keys, ids
@@ -412,19 +426,25 @@ class ItemService:
             self.ns_ids.update(ids)
         self.coh.committed(keys, bumped)
 
-    def _screen(self, tx: StateTx, agent: Agent, put: PreparedPut, stored: tuple[str, ...]) -> None:
+    def _screen(self, tx: StateTx, agent: Agent, put: PreparedPut, stored: tuple[str, ...]) -> tuple[str, ...]:
+        """Screen a bound agent's value; return where it is written. A flagged value is refused
+        (``"refuse"``) or written to its author's quarantine space (``"quarantine"``):
+        ``("agents", author, QUARANTINE, *stored)``, readable by the author and the trusted
+        reviewer only, so the key it aimed at is left unchanged and no other agent reads it."""
         if put.value is None or self.screening == "off":
-            return
+            return stored
         flags = screen_strings(put.value)
         if not flags:
-            return
+            return stored
         target = f"{encode_namespace(stored)}/{put.key}"
         if self.screening == "refuse":
             raise PolicyViolationError(
                 f"screening refused the value for key {put.key!r}: {', '.join(flags)}", categories=list(flags)
             )
-        details = {"categories": list(flags), "stored": True}
-        self.rt.record(tx, AuditEntry(_OP, "store_put_flagged", agent.agent_id, target, "flagged", details=details))
+        held = quarantine_namespace(agent.agent_id, stored)
+        details = {"categories": list(flags), "quarantined_at": encode_namespace(held)}
+        self.rt.record(tx, AuditEntry(_OP, "store_put_flagged", agent.agent_id, target, "quarantined", details=details))
+        return held
 
     def refresh(self, item_ids: Sequence[int]) -> None:
         """Restart the TTL of items a read returned."""

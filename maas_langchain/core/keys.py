@@ -10,6 +10,14 @@ refusal raises :class:`InvalidApiKeyError` (code ``permission_denied``) with the
 whatever the cause, so a client learns nothing about which key ids exist; the precise reason
 (unknown id, wrong secret, expired, revoked, agent deactivated) goes to the audit log.
 
+Refusals that name a ``source`` (the client address of an HTTP request, ``"stdio"``) are
+aggregated by :class:`AuthFailureAggregator`: one audit row per (source, reason) per window
+(default 60 s) with ``details.count`` and the first and last time, so a flood of bad requests
+cannot grow the database without bound. A window's rows are written when it closes — lazily, at
+the next authentication after it, or by :meth:`ApiKeyService.flush_failures`, which a server
+calls periodically and (``force=True``) at shutdown. In-process calls without a source keep one
+row per refusal.
+
 Example:
     >>> from maas_langchain import MaaS, AgentType
     >>> maas = MaaS.open(":memory:")
@@ -26,8 +34,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import re
 import secrets
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,7 +49,17 @@ from maas_langchain.core.scopes import ScopeHierarchy
 from maas_langchain.core.validation import check_id, check_optional_text, check_time
 from maas_langchain.errors import ConflictError, InvalidInputError, MaaSError, NotFoundError, PermissionDeniedError
 
-__all__ = ["KEY_PREFIX", "ApiKey", "ApiKeyService", "InvalidApiKeyError", "IssuedKey", "hash_secret"]
+__all__ = [
+    "FAILURE_MAX_SOURCES",
+    "FAILURE_WINDOW_SECONDS",
+    "KEY_PREFIX",
+    "ApiKey",
+    "ApiKeyService",
+    "AuthFailureAggregator",
+    "InvalidApiKeyError",
+    "IssuedKey",
+    "hash_secret",
+]
 
 KEY_PREFIX = "maas"
 """Every key starts with ``maas_`` (secret scanners and people can recognise one)."""
@@ -48,6 +68,13 @@ _KEY = re.compile(r"^maas_([0-9a-f]{32})_([A-Za-z0-9_-]{43})$")
 _MAX_PRESENTED = 256
 _AUTH = AuditEventType.AGENT_AUTH
 _UNKNOWN_HASH = hashlib.sha256(b"no such key").hexdigest()  # compared against, so a miss costs the same
+
+FAILURE_WINDOW_SECONDS = 60.0
+"""Default window over which refused authentications from one source are counted into one row."""
+FAILURE_MAX_SOURCES = 100
+"""Default number of distinct (source, reason) pairs tracked per window; more go to source ``"*"``."""
+OVERFLOW_SOURCE = "*"
+_MAX_KEY_IDS = 5  # distinct key ids named in one aggregated row
 
 MISSING_MESSAGE = "no API key was presented (set MAAS_API_KEY, or send 'Authorization: Bearer <key>')"
 INVALID_MESSAGE = "the API key is not valid (unknown, wrong, expired or revoked, or its agent is deactivated)"
@@ -80,6 +107,7 @@ class ApiKeyService:
     def __init__(self, runtime: Runtime, hierarchy: ScopeHierarchy | None = None) -> None:
         self._rt = runtime
         self._scopes = hierarchy or ScopeHierarchy()
+        self._failures = AuthFailureAggregator()
 
     def create_key(
         self,
@@ -153,23 +181,28 @@ class ApiKeyService:
 
         return self._rt.write(op, event_type=_AUTH, action="api_key_revoke", actor=None, target=kid)
 
-    def authenticate(self, presented: str | None, *, via: str = "mcp") -> ApiKey:
+    def authenticate(self, presented: str | None, *, via: str = "mcp", source: str | None = None) -> ApiKey:
         """Return the key ``presented`` (the full key text) if it may be used now.
 
         Args:
             presented: The key as the client sent it (``None`` or empty: no key).
             via: Where it came from, for the audit entry (``"stdio"``, ``"http"``).
+            source: Who sent it (the client address of an HTTP request, ``"stdio"``): refusals
+                with a source are aggregated per (source, reason) and window; without one
+                (in-process callers) each refusal is its own audit row.
 
         Raises:
             InvalidApiKeyError: No key, a malformed or unknown key, a wrong secret, an expired or
                 revoked key, or an agent that is deactivated or gone. Each refusal is audited.
         """
+        if self._failures.closes_at is not None and self._rt.clock() >= self._failures.closes_at:
+            self.flush_failures()
         if not presented or not isinstance(presented, str) or not presented.strip():
-            self._refuse(via, "no API key presented", None, None)
+            self._refuse(via, source, "no API key presented", None, None)
             raise InvalidApiKeyError(MISSING_MESSAGE)
         match = _KEY.match(presented.strip()) if len(presented) <= _MAX_PRESENTED else None
         if match is None:
-            self._refuse(via, "malformed API key", None, None)
+            self._refuse(via, source, "malformed API key", None, None)
             raise InvalidApiKeyError(INVALID_MESSAGE)
         key_id, secret = match.groups()
         found = self._rt.read(lambda tx: _load(tx, key_id))
@@ -177,21 +210,166 @@ class ApiKeyService:
         secret_ok = hmac.compare_digest(hash_secret(secret), stored_hash)
         reason = _refusal(found, secret_ok, self._rt.clock())
         if reason is not None:
-            self._refuse(via, reason, None if found is None else found[0].agent_id, key_id)
+            self._refuse(via, source, reason, None if found is None else found[0].agent_id, key_id)
             raise InvalidApiKeyError(INVALID_MESSAGE)
         assert found is not None
         return found[0]
 
-    def _refuse(self, via: str, reason: str, agent_id: str | None, key_id: str | None) -> None:
+    def configure_failure_audit(
+        self, *, window_seconds: float = FAILURE_WINDOW_SECONDS, max_sources: int = FAILURE_MAX_SOURCES
+    ) -> None:
+        """Set how refusals with a source are aggregated (what is pending is written first).
+
+        Args:
+            window_seconds: Length of a window; ``0`` writes one row per refusal.
+            max_sources: Distinct (source, reason) pairs tracked per window; refusals of further
+                sources are counted under source ``"*"``.
+
+        Raises:
+            InvalidInputError: A negative or non-finite window, or ``max_sources`` below 1.
+        """
+        aggregator = AuthFailureAggregator(window_seconds, max_sources)
+        self.flush_failures(force=True)
+        self._failures = aggregator
+
+    def flush_failures(self, *, force: bool = False) -> int:
+        """Write the aggregated refusals of a window that has closed (``force``: of the open one
+        too, at shutdown); return how many audit rows were written."""
+        entries = self._failures.take(self._rt.clock(), force=force)
+        self._record_all(entries)
+        return len(entries)
+
+    def _refuse(self, via: str, source: str | None, reason: str, agent_id: str | None, key_id: str | None) -> None:
+        if source is not None and self._failures.window > 0:
+            self._record_all(self._failures.add(self._rt.clock(), source, reason, via, agent_id, key_id))
+            return
         details = {"code": InvalidApiKeyError.code, "operation": _AUTH.value, "via": via[:32]}
+        if source is not None:
+            details["source"] = source[:64]
         entry = AuditEntry(
             AuditEventType.PERMISSION_DENIED, "authenticate", agent_id, key_id, "denied", reason, details
         )
+        self._record_all([entry])
+
+    def _record_all(self, entries: list[AuditEntry]) -> None:
+        if not entries:
+            return
         try:
             with self._rt.backend.transaction(write=True) as tx:
-                self._rt.record(tx, entry)
+                for entry in entries:
+                    self._rt.record(tx, entry)
         except MaaSError:
             pass  # the refusal stands even if the audit write failed
+
+
+@dataclass
+class _Tally:
+    """The refusals of one (source, reason) pair in the open window."""
+
+    via: str
+    first_at: float
+    last_at: float
+    count: int = 0
+    actor: str | None = None
+    actors: int = 0  # 0: none seen, 1: one agent, 2: several
+    key_ids: list[str] = field(default_factory=list)
+    more_key_ids: bool = False
+
+    def note(self, now: float, actor: str | None, key_id: str | None) -> None:
+        self.count += 1
+        self.last_at = max(self.last_at, now)
+        if actor is not None and self.actors == 0:
+            self.actor, self.actors = actor, 1
+        elif actor is not None and actor != self.actor:
+            self.actors = 2
+        if key_id is not None and key_id not in self.key_ids:
+            if len(self.key_ids) < _MAX_KEY_IDS:
+                self.key_ids.append(key_id)
+            else:
+                self.more_key_ids = True
+
+
+class AuthFailureAggregator:
+    """Counts refused authentications per (source, reason) in tumbling windows; thread-safe.
+
+    A window opens at the first refusal and closes ``window`` seconds later; :meth:`take`
+    (or the first :meth:`add` after it closed) hands back its audit entries, one per pair, with
+    ``details.count``, ``first_at`` and ``last_at``. At most ``max_sources`` pairs are tracked
+    per window; refusals of any further source count under source ``"*"`` (one pair per reason,
+    and reasons are a fixed set), so memory and rows per window are bounded whatever the flood.
+
+    Args:
+        window: Seconds per window (``0``: no aggregation; the caller writes one row per refusal).
+        max_sources: Distinct (source, reason) pairs tracked per window.
+    """
+
+    def __init__(self, window: float = FAILURE_WINDOW_SECONDS, max_sources: int = FAILURE_MAX_SOURCES) -> None:
+        ok_window = isinstance(window, (int, float)) and not isinstance(window, bool) and math.isfinite(window)
+        if not ok_window or window < 0:
+            raise InvalidInputError(f"window must be a number of seconds >= 0, got {window!r}", field="window")
+        if isinstance(max_sources, bool) or not isinstance(max_sources, int) or max_sources < 1:
+            raise InvalidInputError(f"max_sources must be an integer >= 1, got {max_sources!r}", field="max_sources")
+        self.window = float(window)
+        self.max_sources = max_sources
+        self.closes_at: float | None = None
+        """When the open window closes (``None``: nothing pending)."""
+        self._lock = threading.Lock()
+        self._tallies: dict[tuple[str, str], _Tally] = {}
+        self._distinct = 0
+
+    def __len__(self) -> int:
+        """Pairs tracked in the open window."""
+        return len(self._tallies)
+
+    def add(
+        self, now: float, source: str, reason: str, via: str, actor: str | None, key_id: str | None
+    ) -> list[AuditEntry]:
+        """Count one refusal; return the entries of a window that this call found closed."""
+        source = str(source)[:64] or "unknown"
+        with self._lock:
+            closed = self._take(now, force=False)
+            if self.closes_at is None:
+                self.closes_at = now + self.window
+            pair = (source, reason)
+            tally = self._tallies.get(pair)
+            if tally is None and (source == OVERFLOW_SOURCE or self._distinct >= self.max_sources):
+                pair = (OVERFLOW_SOURCE, reason)
+                tally = self._tallies.get(pair)
+            if tally is None:
+                tally = self._tallies[pair] = _Tally(via[:32], now, now)
+                self._distinct += pair[0] != OVERFLOW_SOURCE
+            tally.note(now, actor, key_id)
+            return closed
+
+    def take(self, now: float, *, force: bool = False) -> list[AuditEntry]:
+        """The entries of the window if it has closed by ``now`` (``force``: even if open); the
+        next refusal opens a new window."""
+        with self._lock:
+            return self._take(now, force=force)
+
+    def _take(self, now: float, *, force: bool) -> list[AuditEntry]:
+        if self.closes_at is None or (not force and now < self.closes_at):
+            return []
+        tallies, self._tallies, self._distinct, self.closes_at = self._tallies, {}, 0, None
+        return [self._entry(source, reason, tally) for (source, reason), tally in tallies.items()]
+
+    def _entry(self, source: str, reason: str, tally: _Tally) -> AuditEntry:
+        details: dict[str, Any] = {
+            "code": InvalidApiKeyError.code,
+            "operation": _AUTH.value,
+            "via": tally.via,
+            "source": source,
+            "count": tally.count,
+            "first_at": tally.first_at,
+            "last_at": tally.last_at,
+            "window_seconds": self.window,
+            "key_ids": list(tally.key_ids),
+        }
+        if tally.more_key_ids:
+            details["more_key_ids"] = True
+        actor = tally.actor if tally.actors == 1 else None
+        target = tally.key_ids[0] if len(tally.key_ids) == 1 and not tally.more_key_ids else None
+        return AuditEntry(AuditEventType.PERMISSION_DENIED, "authenticate", actor, target, "denied", reason, details)
 
 
 def _load(tx: StateTx, key_id: str) -> tuple[ApiKey, str, bool] | None:

@@ -39,6 +39,9 @@ class CapacityLimits:
         max_memories_per_owner: Memories written by the agents of one owner (user).
         max_memories_per_agent: Memories written by one agent (or under one session author label).
         max_pools_per_owner: Pools one owner (user) holds.
+        max_store_items_per_agent: LangGraph store items an agent wrote (through a bound view)
+            that still exist; the trusted in-process caller is not counted.
+        max_store_bytes_per_agent: Total length (characters of JSON text) of those items.
         max_memory_chars: Characters of one memory's content.
         max_recall_top_k: Largest ``top_k`` a recall accepts.
         default_handoff_ttl_seconds: TTL when the caller gives none.
@@ -60,6 +63,8 @@ class CapacityLimits:
     max_memories_per_owner: int = 200_000
     max_memories_per_agent: int = 50_000
     max_pools_per_owner: int = 1_000
+    max_store_items_per_agent: int = 100_000
+    max_store_bytes_per_agent: int = 256 * 1024 * 1024
     max_memory_chars: int = 32_000
     max_recall_top_k: int = 1_000
     default_handoff_ttl_seconds: float = 3_600.0

@@ -30,13 +30,12 @@ from maas_langchain.core.enums import AuditEventType, EventKind, MemoryStatus
 from maas_langchain.core.exact import ScopePlans, VectorCache
 from maas_langchain.core.memory_gate import MemoryGate
 from maas_langchain.core.memory_index import EmbeddingSpec, IndexSync, scope_where
+from maas_langchain.core.memory_prepare import embed_checked, prepare_memory, screened
 from maas_langchain.core.memory_types import (
     Embedder,
     MemoryInput,
     PreparedMemory,
     RecallHit,
-    check_category,
-    check_flat_metadata,
 )
 from maas_langchain.core.ports.state import NewMemory, StateTx, StoredMemory
 from maas_langchain.core.ports.vectors import VectorIndex
@@ -51,10 +50,10 @@ from maas_langchain.core.ranking import (
     search_text,
 )
 from maas_langchain.core.records import Memory
-from maas_langchain.core.runtime import AuditEntry, Runtime
+from maas_langchain.core.runtime import AuditEntry, Runtime, audit_refusals
 from maas_langchain.core.scopes import ScopeFilter, ScopeHierarchy
 from maas_langchain.core.screening import MEXTRAValidator, redact, redact_value
-from maas_langchain.core.validation import check_id, check_positive_int, check_text, new_id
+from maas_langchain.core.validation import check_id, check_positive_int, check_text
 from maas_langchain.errors import (
     CapacityExceededError,
     ConflictError,
@@ -144,6 +143,7 @@ class MemoryService:
         return self.sync.sync(name)
 
     # --- writing ----------------------------------------------------------------------
+    @audit_refusals(_OP, "remember", "as_agent")
     def remember(
         self,
         content: str,
@@ -173,6 +173,7 @@ class MemoryService:
         old = None if supersedes is None else check_id(supersedes, "supersedes")
         return self.remember_many([item], supersedes=old, as_agent=as_agent, floor=floor)[0]
 
+    @audit_refusals(_OP, "remember", "as_agent")
     def remember_many(
         self,
         items: Sequence[MemoryInput],
@@ -189,14 +190,15 @@ class MemoryService:
             items = [self.gate.granted(item, as_agent, floor) for item in items]
             if supersedes is not None:
                 self.gate.require_readable(as_agent, supersedes, floor, "supersede")
-        try:
-            prepared = [self._prepare(item) for item in items]
+        prepared = [prepare_memory(item, self._rt.limits, self.hierarchy, self._rt.clock) for item in items]
+        collection = self._ready()
+        raw = embed_checked(self.embedder, [p.embed_text for p in prepared])
+        try:  # screening reads the text and the vector the memory gets anyway
+            prepared = screened(prepared, raw, self._validator, self.screening, self.embedder.model_id)
         except PolicyViolationError as exc:
             self._rt.record_failure(exc, event_type=_OP, action="remember", actor=items[0].author_id, target=None)
             raise
-        collection = self._ready()
-        texts = [p.embed_text for p in prepared]
-        vectors = self._embed(texts)
+        vectors = [encode_vector(v) for v in raw]
         stored = self._rt.write(
             lambda tx: self._insert(tx, prepared, vectors, supersedes),
             event_type=_OP,
@@ -206,47 +208,6 @@ class MemoryService:
         )
         self._index_now(collection, [m.memory_id for m in stored] + ([supersedes] if supersedes else []))
         return [self._public(m) for m in stored]
-
-    def _prepare(self, item: MemoryInput) -> PreparedMemory:
-        content = check_text(item.content, "content", self._rt.limits.max_memory_chars)
-        scope = self.hierarchy.check(item.scope)
-        category = check_category(item.category)
-        meta = check_flat_metadata(item.metadata, self._rt.limits.max_metadata_bytes)
-        author = None if item.author_id is None else check_text(item.author_id, "author_id", 256)
-        session = None if item.session_id is None else check_id(item.session_id, "session_id")
-        flagged = () if self.screening == "off" else self._validator.screen(content).categories
-        if flagged and self.screening == "refuse":
-            raise PolicyViolationError(
-                f"content was refused by screening ({', '.join(flagged)})", categories=list(flagged)
-            )
-        status = MemoryStatus.QUARANTINED if flagged else MemoryStatus.ACTIVE
-        now = self._rt.clock() if item.created_at is None else float(item.created_at)
-        memory = Memory(
-            memory_id=new_id(),
-            content=content,
-            category=category,
-            scope=scope,
-            created_at=now,
-            author_id=author,
-            session_id=session,
-            metadata=meta,
-            status=status,
-            screening=tuple(flagged),
-        )
-        speaker = scope.get("agent")
-        return PreparedMemory(memory, f"{speaker}: {content}" if speaker else content, search_text(content, speaker))
-
-    def _embed(self, texts: list[str]) -> list[bytes]:
-        embedder = self.embedder
-        vectors = embedder.embed_documents(texts)
-        if len(vectors) != len(texts) or any(len(v) != embedder.dimension for v in vectors):
-            from maas_langchain.errors import EmbeddingDimensionError
-
-            raise EmbeddingDimensionError(
-                f"{embedder.model_id} returned vectors of another count or dimension than {embedder.dimension}",
-                model=embedder.model_id,
-            )
-        return [encode_vector(v) for v in vectors]
 
     def _insert(
         self, tx: StateTx, prepared: Sequence[PreparedMemory], vectors: Sequence[bytes], supersedes: str | None
@@ -316,11 +277,17 @@ class MemoryService:
             tx, AuditEntry(_OP, "remember", stored[0].author_id, stored[0].session_id, outcome, None, details)
         )
 
+    def index_changed(self, memory_ids: Sequence[str]) -> None:
+        """Push status changes made elsewhere to an open index (else the next open syncs them)."""
+        if self._collection is not None:
+            self._index_now(self._collection, memory_ids)
+
     def _index_now(self, collection: str, memory_ids: Sequence[str]) -> None:
         rows = self._rt.read(lambda tx: tx.get_memories(memory_ids))
         self.sync.apply(collection, rows)
 
     # --- status changes ---------------------------------------------------------------
+    @audit_refusals(_OP, "forget", "actor_id")
     def forget(self, memory_id: str, *, actor_id: str | None = None, floor: Mapping[str, str] | None = None) -> bool:
         """Mark a memory DELETED (kept for history and audit, never recalled again).
         Returns False if it was not active. With ``actor_id`` (an agent): its author retracts
@@ -353,6 +320,7 @@ class MemoryService:
         return self.gate.grant(agent_id, scope, floor=floor, write=write)
 
     # --- reading ----------------------------------------------------------------------
+    @audit_refusals(_OP, "get", "as_agent")
     def get(
         self, memory_id: str, *, as_agent: str | None = None, floor: Mapping[str, str] | None = None
     ) -> Memory | None:
@@ -373,6 +341,7 @@ class MemoryService:
             return None
         return None if memory is None else self._public(memory)
 
+    @audit_refusals(_OP, "history", "as_agent")
     def history(
         self,
         *,
@@ -383,13 +352,18 @@ class MemoryService:
         floor: Mapping[str, str] | None = None,
     ) -> list[Memory]:
         """Every memory visible at ``scope`` in any status, oldest first (supersession chains
-        and quarantined writes included). ``as_agent`` / ``floor``: as in :meth:`recall`."""
+        and quarantined writes included; an agent sees only its own quarantined writes, a HUMAN
+        reviewer all of them). ``as_agent`` / ``floor``: as in :meth:`recall`."""
         scope, descendants = self.gate.reader_scope(scope, descendants, as_agent, floor)
         flt = self.hierarchy.filter(self.hierarchy.check(scope), descendants=descendants)
         page = check_positive_int(limit, "limit", self._rt.limits.max_query_limit)
         rows = self._rt.read(lambda tx: tx.list_memories(scope=flt, limit=page))
-        return [self._public(r.memory) for r in rows]
+        memories = [r.memory for r in rows]
+        if as_agent is not None:  # quarantined writes: their author's and HUMAN reviewers' only
+            memories = self.gate.shown(as_agent, memories)
+        return [self._public(m) for m in memories]
 
+    @audit_refusals(_OP, "recall", "as_agent")
     def recall(
         self,
         query: str,

@@ -19,10 +19,12 @@ from maas_langchain.core.access import (
     require_forget,
     require_quota,
     require_readable_memory,
+    sees_quarantined,
 )
 from maas_langchain.core.enums import AuditEventType
 from maas_langchain.core.memory_types import MemoryInput
 from maas_langchain.core.ports.state import StateTx, StoredMemory
+from maas_langchain.core.records import Memory
 from maas_langchain.core.runtime import Runtime
 from maas_langchain.core.scopes import ScopeHierarchy
 from maas_langchain.core.validation import check_id
@@ -108,6 +110,11 @@ class MemoryGate:
         except PermissionDeniedError as exc:
             self._rt.record_failure(exc, event_type=_OP, action=action, actor=agent_id, target=memory_id)
             raise
+
+    def shown(self, agent_id: str, memories: list[Memory]) -> list[Memory]:
+        """The memories of a listing the agent may see in their status (quarantine rule)."""
+        agent = self._rt.read(lambda tx: load_actor(tx, check_id(agent_id, "as_agent")))
+        return [m for m in memories if sees_quarantined(agent, m)]
 
     def quota(self, tx: StateTx, authors: Iterable[str | None]) -> Counter[str]:
         """Check the per-agent and per-owner limits for a batch by ``authors``; return the

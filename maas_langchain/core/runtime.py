@@ -3,38 +3,61 @@
 The :class:`Runtime` also runs write operations (:meth:`Runtime.write`): the operation and its
 audit entry commit in one transaction, and a failure is recorded in the audit log (in a
 transaction of its own, since the failed one rolled back) before the error propagates.
+
+Audit entries are HMAC-SHA256 under the instance's audit key (``core/audit_chain.py``). The key
+belongs to the chain, so it travels with the backend: every Runtime built over the same backend
+object (the facade's, and the strict copies the adapters make) signs with the key the first one
+was given; a Runtime built without any gets a random key for that backend (fine for
+``:memory:``, unverifiable after a restart elsewhere).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
+import functools
+import secrets
 import threading
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
+from maas_langchain.core.audit_chain import AuditKey, chain_hash
 from maas_langchain.core.enums import AuditEventType, EventKind
 from maas_langchain.core.limits import CapacityLimits
 from maas_langchain.core.ports.state import GENESIS_HASH, StateBackend, StateTx
 from maas_langchain.core.records import AuditEvent
-from maas_langchain.errors import MaaSError, PermissionDeniedError
+from maas_langchain.errors import AuditKeyError, MaaSError, PermissionDeniedError
 
-__all__ = ["GENESIS_HASH", "AuditEntry", "Runtime", "chain_hash", "default_runtime", "set_default_factory"]
+__all__ = [
+    "GENESIS_HASH",
+    "AuditEntry",
+    "Runtime",
+    "audit_refusals",
+    "chain_hash",
+    "default_runtime",
+    "set_default_factory",
+]
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-def chain_hash(prev_hash: str, seq: int, timestamp: float, body: dict[str, Any]) -> str:
-    """Hash of one audit entry: SHA-256 over the previous hash and the entry's canonical JSON."""
-    canonical = json.dumps(
-        {"prev": prev_hash, "seq": seq, "ts": repr(timestamp), **body},
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        default=str,
-    )
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+_keys: weakref.WeakKeyDictionary[StateBackend, AuditKey] = weakref.WeakKeyDictionary()
+_keys_lock = threading.Lock()
+
+
+def _chain_key(backend: StateBackend, key: AuditKey | bytes | None) -> AuditKey:
+    """The audit key of ``backend``'s chain: ``key`` if given (it becomes the backend's), else
+    the one already given for this backend, else a random one kept for it."""
+    with _keys_lock:
+        if key is None:
+            found = _keys.get(backend)
+            if found is None:
+                found = _keys[backend] = AuditKey(secrets.token_bytes(32), source="ephemeral")
+            return found
+        found = key if isinstance(key, AuditKey) else AuditKey(bytes(key))
+        _keys[backend] = found
+        return found
 
 
 @dataclass(frozen=True)
@@ -72,6 +95,9 @@ class Runtime:
         audit: Record audit entries (on by default).
         raise_on_denial: Raise :class:`PermissionDeniedError` instead of the specification's
             ``None`` / ``False`` returns.
+        audit_key: The key audit entries are signed with (see the module docstring).
+        audit_anchors: The file :meth:`MaaSAuditLogger.anchor` appends to by default, and
+            :meth:`MaaSAuditLogger.verify_chain` reads by default (``None``: no default file).
     """
 
     def __init__(
@@ -82,17 +108,28 @@ class Runtime:
         *,
         audit: bool = True,
         raise_on_denial: bool = False,
+        audit_key: AuditKey | bytes | None = None,
+        audit_anchors: str | None = None,
     ) -> None:
         self.backend = backend
         self.limits = limits
         self.clock = clock
         self.audit_enabled = audit
         self.raise_on_denial = raise_on_denial
+        self.audit_key = _chain_key(backend, audit_key)
+        self.audit_anchors = audit_anchors
 
     def record(self, tx: StateTx, entry: AuditEntry) -> None:
-        """Append ``entry`` to the hash chain inside ``tx``."""
+        """Append ``entry`` to the hash chain inside ``tx``.
+
+        Raises:
+            AuditKeyError: The key does not open the log's seal; nothing is appended with it.
+        """
         if not self.audit_enabled:
             return
+        key = self.audit_key
+        if key.refusal is not None:
+            raise AuditKeyError(key.refusal, key_id=key.id)
         seq, prev = tx.lock_audit_head()
         now = self.clock()
         body = entry.body()
@@ -108,7 +145,7 @@ class Runtime:
                 reason=entry.reason,
                 details=entry.details,
                 prev_hash=prev,
-                hash=chain_hash(prev, seq + 1, now, body),
+                hash=chain_hash(prev, seq + 1, now, body, key.secret),
             )
         )
 
@@ -141,9 +178,12 @@ class Runtime:
     def record_failure(
         self, exc: MaaSError, *, event_type: AuditEventType, action: str, actor: str | None, target: str | None
     ) -> None:
-        """Record a denied or failed operation: PERMISSION_DENIED for denials, else the op's type."""
-        if not self.audit_enabled or exc.retryable:
+        """Record a denied or failed operation: PERMISSION_DENIED for denials, else the op's type.
+        Each exception is recorded once, however many layers it passes (``exc.audited``);
+        retryable errors (a busy backend) are not refusals and are not recorded."""
+        if not self.audit_enabled or exc.retryable or getattr(exc, "audited", False):
             return
+        exc.audited = True
         denied = isinstance(exc, PermissionDeniedError)
         entry = AuditEntry(
             event_type=AuditEventType.PERMISSION_DENIED if denied else event_type,
@@ -183,6 +223,28 @@ class Runtime:
             if self.raise_on_denial:
                 raise
             return default
+
+
+def audit_refusals(event_type: AuditEventType, action: str, actor_arg: str) -> Callable[[F], F]:
+    """Decorate a service method (of an object with ``_rt``) so that any refusal of a call made
+    for an agent — keyword ``actor_arg`` given — is in the audit log once, bad arguments
+    included; the trusted caller's own mistakes (no agent) are only raised."""
+
+    def wrap(fn: F) -> F:
+        @functools.wraps(fn)
+        def inner(self: Any, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(self, *args, **kwargs)
+            except MaaSError as exc:
+                actor = kwargs.get(actor_arg)
+                if actor is not None:
+                    who = actor if isinstance(actor, str) else repr(actor)
+                    self._rt.record_failure(exc, event_type=event_type, action=action, actor=who[:256], target=None)
+                raise
+
+        return cast(F, inner)
+
+    return wrap
 
 
 _default_lock = threading.Lock()

@@ -33,10 +33,19 @@ from typing import Any
 
 from maas_langchain.core.screening import MEXTRAValidator
 
-__all__ = ["RESERVED_ROOTS", "screen_strings", "to_shown", "to_stored"]
+__all__ = ["QUARANTINE", "RESERVED_ROOTS", "quarantine_namespace", "screen_strings", "to_shown", "to_stored"]
 
 RESERVED_ROOTS = ("pools", "users", "agents")
 """First labels with a fixed meaning in a bound view."""
+
+QUARANTINE = "__quarantine__"
+"""The label under an agent's private space where its flagged store values are held."""
+
+
+def quarantine_namespace(agent_id: str, stored: tuple[str, ...]) -> tuple[str, ...]:
+    """Where a flagged value aimed at ``stored`` is held: the author's private quarantine space
+    (shown to the author as ``(QUARANTINE, *stored)``)."""
+    return ("agents", agent_id, QUARANTINE, *stored)
 
 
 def to_stored(agent_id: str, namespace: tuple[str, ...]) -> tuple[str, ...]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -23,6 +24,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from langchain_core.embeddings import Embeddings
 
 from maas_langchain.core.ports.vectors import And, Contains, Eq, In, MetaValue, Or, VectorHit, VectorIndex, Where
+from maas_langchain.core.screening import instruction_flags, screen_text
 from maas_langchain.embeddings import describe_embeddings, embed_in_batches
 from maas_langchain.errors import EmbeddingDimensionError, InvalidInputError
 from maas_langchain.kb.chunking import Chunk
@@ -274,14 +276,45 @@ class KnowledgeBase(Generic[R]):
             rows.append(ChunkRow(row_id(*key, str(position)), embed_text, chunk.text, meta))
         return rows
 
-    def _write(self, rows: Sequence[ChunkRow]) -> None:
-        """Embed ``rows`` (:data:`EMBED_CALL_ROWS` texts per ``embed_documents`` call) and upsert them."""
+    def _write(self, rows: Sequence[ChunkRow]) -> int:
+        """Embed ``rows`` (:data:`EMBED_CALL_ROWS` texts per ``embed_documents`` call), screen each
+        chunk with its vector and upsert the clean ones; return how many screening held back.
+
+        Policy: code, SQL and markup are ordinary knowledge-base content and are not flagged by
+        themselves; a chunk that reads like instructions to an agent (an injection planted in a
+        README or a comment) is not indexed, so no search returns it."""
         if not rows:
-            return
+            return 0
         name, dimension = self._ready()
         texts = [r.embed_text for r in rows]
         vectors = embed_in_batches(self.embeddings, texts, batch_size=EMBED_CALL_ROWS, dimension=dimension)
-        self.index.upsert(name, [r.id for r in rows], vectors, [r.metadata for r in rows], [r.document for r in rows])
+        model = describe_embeddings(self.embeddings)[0]
+        keep = [i for i, (r, v) in enumerate(zip(rows, vectors, strict=True)) if not _flagged(r.document, v, model)]
+        kept_at = set(keep)
+        held = Counter(_document(r) for i, r in enumerate(rows) if i not in kept_at)
+        if keep:
+            kept = [rows[i] for i in keep]
+            for row in kept:  # a re-ingest knows the document is whole though some chunks are missing
+                if held[_document(row)]:
+                    row.metadata["held"] = held[_document(row)]
+            self.index.upsert(
+                name,
+                [r.id for r in kept],
+                [vectors[i] for i in keep],
+                [r.metadata for r in kept],
+                [r.document for r in kept],
+            )
+        return len(rows) - len(keep)
+
+
+def _document(row: ChunkRow) -> tuple[str, str]:
+    return str(row.metadata.get("root", "")), str(row.metadata.get("path", row.metadata.get("doc", "")))
+
+
+def _flagged(text: str, vector: Sequence[float], model_id: str) -> bool:
+    """Instructions aimed at an agent (the learned signal only with an injection cue: docs are
+    full of imperatives); SQL and markup payloads are ordinary content of code."""
+    return bool(instruction_flags(screen_text(text, vector, model_id=model_id), text))
 
 
 def _put_symbols(meta: dict[str, MetaValue], chunk: Chunk, stem: str) -> None:

@@ -42,10 +42,11 @@ class _Stored:
     service: str | None = None
     version: int = 0
     expected: int = 0
+    held: int = 0  # chunks screening held back (never stored)
     ids: set[str] = field(default_factory=set)
 
     def same(self, source: SourceFile, service: str | None) -> bool:
-        complete = len(self.ids) == self.expected
+        complete = len(self.ids) + self.held == self.expected
         return (
             complete
             and self.sha256 == source.sha256
@@ -77,10 +78,11 @@ class _Run:
 
     def flush(self) -> None:
         name = self.kb.collection
-        self.kb._write(self.rows)
+        held = self.kb._write(self.rows)
         if self.stale:
             self.kb.index.delete(name, self.stale)
-        self.add("chunks_written", len(self.rows))
+        self.add("chunks_written", len(self.rows) - held)
+        self.add("chunks_held_back", held)
         self.add("chunks_deleted", len(self.stale))
         self.progress.update(self.files)
         self.rows, self.stale, self.files = [], [], 0
@@ -108,6 +110,7 @@ def _stored(kb: KnowledgeBase[Any], root: str, single: str | None) -> dict[str, 
         entry.service = meta_str(meta, kb.filter_field)
         entry.version = meta_int(meta, "v")
         entry.expected = meta_int(meta, "chunks")
+        entry.held = meta_int(meta, "held")
         entry.ids.add(record.id)
     return stored
 

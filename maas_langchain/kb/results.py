@@ -102,6 +102,7 @@ class IngestReport:
         files_removed: Files indexed before but gone now; their chunks were deleted.
         files_skipped: Binary, non-UTF-8 or larger than 1 MB.
         chunks_written: Chunks embedded and upserted.
+        chunks_held_back: Chunks screening flagged (instructions to an agent), not indexed.
         chunks_deleted: Stale chunks removed.
         seconds: Wall time.
     """
@@ -115,5 +116,6 @@ class IngestReport:
     files_removed: int = 0
     files_skipped: int = 0
     chunks_written: int = 0
+    chunks_held_back: int = 0
     chunks_deleted: int = 0
     seconds: float = 0.0

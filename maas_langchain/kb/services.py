@@ -26,7 +26,7 @@ from typing import Any, ClassVar, TypeVar
 
 from maas_langchain.core.ports.vectors import Eq, MetaValue, VectorHit
 from maas_langchain.core.screening import redact
-from maas_langchain.errors import InvalidInputError
+from maas_langchain.errors import InvalidInputError, PolicyViolationError
 from maas_langchain.kb.base import ChunkRow, KnowledgeBase, check_text, meta_int, meta_str
 from maas_langchain.kb.chunking import chunk_file, chunk_markdown, language_of
 from maas_langchain.kb.files import SourceFile, document_meta
@@ -188,7 +188,9 @@ class _DocumentKB(KnowledgeBase[R]):
             "doc": doc_id,
         }
         chunks = chunk_markdown(f"# {title_text}\n\n{body_text}")
-        self._write(self._rows_for(("api", doc_id), chunks, base, title_text))
+        if self._write(self._rows_for(("api", doc_id), chunks, base, title_text)):
+            self.delete_document(doc_id)  # all or nothing: a document is not stored in part
+            raise PolicyViolationError(f"screening held back part of {title_text[:80]!r}: it reads like instructions")
         return doc_id
 
     def delete_document(self, doc_id: str) -> int:

@@ -199,7 +199,7 @@ class MaaSStore(BaseStore):
             return [self._get_trusted(ops[0])]
         if agent_id is None and (written := self._write_trusted(ops)) is not None:
             return written
-        plan = self._plan(ops)
+        plan: _Plan = self._engine.audited(lambda: self._plan(ops), "store_batch", agent_id, None)  # bad input too
         qvecs = self._embed_queries(plan)
         dvecs = self._embed_texts(plan)
         return self._execute(plan, agent_id, qvecs, dvecs)
@@ -227,7 +227,7 @@ class MaaSStore(BaseStore):
         """Async :meth:`batch`: embeddings through ``aembed_*``, storage in a worker thread."""
         ops = list(ops)
         agent_id = self.acting_agent()
-        plan = self._plan(ops)
+        plan: _Plan = self._engine.audited(lambda: self._plan(ops), "store_batch", agent_id, None)
         qvecs: dict[str, list[float]] = {}
         dvecs: dict[str, list[float]] = {}
         if self.embeddings is not None:

@@ -5,7 +5,11 @@
   ``WWW-Authenticate: Bearer`` header; the same body whatever the cause (the audit log has the
   reason). An accepted key is put in the ASGI scope's ``state`` for the tool handlers
   (:func:`http_key_source`). A POST body that is not UTF-8 JSON gets a JSON-RPC parse error
-  (400) here; for invalid UTF-8 or very deep nesting the SDK itself would answer 500.
+  (400) here; for invalid UTF-8 or very deep nesting the SDK itself would answer 500. The client
+  address (:meth:`~maas_langchain.adapters.ratelimit.RequestLimiter.client_address`) is passed to
+  the key check as the refusal's ``source`` (refusals are aggregated per address in the audit
+  log), and an accepted key is held to its per-key rate limit: over it, ``429`` with
+  ``Retry-After`` and a JSON-RPC error (:data:`RATE_LIMIT_ERROR_CODE`, :func:`rate_limited_body`).
 * stdio: the key comes from ``MAAS_API_KEY`` once, is checked at start-up, and checked again
   on every call (:func:`stdio_key_source`), so revoking it takes effect at once.
 """
@@ -23,15 +27,27 @@ from mcp.types import PARSE_ERROR
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from maas_langchain.adapters.mcp.mcp_server import AUTH_ERROR_CODE, KeySource
+from maas_langchain.adapters.ratelimit import AbuseLimits, RequestLimiter, retry_after, send_too_many_requests
 from maas_langchain.core.keys import ApiKey, InvalidApiKeyError
 
 if TYPE_CHECKING:
     from maas_langchain.maas import MaaS
 
-__all__ = ["STATE_KEY", "BearerKeyMiddleware", "bearer_token", "http_key_source", "stdio_key_source"]
+__all__ = [
+    "RATE_LIMIT_ERROR_CODE",
+    "STATE_KEY",
+    "BearerKeyMiddleware",
+    "bearer_token",
+    "http_key_source",
+    "rate_limited_body",
+    "stdio_key_source",
+]
 
 STATE_KEY = "maas_api_key"
 """Where the middleware leaves the checked :class:`ApiKey` in ``scope["state"]``."""
+
+RATE_LIMIT_ERROR_CODE = -32029
+"""JSON-RPC error code of a rate-limit refusal (HTTP 429; the server-defined range)."""
 
 
 def bearer_token(scope: Scope) -> str | None:
@@ -42,6 +58,13 @@ def bearer_token(scope: Scope) -> str | None:
             scheme, _, token = text.partition(" ")
             return token.strip() if scheme.lower() == "bearer" and token.strip() else None
     return None
+
+
+def rate_limited_body(scope: Scope, seconds: int) -> bytes:
+    """The JSON-RPC error body of a 429 answer (``error.data.retry_after`` repeats the header)."""
+    error = {"code": RATE_LIMIT_ERROR_CODE, "message": f"Too many requests; retry after {seconds} s"}
+    body = {"jsonrpc": "2.0", "id": None, "error": {**error, "data": {"retry_after": seconds}}}
+    return json.dumps(body).encode("utf-8")
 
 
 async def _answer(send: Send, status: int, code: int, message: str, headers: list[tuple[bytes, bytes]]) -> None:
@@ -88,34 +111,44 @@ class BearerKeyMiddleware:
 
     Args:
         app: The MCP ASGI app behind it.
-        authenticate: ``authenticate(token_or_None) -> ApiKey`` (blocking; run in a worker
-            thread), raising :class:`InvalidApiKeyError`.
+        authenticate: ``authenticate(token_or_None, source) -> ApiKey`` (blocking; run in a
+            worker thread), raising :class:`InvalidApiKeyError`; ``source`` is the client address.
         open_paths: Paths served without a key (a health check).
         body_limit: Bodies up to this size are checked to be UTF-8 JSON (larger ones are left
             to the SDK's own size limit).
+        limiter: Gives the client address and the per-key limit (default: no limit, the
+            address is the TCP peer).
     """
 
     def __init__(
         self,
         app: ASGIApp,
-        authenticate: Callable[[str | None], ApiKey],
+        authenticate: Callable[[str | None, str], ApiKey],
         open_paths: tuple[str, ...] = (),
         body_limit: int = DEFAULT_MAX_REQUEST_BODY_SIZE,
+        limiter: RequestLimiter | None = None,
     ) -> None:
         self.app = app
         self.authenticate = authenticate
         self.open_paths = open_paths
         self.body_limit = body_limit
+        self.limiter = limiter or RequestLimiter(AbuseLimits.off())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("path") in self.open_paths:
             await self.app(scope, receive, send)
             return
         token = bearer_token(scope)
+        source = self.limiter.client_address(scope)
         try:
-            key = await anyio.to_thread.run_sync(self.authenticate, token)
+            key = await anyio.to_thread.run_sync(self.authenticate, token, source)
         except InvalidApiKeyError as exc:
             await _refuse(send, exc.message)
+            return
+        wait = self.limiter.check_key(key.key_id)
+        if wait > 0:
+            seconds = retry_after(wait)
+            await send_too_many_requests(send, seconds, rate_limited_body(scope, seconds))
             return
         scope.setdefault("state", {})[STATE_KEY] = key
         if scope.get("method") == "POST":
@@ -142,7 +175,7 @@ def stdio_key_source(maas: MaaS, presented: str | None) -> KeySource:
     """The process's ``MAAS_API_KEY``, checked again on every call."""
 
     def check() -> ApiKey:
-        return maas.keys.authenticate(presented, via="stdio")
+        return maas.keys.authenticate(presented, via="stdio", source="stdio")
 
     async def source() -> ApiKey:
         return await anyio.to_thread.run_sync(check)

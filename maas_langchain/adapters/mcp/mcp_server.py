@@ -31,10 +31,10 @@ from mcp import types
 from mcp.server.lowlevel import Server
 from mcp.shared.exceptions import McpError
 
-from maas_langchain.adapters.tools.registry import ToolContext, ToolResult, ToolSpec, execute
+from maas_langchain.adapters.tools.registry import ToolContext, ToolResult, ToolSpec, execute, refuse
 from maas_langchain.adapters.tools.specs import tool_specs
 from maas_langchain.core.keys import ApiKey, InvalidApiKeyError
-from maas_langchain.errors import MaaSError
+from maas_langchain.errors import MaaSError, NotFoundError
 
 if TYPE_CHECKING:
     from maas_langchain.maas import MaaS
@@ -109,9 +109,11 @@ def build_server(maas: MaaS, key_source: KeySource, specs: list[ToolSpec] | None
         except InvalidApiKeyError as exc:
             return _error(exc.code, exc.message)
         spec = by_name.get(name)
-        if spec is None:
-            return _error("not_found", f"no tool named {name[:100]!r}; list the tools to see their names")
         ctx = ToolContext(maas, agent_id=key.agent_id, scope_floor=key.scope_floor, read_only=key.read_only)
+        if spec is None:  # an authenticated caller's refusal: audited like every other one
+            missing = NotFoundError(f"no tool named {name[:100]!r}; list the tools to see their names")
+            await anyio.to_thread.run_sync(refuse, "call_tool", ctx, missing)
+            return _error(missing.code, missing.message)
         try:
             result = await anyio.to_thread.run_sync(execute, spec, ctx, arguments)
             return result_content(result)

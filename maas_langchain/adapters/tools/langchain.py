@@ -34,7 +34,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from langchain_core.tools import BaseTool, BaseToolkit, ToolException
-from pydantic import ConfigDict, PrivateAttr, ValidationError
+from pydantic import ConfigDict, PrivateAttr
 
 from maas_langchain.adapters.tools.registry import ToolContext, ToolSpec, execute, validation_error_result
 from maas_langchain.adapters.tools.specs import tool_specs
@@ -62,7 +62,7 @@ class MaaSTool(BaseTool):
             name=spec.name,
             description=spec.description,
             args_schema=spec.args_schema,
-            handle_validation_error=lambda exc: _invalid(spec, exc),
+            handle_validation_error=lambda exc: validation_error_result(spec, exc, context).as_json(),
             tags=list(spec.tags),
             metadata={"maas_writes": spec.writes},
             **kwargs,
@@ -88,10 +88,6 @@ class MaaSTool(BaseTool):
 
     async def _arun(self, **kwargs: Any) -> str:
         return await asyncio.to_thread(self._run, **kwargs)
-
-
-def _invalid(spec: ToolSpec, exc: ValidationError) -> str:
-    return validation_error_result(spec, exc).as_json()
 
 
 class MaaSToolkit(BaseToolkit):

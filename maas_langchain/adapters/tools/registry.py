@@ -28,7 +28,7 @@ from pydantic import BaseModel, ValidationError
 
 from maas_langchain.core.access import require_writable_key
 from maas_langchain.core.enums import AuditEventType
-from maas_langchain.errors import MaaSError
+from maas_langchain.errors import InvalidInputError, MaaSError
 
 if TYPE_CHECKING:
     from maas_langchain.maas import MaaS
@@ -39,10 +39,14 @@ __all__ = [
     "ToolSpec",
     "execute",
     "input_schema",
+    "refuse",
     "validation_error_result",
 ]
 
 log = logging.getLogger(__name__)
+
+_AUDIT_TYPE = AuditEventType.AGENT_AUTH
+"""Refusals at the tool boundary are recorded as the acting agent's (denials as PERMISSION_DENIED)."""
 
 
 @dataclass(frozen=True)
@@ -108,26 +112,25 @@ def execute(spec: ToolSpec, ctx: ToolContext, raw_args: Mapping[str, Any] | Base
 
     Validation failures come back as ``invalid_input`` with pydantic's field messages;
     :class:`MaaSError` as its stable code and message; anything else as ``internal_error`` with
-    a sentence and no stack trace (the trace goes to the log).
+    a sentence and no stack trace (the trace goes to the log). Every refusal — a read-only key,
+    invalid arguments, any :class:`MaaSError` — leaves exactly one audit row with the acting
+    agent and the reason (:func:`refuse`).
     """
     if spec.writes:
         try:
             require_writable_key(ctx.read_only, spec.name)
-        except MaaSError as exc:  # a denial: audited like every other one
-            ctx.maas.runtime.record_failure(
-                exc, event_type=AuditEventType.AGENT_AUTH, action=spec.name, actor=ctx.agent_id, target=None
-            )
-            return ToolResult(False, code=exc.code, message=str(exc))
+        except MaaSError as exc:
+            return refuse(spec.name, ctx, exc)
     try:
         args = raw_args if isinstance(raw_args, spec.args_schema) else spec.args_schema.model_validate(dict(raw_args))
     except ValidationError as exc:
-        return validation_error_result(spec, exc)
+        return validation_error_result(spec, exc, ctx)
     except (TypeError, ValueError) as exc:
-        return ToolResult(False, code="invalid_input", message=f"Invalid arguments for {spec.name}: {exc}")
+        return refuse(spec.name, ctx, InvalidInputError(f"Invalid arguments for {spec.name}: {exc}"))
     try:
         return ToolResult(True, data=spec.handler(ctx, args))
     except MaaSError as exc:
-        return ToolResult(False, code=exc.code, message=str(exc))
+        return refuse(spec.name, ctx, exc)
     except Exception:
         log.exception("tool %s failed", spec.name)
         return ToolResult(
@@ -135,13 +138,24 @@ def execute(spec: ToolSpec, ctx: ToolContext, raw_args: Mapping[str, Any] | Base
         )
 
 
-def validation_error_result(spec: ToolSpec, exc: ValidationError) -> ToolResult:
+def refuse(action: str, ctx: ToolContext, exc: MaaSError) -> ToolResult:
+    """The result of a refused call, recorded in the audit log unless a service already did:
+    PERMISSION_DENIED for denials, the tool's own name as the action, the error code as outcome."""
+    ctx.maas.runtime.record_failure(exc, event_type=_AUDIT_TYPE, action=action, actor=ctx.agent_id, target=None)
+    return ToolResult(False, code=exc.code, message=str(exc))
+
+
+def validation_error_result(spec: ToolSpec, exc: ValidationError, ctx: ToolContext | None = None) -> ToolResult:
     """The ``invalid_input`` result for arguments that failed ``spec.args_schema`` (one sentence per
-    field), so a front end that validates before :func:`execute` answers exactly alike."""
+    field), so a front end that validates before :func:`execute` answers exactly alike; with
+    ``ctx`` the refusal is audited as :func:`refuse` does."""
     problems = "; ".join(
         f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}" for e in exc.errors(include_url=False)
     )
-    return ToolResult(False, code="invalid_input", message=f"Invalid arguments for {spec.name}: {problems}")
+    error = InvalidInputError(f"Invalid arguments for {spec.name}: {problems}"[:2_000])
+    if ctx is not None:
+        return refuse(spec.name, ctx, error)
+    return ToolResult(False, code=error.code, message=error.message)
 
 
 def input_schema(spec: ToolSpec) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from maas_langchain.core.handoffs import HandoffManager
 from maas_langchain.core.pools import PoolRegistry
 from maas_langchain.core.records import Agent, Handoff, Memory, Pool, SharedMemory
 from maas_langchain.core.runtime import Runtime
-from maas_langchain.core.screening import redact_value
+from maas_langchain.core.screening import redact, redact_value
 from maas_langchain.errors import MaaSError
 
 if TYPE_CHECKING:
@@ -213,7 +213,7 @@ def handoff_json(handoff: Handoff) -> dict[str, Any]:
         "accepted_at": handoff.accepted_at,
         "finished_at": handoff.finished_at,
         "result": redact_value(jsonable(handoff.result)),
-        "reason": handoff.reason,
+        "reason": None if handoff.reason is None else redact(handoff.reason),
     }
 
 

@@ -15,9 +15,12 @@ from importlib import resources
 
 from maas_langchain.errors import BackendUnavailableError
 
-__all__ = ["Migration", "check_applied", "load_migrations", "split_statements"]
+__all__ = ["AUDIT_BOUNDARY", "Migration", "applied_names", "check_applied", "load_migrations", "split_statements"]
 
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+AUDIT_BOUNDARY = "audit_keying"
+"""The migration that creates the audit chain's keyed boundary (``fresh_audit_boundary``)."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,11 @@ def load_migrations(dialect: str) -> list[Migration]:
     if versions != list(range(1, len(found) + 1)):
         raise RuntimeError(f"migrations for {dialect} are not numbered 1..n: {versions}")
     return found
+
+
+def applied_names(dialect: str, versions: list[int]) -> set[str]:
+    """Names of ``dialect``'s migrations with the given versions (what one ``migrate()`` applied)."""
+    return {m.name for m in load_migrations(dialect) if m.version in versions}
 
 
 def check_applied(known: list[Migration], applied: dict[int, str], where: str) -> list[Migration]:

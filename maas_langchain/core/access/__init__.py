@@ -36,6 +36,7 @@ from maas_langchain.core.access.identity import (
     require_bound_identity,
     require_capability,
     require_kb_search,
+    require_reviewer,
     require_same_owner,
     require_writable_key,
 )
@@ -49,6 +50,8 @@ from maas_langchain.core.access.memory import (
     require_forget,
     require_quota,
     require_readable_memory,
+    sees_quarantined,
+    store_quota_counters,
 )
 from maas_langchain.core.access.pools import (
     admit_member,
@@ -108,10 +111,13 @@ __all__ = [
     "require_pool_admin",
     "require_quota",
     "require_readable_memory",
+    "require_reviewer",
+    "sees_quarantined",
     "require_same_owner",
     "require_share_scope",
     "require_thread_access",
     "require_writable_key",
     "share_grant",
+    "store_quota_counters",
     "store_readers",
 ]

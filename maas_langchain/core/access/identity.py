@@ -25,6 +25,7 @@ __all__ = [
     "require_bound_identity",
     "require_capability",
     "require_kb_search",
+    "require_reviewer",
     "require_same_owner",
     "require_writable_key",
 ]
@@ -110,3 +111,13 @@ def require_writable_key(read_only: bool, operation: str) -> None:
 def require_kb_search(agent: Agent) -> None:
     """Searching a knowledge base needs KB_SEARCH."""
     require_capability(agent, AgentCapability.KB_SEARCH)
+
+
+def require_reviewer(agent: Agent) -> None:
+    """Releasing or deleting quarantined writes is for active HUMAN agents (or the trusted caller)."""
+    require_active(agent)
+    if agent.agent_type is not AgentType.HUMAN:
+        raise PermissionDeniedError(
+            f"agent {agent.agent_id} is {agent.agent_type.name}; only HUMAN agents review quarantined writes",
+            agent_id=agent.agent_id,
+        )

@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING
 from maas_langchain.core.access.identity import require_capability
 from maas_langchain.core.enums import (
     AgentCapability,
+    AgentType,
     HandoffStatus,
+    MemoryStatus,
 )
 from maas_langchain.core.limits import CapacityLimits
 from maas_langchain.core.records import Agent, Memory
@@ -32,6 +34,8 @@ __all__ = [
     "require_readable_memory",
     "require_forget",
     "pool_quota_counter",
+    "sees_quarantined",
+    "store_quota_counters",
 ]
 
 
@@ -95,10 +99,20 @@ def memory_grant(
     return MemoryGrant(scope, relation != "ancestor")
 
 
+def sees_quarantined(agent: Agent, memory: Memory) -> bool:
+    """A QUARANTINED memory (flagged by screening) is shown to its author and to HUMAN reviewers
+    only; every other status is decided by the ordinary rules."""
+    if memory.status is not MemoryStatus.QUARANTINED:
+        return True
+    return memory.author_id == agent.agent_id or agent.agent_type is AgentType.HUMAN
+
+
 def _reads_directly(agent: Agent, memory: Memory, hierarchy: ScopeHierarchy, floor: Mapping[str, str] | None) -> bool:
     """Active with MEMORY_READ, and the author or the memory's scope visible from the agent's own
-    scope (its key's ``floor``)."""
+    scope (its key's ``floor``); a quarantined memory only for its author or a HUMAN reviewer."""
     if AgentCapability.MEMORY_READ not in agent.capabilities or not agent.active:
+        return False
+    if not sees_quarantined(agent, memory):
         return False
     if memory.author_id == agent.agent_id:
         return True
@@ -117,8 +131,11 @@ def can_read_memory(
     """May ``agent`` read the stored ``memory`` by id? Its author may; otherwise the memory's scope
     must be visible from the agent's own scope (its key's ``floor``) by the recall rule, or an
     open, unexpired handoff to the agent lists it *and its source could read it* (the delegated
-    grant: a target never gets more than the source had, and nothing through a chain of them)."""
+    grant: a target never gets more than the source had, and nothing through a chain of them).
+    A quarantined memory is readable by its author and HUMAN reviewers only, never delegated."""
     if AgentCapability.MEMORY_READ not in agent.capabilities or not agent.active:
+        return False
+    if not sees_quarantined(agent, memory):
         return False
     if _reads_directly(agent, memory, hierarchy, floor):
         return True
@@ -155,12 +172,19 @@ _QUOTAS = {
     "memories.agent:": "max_memories_per_agent",
     "memories.owner:": "max_memories_per_owner",
     "pools.owner:": "max_pools_per_owner",
+    "store.items:": "max_store_items_per_agent",
+    "store.bytes:": "max_store_bytes_per_agent",
 }
 
 
 def memory_quota_counters(author_id: str, owner_id: str | None) -> list[str]:
     """The per-tenant counters one memory write counts against (its author, its author's owner)."""
     return [f"memories.agent:{author_id}"] + ([] if owner_id is None else [f"memories.owner:{owner_id}"])
+
+
+def store_quota_counters(agent_id: str) -> tuple[str, str]:
+    """The per-agent counters of LangGraph store items an agent wrote: items, JSON characters."""
+    return f"store.items:{agent_id}", f"store.bytes:{agent_id}"
 
 
 def pool_quota_counter(owner_id: str) -> str:
@@ -171,8 +195,11 @@ def pool_quota_counter(owner_id: str) -> str:
 def require_quota(tx: StateTx, limits: CapacityLimits, adding: Mapping[str, int]) -> None:
     """Raise unless every per-tenant counter stays within its limit after ``adding`` to it, so one
     tenant cannot exhaust another's capacity (counter names: ``memories.agent:<id>``,
-    ``memories.owner:<id>``, ``pools.owner:<id>``)."""
+    ``memories.owner:<id>``, ``pools.owner:<id>``, ``store.items:<id>``, ``store.bytes:<id>``).
+    A non-positive amount only releases capacity and is never refused."""
     for counter, count in adding.items():
+        if count <= 0:
+            continue
         prefix, tenant = counter.split(":", 1)
         limit_name = _QUOTAS[prefix + ":"]
         limit = getattr(limits, limit_name)

@@ -146,6 +146,16 @@ class KVOps(abc.ABC):
         """Restart the TTL of those items that have one: ``expires_at = now + ttl``."""
 
     @abc.abstractmethod
+    def kv_usage(self, ns: str, keys: Sequence[str]) -> dict[str, tuple[str | None, int]]:
+        """For the items of ``ns`` with these keys that exist (expired or not): their writer and
+        the length of their JSON text (what a put or delete of them releases from a quota)."""
+
+    @abc.abstractmethod
+    def kv_writer_usage(self, writer: str) -> tuple[int, int]:
+        """How many stored items ``writer`` wrote last, and the total length of their JSON text
+        (a scan: used to recount a quota counter that may have drifted upwards)."""
+
+    @abc.abstractmethod
     def kv_sweep(self, now: float, limit: int) -> int:
         """Delete up to ``limit`` items expired at ``now`` (with their vectors); return how many."""
 

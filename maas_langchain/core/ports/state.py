@@ -324,6 +324,22 @@ class StateTx(KVOps, ThreadOps, KeyOps, abc.ABC):
     @abc.abstractmethod
     def count_audit(self) -> int: ...
 
+    @abc.abstractmethod
+    def audit_keying(self) -> tuple[int, str | None]:
+        """Return ``(keyed_from, seal)``: the first sequence number hashed with the audit key
+        (entries before it are legacy SHA-256) and the key's MAC of that boundary, if sealed."""
+
+    @abc.abstractmethod
+    def seal_audit(self, seal: str) -> bool:
+        """Store the boundary's seal if none is stored yet; True if this call stored it. A
+        stored seal never changes (the SQL schemas refuse it)."""
+
+    @abc.abstractmethod
+    def audit_guards(self) -> list[str]:
+        """The storage-level protections of the audit tables (append-only log, forward-only head,
+        seal-once boundary) that are missing, disabled or altered, one sentence each; ``[]``
+        when all are in place (or, in memory, when there is nothing outside the port to bypass)."""
+
     # --- events -----------------------------------------------------------------------
     @abc.abstractmethod
     def append_event(self, kind: EventKind, timestamp: float, pool_id: str | None, data: dict[str, Any]) -> int:
@@ -349,10 +365,16 @@ class StateBackend(abc.ABC):
     Attributes:
         name: Short name of the technology (``"memory"``, ``"sqlite"``, ``"postgres"``).
         location: Where the data lives, for people (a path, a URL without password).
+        fresh_audit_boundary: See below.
     """
 
     name: str = "abstract"
     location: str = ""
+    fresh_audit_boundary: bool = False
+    """True when opening this backend created the audit chain's keyed boundary (a new store, or
+    the upgrade of one whose entries were written before audit keys): the first open with a key
+    may seal it. An unsealed boundary found later is left for an operator (``maas audit seal``),
+    since a rewritten log could pose as a legacy one."""
 
     @abc.abstractmethod
     def transaction(self, *, write: bool) -> AbstractContextManager[StateTx]:
