@@ -109,6 +109,9 @@ class QuarantineService:
 
     def release(self, quarantined_id: str, *, reviewer: str | None = None) -> bool:
         """Make the write what its author asked for; False when it is no longer quarantined.
+        A released store value is written as the reviewer's decision (the author's rights are not
+        checked again) and without vectors: a store with an index finds it by filter, not by
+        query, until it is put again.
 
         Raises:
             InvalidInputError: An id that is not ``memory:...`` or ``store:...``.
