@@ -32,8 +32,9 @@ class StoreQuota:
 
         The counters never fall below what is stored by bound views (a trusted overwrite or a TTL
         sweep leaves them too high, never too low), so when a write would pass a limit the
-        counter is recounted from the items first — at most once a minute per agent and process,
-        so an agent at its limit cannot make every put a scan."""
+        counter is recounted from the items first — at most once a minute per agent and store
+        view, so an agent at its limit cannot make every put a scan. Items written before the
+        counters existed (an upgraded database) are counted only once a recount has run."""
         delta: Counter[str] = Counter()
         by_ns: dict[str, list[KVPut]] = {}
         for w in writes:
