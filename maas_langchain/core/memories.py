@@ -357,11 +357,14 @@ class MemoryService:
         scope, descendants = self.gate.reader_scope(scope, descendants, as_agent, floor)
         flt = self.hierarchy.filter(self.hierarchy.check(scope), descendants=descendants)
         page = check_positive_int(limit, "limit", self._rt.limits.max_query_limit)
-        rows = self._rt.read(lambda tx: tx.list_memories(scope=flt, limit=page))
-        memories = [r.memory for r in rows]
-        if as_agent is not None:  # quarantined writes: their author's and HUMAN reviewers' only
-            memories = self.gate.shown(as_agent, memories)
-        return [self._public(m) for m in memories]
+
+        def read(tx: StateTx) -> list[Memory]:
+            memories = [r.memory for r in tx.list_memories(scope=flt, limit=page)]
+            if as_agent is None:
+                return memories
+            return self.gate.shown(tx, as_agent, memories)  # quarantined: its author's and HUMAN reviewers'
+
+        return [self._public(m) for m in self._rt.read(read)]
 
     @audit_refusals(_OP, "recall", "as_agent")
     def recall(

@@ -111,9 +111,11 @@ class MemoryGate:
             self._rt.record_failure(exc, event_type=_OP, action=action, actor=agent_id, target=memory_id)
             raise
 
-    def shown(self, agent_id: str, memories: list[Memory]) -> list[Memory]:
-        """The memories of a listing the agent may see in their status (quarantine rule)."""
-        agent = self._rt.read(lambda tx: load_actor(tx, check_id(agent_id, "as_agent")))
+    @staticmethod
+    def shown(tx: StateTx, agent_id: str, memories: list[Memory]) -> list[Memory]:
+        """The memories of a listing the agent may see in their status (quarantine rule), read
+        in the listing's own transaction."""
+        agent = load_actor(tx, check_id(agent_id, "as_agent"))
         return [m for m in memories if sees_quarantined(agent, m)]
 
     def quota(self, tx: StateTx, authors: Iterable[str | None]) -> Counter[str]:

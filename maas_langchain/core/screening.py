@@ -273,7 +273,7 @@ class MemoryPoisoningDefense:
             score += 0.4
         if _BULK_WORDS.search(query):
             score += 0.3
-        screened = MEXTRAValidator().screen(query)
+        screened = screen_text(query)
         if "exfiltration" in screened.categories:
             score += 0.3
         if "prompt_injection" in screened.categories or "sql_injection" in screened.categories:

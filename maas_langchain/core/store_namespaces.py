@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from maas_langchain.core.screening import MEXTRAValidator
+from maas_langchain.core.screening import screen_text
 
 __all__ = ["QUARANTINE", "RESERVED_ROOTS", "quarantine_namespace", "screen_strings", "to_shown", "to_stored"]
 
@@ -63,12 +63,12 @@ def to_shown(agent_id: str, stored: tuple[str, ...]) -> tuple[str, ...]:
     return stored
 
 
-def screen_strings(value: Any, validator: MEXTRAValidator | None = None) -> tuple[str, ...]:
-    """Screening categories matched by any string inside ``value`` (keys and nested values)."""
-    checker = validator or MEXTRAValidator()
+def screen_strings(value: Any) -> tuple[str, ...]:
+    """Screening categories matched by any string inside ``value`` (keys and nested values),
+    with the process's shared validator (:func:`~maas_langchain.core.screening.screen_text`)."""
     found: set[str] = set()
     for text in _strings(value):
-        found.update(checker.screen(text).categories)
+        found.update(screen_text(text).categories)
     return tuple(sorted(found))
 
 
