@@ -123,9 +123,13 @@ def resolve_audit_key(given: bytes | str | None, home: Path | None, backend: Sta
     if home is None:
         return AuditKey(secrets.token_bytes(32), source="ephemeral")
     path = home / KEY_FILE
+    # The seal is read before the file is looked for: whoever seals a log with a home key file
+    # created that file first, so a process racing the first open never sees "sealed" and
+    # "no file" for the same home.
+    sealed = _sealed(backend)
     if path.exists():
         return AuditKey(read_key_file(path), source=str(path))
-    if _sealed(backend):
+    if sealed:
         key = AuditKey(secrets.token_bytes(32), source="none found")
         key.refusal = (
             f"no audit key: this audit log was sealed with one, but {ENV_KEY} is not set and {path} does not "

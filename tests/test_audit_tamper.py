@@ -523,6 +523,34 @@ def test_a_sealed_log_without_its_key_gets_no_new_key(tmp_path: Path, monkeypatc
         assert restored.audit.verify_chain().ok
 
 
+def test_a_process_racing_the_first_open_finds_the_key_its_sealer_wrote(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CI caught four processes opening one fresh PostgreSQL schema with one home: one looked for
+    the key file, another created it and sealed the log, then the first saw the seal and refused
+    to write. The seal is now read first: whoever seals creates the file before, so it is there."""
+    from maas_langchain import audit_key as module
+
+    monkeypatch.delenv("MAAS_AUDIT_KEY", raising=False)
+    with _open(str(tmp_path)) as first:
+        first.agents.register_agent(AgentType.HUMAN, owner_id="u")
+        secret = first.runtime.audit_key.secret
+    hidden = tmp_path / "hidden.key"
+    (tmp_path / "audit.key").rename(hidden)
+    sealed = module._sealed
+
+    def the_other_process_finishes_its_first_open(backend: Any) -> bool:
+        result = sealed(backend)
+        hidden.rename(tmp_path / "audit.key")  # the sealer's file lands just after the seal is read
+        return result
+
+    monkeypatch.setattr(module, "_sealed", the_other_process_finishes_its_first_open)
+    with _open(str(tmp_path)) as racer:
+        assert racer.runtime.audit_key.secret == secret and racer.runtime.audit_key.refusal is None
+        racer.agents.register_agent(AgentType.HUMAN, owner_id="v")
+        assert racer.audit.verify_chain().ok
+
+
 def test_parse_key() -> None:
     assert parse_key(" 00ff\n") == b"\x00\xff"
     assert parse_key("0ff") == b"0ff"  # odd length: a passphrase
