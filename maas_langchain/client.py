@@ -13,6 +13,15 @@ Every Python example of ``spec/spectron-multi-agent.txt`` runs with only its imp
 :class:`SyncSession`), an async one (``async with`` gives an :class:`AsyncSession`), and
 awaitable (``session = await client.sessions.create(...)``; then ``await session.close()``).
 
+A session offers ``remember``, ``recall`` (``as_of=`` for a past moment; memories whose facts a
+later write replaced come after current ones) and the structured-memory reads
+(docs/structured-memory.md): ``get_state(scope=, as_of=, entity=, history=)`` — the entities
+with their attributes and relations, each superseded value linked to what replaced it
+(``attr.superseded_by.value``); ``reflect(query, persist=False)`` — a summary citing memory ids
+(``.summary``), by the instance's chat model (``MaaS.open(llm=...)``) or an offline extractive
+one, stored as a ``reflection`` memory when ``persist=True``; and ``profile()`` — current facts,
+recent memories by category and persisted reflections.
+
 Example:
     >>> from maas_langchain import MaaS, MaaSClient
     >>> from maas_langchain.embeddings import HashingEmbeddings
@@ -29,11 +38,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from maas_langchain.core.entity_views import StateView
 from maas_langchain.core.memories import RecallHit
 from maas_langchain.core.records import Memory, MemorySession
-from maas_langchain.errors import NotSupportedError
+from maas_langchain.core.reflection import Profile, Reflection
+from maas_langchain.errors import InvalidInputError
 from maas_langchain.maas import MaaS
 
 __all__ = ["AsyncSession", "MaaSClient", "RecallContext", "RecallItem", "SessionHandle", "SyncSession"]
@@ -51,6 +63,11 @@ class RecallItem:
     memory_category: str
     created_at: float
     why: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def superseded(self) -> bool:
+        """True when a later write replaced every fact this memory states (ranked after current ones)."""
+        return bool(self.why.get("superseded"))
 
     @classmethod
     def from_hit(cls, hit: RecallHit) -> RecallItem:
@@ -75,7 +92,8 @@ class RecallContext:
         lines = [f"Relevant memories for: {self.query}"]
         for number, item in enumerate(self.items, 1):
             where = ", ".join(f"{k}={v}" for k, v in item.scope.items())
-            lines.append(f"{number}. [{item.memory_category}; {where}] {item.content}")
+            stale = " (superseded by a later write)" if item.superseded else ""
+            lines.append(f"{number}. [{item.memory_category}; {where}] {item.content}{stale}")
         return "\n".join(lines)
 
     def __len__(self) -> int:
@@ -99,6 +117,10 @@ class SyncSession:
         """The session's scope."""
         return dict(self.record.scope)
 
+    @property
+    def _author(self) -> str | None:
+        return self.record.agent_id or self.record.scope.get("agent")
+
     def remember(
         self,
         content: str,
@@ -117,28 +139,53 @@ class SyncSession:
             scope=self.record.scope,
             category=memory_category,
             metadata=metadata,
-            author_id=self.record.agent_id or self.record.scope.get("agent"),
+            author_id=self._author,
             session_id=self.record.session_id,
             supersedes=supersedes,
         )
 
-    def recall(self, query: str, top_k: int = 5) -> RecallContext:
+    def recall(self, query: str, top_k: int = 5, *, as_of: datetime | float | None = None) -> RecallContext:
         """The ``top_k`` memories visible at the session's scope that best answer ``query``:
-        its own and its ancestors' scopes, and its descendants' (never siblings')."""
-        hits = self._maas.memories.recall(query, scope=self.record.scope, top_k=top_k)
+        its own and its ancestors' scopes, and its descendants' (never siblings'). Memories whose
+        facts a later write replaced come after current ones, marked ``superseded``; ``as_of``
+        (a datetime, or epoch seconds) answers with what was current at that moment."""
+        hits = self._maas.memories.recall(query, scope=self.record.scope, top_k=top_k, as_of=_epoch(as_of))
         return RecallContext(query, dict(self.record.scope), [RecallItem.from_hit(h) for h in hits])
 
-    def reflect(self, query: str, persist: bool = False) -> Any:
-        """Not available yet: needs an LLM-backed reflection pipeline (a later issue)."""
-        raise NotSupportedError("reflect() is not supported yet; recall() and summarise with your own LLM meanwhile")
+    def reflect(self, query: str, persist: bool = False, *, top_k: int = 10) -> Reflection:
+        """Recall what answers ``query`` and summarise it, citing memory ids (``.summary``,
+        ``.memory_ids``): with the instance's chat model (``MaaS.open(llm=...)``), else an
+        offline extractive summary. ``persist=True`` stores it as a ``reflection`` memory at
+        the session's scope, included in later :meth:`profile` calls."""
+        return self._maas.reflections.reflect(
+            query,
+            scope=self.record.scope,
+            persist=persist,
+            top_k=top_k,
+            author_id=self._author,
+            session_id=self.record.session_id,
+        )
 
-    def profile(self) -> Any:
-        """Not available yet (a later issue)."""
-        raise NotSupportedError("profile() is not supported yet; use recall() or maas.memories.history(scope=...)")
+    def profile(self, *, per_category: int = 5) -> Profile:
+        """The session scope's consolidated view: current entity facts, recent memories by
+        category, persisted reflections (``.formatted`` for a prompt)."""
+        return self._maas.reflections.profile(self.record.scope, per_category=per_category)
 
-    def get_state(self, scope: Mapping[str, str] | None = None) -> Any:
-        """Not available yet: entity extraction and conflict detection come in a later issue."""
-        raise NotSupportedError("get_state() is not supported yet; supersession is available via remember(supersedes=)")
+    def get_state(
+        self,
+        scope: Mapping[str, str] | None = None,
+        *,
+        as_of: datetime | float | None = None,
+        entity: str | None = None,
+        history: bool = True,
+    ) -> StateView:
+        """Entities with their attributes and relations at ``scope`` (default: the session's),
+        superseded values included: ``attr.superseded_by.value`` is what replaced ``attr.value``.
+        ``as_of`` answers for a past moment; ``entity`` keeps one entity."""
+        self._maas.extraction.drain(timeout=30.0, everyone=True)
+        return self._maas.entities.state(
+            self.record.scope if scope is None else scope, as_of=_epoch(as_of), entity=entity, history=history
+        )
 
     def close(self) -> None:
         """Close the session (idempotent)."""
@@ -172,21 +219,28 @@ class AsyncSession:
         """See :meth:`SyncSession.remember`."""
         return await asyncio.to_thread(self.sync.remember, content, memory_category, metadata, supersedes=supersedes)
 
-    async def recall(self, query: str, top_k: int = 5) -> RecallContext:
+    async def recall(self, query: str, top_k: int = 5, *, as_of: datetime | float | None = None) -> RecallContext:
         """See :meth:`SyncSession.recall`."""
-        return await asyncio.to_thread(self.sync.recall, query, top_k)
+        return await asyncio.to_thread(self.sync.recall, query, top_k, as_of=as_of)
 
-    async def reflect(self, query: str, persist: bool = False) -> Any:
+    async def reflect(self, query: str, persist: bool = False, *, top_k: int = 10) -> Reflection:
         """See :meth:`SyncSession.reflect`."""
-        return self.sync.reflect(query, persist)
+        return await asyncio.to_thread(self.sync.reflect, query, persist, top_k=top_k)
 
-    async def profile(self) -> Any:
+    async def profile(self, *, per_category: int = 5) -> Profile:
         """See :meth:`SyncSession.profile`."""
-        return self.sync.profile()
+        return await asyncio.to_thread(self.sync.profile, per_category=per_category)
 
-    async def get_state(self, scope: Mapping[str, str] | None = None) -> Any:
+    async def get_state(
+        self,
+        scope: Mapping[str, str] | None = None,
+        *,
+        as_of: datetime | float | None = None,
+        entity: str | None = None,
+        history: bool = True,
+    ) -> StateView:
         """See :meth:`SyncSession.get_state`."""
-        return self.sync.get_state(scope)
+        return await asyncio.to_thread(self.sync.get_state, scope, as_of=as_of, entity=entity, history=history)
 
     async def close(self) -> None:
         """Close the session (idempotent)."""
@@ -273,3 +327,14 @@ class MaaSClient:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _epoch(when: datetime | float | None) -> float | None:
+    """A moment as epoch seconds (a naive datetime is local time, as ``datetime.timestamp``)."""
+    if when is None:
+        return None
+    if isinstance(when, datetime):
+        return when.timestamp()
+    if isinstance(when, bool) or not isinstance(when, (int, float)):
+        raise InvalidInputError("as_of must be a datetime or epoch seconds", field="as_of")
+    return float(when)

@@ -43,7 +43,7 @@ from maas_langchain.core.handoff_context import embedded_screen
 from maas_langchain.core.handoffs import HandoffManager, HandoffSweeper
 from maas_langchain.core.keys import ApiKeyService
 from maas_langchain.core.limits import CapacityLimits
-from maas_langchain.core.memories import Embedder, MemoryService
+from maas_langchain.core.memories import MemoryService
 from maas_langchain.core.pools import PoolRegistry
 from maas_langchain.core.ports.state import StateBackend
 from maas_langchain.core.quarantine import QuarantineService
@@ -55,9 +55,10 @@ from maas_langchain.errors import (
     BackendUnavailableError,
     InvalidInputError,
     MaaSError,
-    NotSupportedError,
     VectorStoreLockedError,
 )
+from maas_langchain.resources import Resources, vector_spec
+from maas_langchain.structured import FactSchema, wire_structured
 
 if TYPE_CHECKING:
     from maas_langchain.adapters.langgraph.checkpoint import MaaSCheckpointer
@@ -127,75 +128,6 @@ def _shutdown(sweeper: HandoffSweeper | None, backend: StateBackend, resources: 
     backend.close()
 
 
-class _EmbedderAdapter:
-    """Any LangChain ``Embeddings`` with its model id and dimension (probed once)."""
-
-    def __init__(self, embeddings: Any) -> None:
-        from maas_langchain.embeddings import describe_embeddings
-
-        self.embeddings = embeddings
-        self.model_id, self.dimension = describe_embeddings(embeddings)
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        from maas_langchain.embeddings import embed_in_batches
-
-        return embed_in_batches(self.embeddings, texts)
-
-    def embed_query(self, text: str) -> list[float]:
-        return list(self.embeddings.embed_query(text))
-
-
-def _vector_spec(vectors: str | None, backend: StateBackend) -> str:
-    spec = vectors or os.environ.get("MAAS_VECTORS_URL") or None
-    if spec is not None:
-        return spec.strip()
-    if backend.name == "memory":
-        return "bruteforce"
-    if backend.name == "postgres":
-        return "shared-index-required"
-    return "chroma"
-
-
-class _Resources:
-    """The lazily opened vector index and embedding model of one instance."""
-
-    def __init__(self, spec: str, home: Path | None, embeddings: Any) -> None:
-        self.spec, self.home, self._embeddings = spec, home, embeddings
-        self.index: Any = None
-        self.embedder: Embedder | None = None
-        self._lock = threading.Lock()
-
-    def open_index(self) -> Any:
-        if self.spec == "shared-index-required":
-            raise NotSupportedError(
-                "memories on PostgreSQL need a vector index every process shares: pass "
-                "vectors='http://host:8000' (a `chroma run` server) to MaaS.open() or set MAAS_VECTORS_URL; "
-                "vectors='chroma' keeps an embedded index on this host only (one process)"
-            )
-        from maas_langchain.backends.vectors import open_vector_index
-
-        with self._lock:
-            if self.index is None:
-                self.index = open_vector_index(self.spec, self.home)
-            return self.index
-
-    def open_embedder(self) -> Embedder:
-        with self._lock:
-            if self.embedder is None:
-                embeddings = self._embeddings
-                if embeddings is None:
-                    from maas_langchain.embeddings import LocalMiniLMEmbeddings
-
-                    embeddings = LocalMiniLMEmbeddings()
-                self.embedder = _EmbedderAdapter(embeddings)
-            return self.embedder
-
-    def close(self) -> None:
-        if self.index is not None:
-            self.index.close()
-            self.index = None
-
-
 class MaaS:
     """One MaaS instance: agents, pools, handoffs and the audit log over one backend.
 
@@ -216,13 +148,16 @@ class MaaS:
         backend: StateBackend,
         runtime: Runtime,
         sweep_interval: float | None,
-        resources: _Resources | None = None,
+        resources: Resources | None = None,
         *,
         hierarchy: ScopeHierarchy | None = None,
         weights: RankingWeights | None = None,
         screening: str = "quarantine",
         exact_limit: int = 5_000,
         handoff_screening: str = "model",
+        extractor: Any = "rules",
+        llm: Any = None,
+        fact_schema: FactSchema | None = None,
     ) -> None:
         self.backend = backend
         self.runtime = runtime
@@ -234,7 +169,7 @@ class MaaS:
             raise InvalidInputError("handoff_screening must be 'model' or 'rules'", field="handoff_screening")
         self.audit = MaaSAuditLogger(runtime)
         self.events = EventService(runtime)
-        self._resources = resources or _Resources(_vector_spec(None, backend), None, None)
+        self._resources = resources or Resources(vector_spec(None, backend), None, None)
         model = handoff_screening == "model"
         self.handoffs = HandoffManager(
             runtime, screen=embedded_screen(self._resources.open_embedder) if model else None
@@ -249,13 +184,17 @@ class MaaS:
             exact_limit=exact_limit,
         )
         self.sessions = SessionService(runtime, self.scopes)
-        self.quarantine = QuarantineService(runtime, self.memories.index_changed)
+        self.entities, self.extraction, self.reflections = wire_structured(
+            runtime, self.memories, extractor=extractor, llm=llm, schema=fact_schema
+        )
+        self.quarantine = QuarantineService(runtime, self.memories.index_changed, self.extraction.released)
         self._kb: Any = None
         self._sweeper = None if not sweep_interval else HandoffSweeper(self.handoffs, sweep_interval)
         self._closed = False
         # an instance dropped without close() (a re-run notebook cell) still stops its sweeper
         self._finalizer = weakref.finalize(self, _shutdown, self._sweeper, backend, [self._resources])
         self._heal_index()
+        self.extraction.resume()
         if self._sweeper is not None:
             self._sweeper.start()
 
@@ -278,6 +217,9 @@ class MaaS:
         exact_limit: int = 5_000,
         audit_key: bytes | str | None = None,
         handoff_screening: str = "model",
+        extractor: Any = "rules",
+        llm: Any = None,
+        fact_schema: FactSchema | None = None,
     ) -> MaaS:
         """Open (creating if needed) a MaaS instance.
 
@@ -311,6 +253,13 @@ class MaaS:
                 rules *and* the learned signal over the text's embedding (one embedding per
                 payload, a few ms on a CPU with the packaged model); ``"rules"`` skips the
                 embedding (sub-millisecond, weaker against paraphrased injections).
+            extractor: Structured memory (docs/structured-memory.md): ``"rules"`` (default: the
+                offline rule extractor), ``"llm"`` (``LLMExtractor(llm)``), any object with
+                ``extract(text, category=...)``, or ``None`` to switch extraction off.
+            llm: A LangChain chat model for ``reflect`` summaries (and ``extractor="llm"``);
+                ``None``: offline extractive summaries.
+            fact_schema: Which attribute keys accumulate values and which relations supersede
+                (:class:`~maas_langchain.core.entities.FactSchema`).
             audit_key: The key audit entries are signed with (bytes, or hex / any string);
                 ``None``: ``$MAAS_AUDIT_KEY``, else ``<home>/audit.key`` (created on first open;
                 see ``maas_langchain/audit_key.py`` and docs/audit.md).
@@ -334,7 +283,7 @@ class MaaS:
                 audit_anchors=anchor_path(home, backend),
             )
             attach_audit_key(runtime)
-            resources = _Resources(_vector_spec(vectors, backend), home, embeddings)
+            resources = Resources(vector_spec(vectors, backend), home, embeddings)
             return cls(
                 backend,
                 runtime,
@@ -345,6 +294,9 @@ class MaaS:
                 screening=screening,
                 exact_limit=exact_limit,
                 handoff_screening=handoff_screening,
+                extractor=extractor,
+                llm=llm,
+                fact_schema=fact_schema,
             )
         except BaseException:
             backend.close()
@@ -471,6 +423,7 @@ class MaaS:
             except MaaSError as exc:
                 _log.warning("aggregated authentication failures not written at close: %s", exc.message)
         self._closed = True
+        self.extraction.close()  # jobs not yet applied stay queued for the next open
         self._finalizer()
 
     def __enter__(self) -> MaaS:

@@ -74,9 +74,15 @@ def test_core_imports_only_core_errors_numpy_and_the_standard_library(path: Path
 
 @pytest.mark.parametrize("path", BACKEND_FILES, ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_backends_implement_ports_and_import_no_core_service(path: Path) -> None:
-    """Backends see core's ports and its data types (records, enums), never a service or the
-    access module: what a principal may see reaches them as data (``core/ports/filters.py``)."""
-    allowed = ("maas_langchain.core.ports", "maas_langchain.core.records", "maas_langchain.core.enums")
+    """Backends see core's ports and its data types (records, entity types, enums), never a
+    service or the access module: what a principal may see reaches them as data
+    (``core/ports/filters.py``)."""
+    allowed = (
+        "maas_langchain.core.ports",
+        "maas_langchain.core.records",
+        "maas_langchain.core.enums",
+        "maas_langchain.core.entity_types",
+    )
     for name in _all_imports(path):
         if name.startswith("maas_langchain.core"):
             assert name.startswith(allowed), f"{path.relative_to(PACKAGE)} imports {name}"

@@ -36,6 +36,11 @@ def test_readme_python_blocks_run_in_order(tmp_path, monkeypatch) -> None:
         printed.append(out.getvalue().strip())
     assert printed[0] == "['mem-api-design']"
     assert printed[1].startswith("Competitor X raised prices by 20% in Q2. ['competitor'")  # real model recall
+    assert printed[2].splitlines()[:2] == [  # structured memory: the conflict, then reflect's cited summary
+        "enterprise.top_priority: SOC2 compliance -> data residency",
+        "The enterprise customer segment now prioritises data residency. [1]",
+    ]
+    assert printed[2].endswith("Reflections:\n- The enterprise customer segment now prioritises data residency. [1]")
     assert "True" in printed  # the audit block: verify_chain().ok
     assert (tmp_path / ".maas" / "maas.db").is_file()
 

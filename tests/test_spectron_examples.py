@@ -11,11 +11,13 @@ compiled with ``ast.PyCF_ALLOW_TOP_LEVEL_AWAIT`` and awaited inside ``asyncio.ru
 supplies what the text never defines: ``client = SpectronClient(MaaS.open(tmp_path / "home"))``
 (the packaged all-MiniLM-L6-v2 embeddings and embedded Chroma, the defaults, so every claim about
 semantic recall is checked against the real model), ``llm`` with ``async research(topic,
-context)``, ``asyncio``, and ``session`` for the fragments that use one.
+context)``, ``asyncio``, ``session`` for the fragments that use one, and ``SHARED_SCOPE`` /
+``SUPERVISOR_SCOPE`` (defined by earlier examples) for fragments run on their own.
 
-``reflect``, ``profile`` and ``get_state`` raise ``NotSupportedError`` for now; the tests assert
-exactly that, and run the supervisor flow without ``reflect`` (the reader's workaround: return
-the findings) to check the scope behaviour the text describes.
+``reflect``, ``profile`` and ``get_state`` run as written: the instance has the defaults of
+``MaaS.open`` (the offline rule extractor, no chat model, so ``reflect`` writes the offline
+extractive summary); one test gives it a chat model instead. Nothing here works around the
+library: where an example cannot do what the text says, the test fails.
 """
 
 from __future__ import annotations
@@ -30,10 +32,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from pydantic import Field
 
-from maas_langchain import InvalidInputError, MaaS, MemoryInput, NotFoundError, NotSupportedError
+from maas_langchain import AgentType, EventKind, InvalidInputError, MaaS, MemoryInput, NotFoundError
 from maas_langchain import MaaSClient as SpectronClient
 from maas_langchain.client import RecallContext
+from maas_langchain.core.entity_views import StateView
+from maas_langchain.core.reflection import Profile, Reflection
 
 SPEC = Path(__file__).resolve().parents[2] / "shared" / "spec" / "spectron-multi-agent.txt"
 
@@ -161,28 +169,6 @@ EXAMPLES = {
     "reflection": REFLECTION,
 }
 
-# The reader's workaround while reflect() is not supported: a worker returns its findings and
-# the supervisor skips the synthesis; everything else is the example as written.
-_WORKER_REFLECT = """
-        # Return a summary for the supervisor
-        reflection = await session.reflect(
-            query=f"Summarise findings about {topic}",
-            persist=False,
-        )
-        return reflection.summary
-"""
-_SUPERVISOR_REFLECT = """
-        # Supervisor synthesises and stores a final report
-        await session.reflect(
-            query="Synthesise all research findings into a coherent executive summary.",
-            persist=True,
-        )
-"""
-assert SUPERVISOR.count(_WORKER_REFLECT) == 1 and SUPERVISOR.count(_SUPERVISOR_REFLECT) == 1
-SUPERVISOR_WITHOUT_REFLECT = SUPERVISOR.replace(_WORKER_REFLECT, "\n        return findings\n").replace(
-    _SUPERVISOR_REFLECT, ""
-)
-
 TOPICS = ["pricing trends", "competitor features", "customer sentiment"]
 FINDINGS = {
     "pricing trends": "Average SaaS list prices rose 8% this year as vendors move to usage-based tiers.",
@@ -308,60 +294,74 @@ def test_shared_scope_recall_ranks_the_finding_first_among_unrelated_facts(clien
 
 
 # --- supervisor + workers -------------------------------------------------------------------
-def test_supervisor_example_stops_at_reflect_which_is_not_supported(client: SpectronClient) -> None:
+SUPERVISOR_QUERY = "Synthesise all research findings into a coherent executive summary."
+
+
+def run_supervisor_example(client: SpectronClient) -> dict[str, Any]:
+    """Define the example's functions and run ``supervisor(client)``, as the reader would."""
     ns = reader_namespace(client)
 
     async def reader() -> None:
         await run_example(SUPERVISOR, ns)
         await ns["supervisor"](client)
 
-    with pytest.raises(NotSupportedError, match="not supported") as caught:
-        asyncio.run(reader())
-    assert "reflect()" in str(caught.value)
-    assert caught.value.code == "not_supported" and isinstance(caught.value, NotImplementedError)
-    # the worker that raised had researched its topic (the others may have been cancelled earlier)
-    assert ns["llm"].calls and {topic for topic, _ in ns["llm"].calls} <= set(TOPICS)
-
-
-def test_supervisor_and_workers_without_reflect(client: SpectronClient) -> None:
-    ns = reader_namespace(client)
-
-    async def reader() -> None:
-        await run_example(SUPERVISOR_WITHOUT_REFLECT, ns)
-        await ns["supervisor"](client)
-
     asyncio.run(reader())
+    return ns
+
+
+def _cited_sentences(summary: str) -> list[tuple[str, int]]:
+    """``"A. [1] B. [2]"`` -> ``[("A.", 1), ("B.", 2)]``: an extractive summary's parts."""
+    return [(text.strip(), int(n)) for text, n in re.findall(r"(.+?)\s\[(\d+)\]", summary)]
+
+
+def test_supervisor_and_workers(client: SpectronClient) -> None:
+    ns = run_supervisor_example(client)
     project = {"org": "acme", "project": "research-pipeline"}
     workers = {f"worker-{i}": topic for i, topic in enumerate(TOPICS)}
 
     # workers ran concurrently and none saw a sibling's finding (nothing else existed yet)
     assert sorted(ns["llm"].calls) == sorted((t, f"No memories found for: {t}") for t in TOPICS)
 
-    # each worker's finding is stored at its own {org, project, agent} scope, by that worker
     stored = client.maas.memories.history(scope={"org": "acme"})
-    by_scope = {tuple(sorted(m.scope.items())): m for m in stored if "agent" in m.scope}
-    assert len(by_scope) == 3
+    by_id = {m.memory_id: m for m in stored}
+    # each worker's finding is stored at its own {org, project, agent} scope, by that worker; its
+    # reflect(persist=False) stored nothing
+    at_workers = [m for m in stored if "agent" in m.scope]
+    assert len(at_workers) == 3
     for worker, topic in workers.items():
-        m = by_scope[tuple(sorted({**project, "agent": worker}.items()))]
+        (m,) = [m for m in at_workers if m.scope == {**project, "agent": worker}]
         assert m.content == FINDINGS[topic] and m.category == "knowledge" and m.author_id == worker
-    aggregated = {f"[{t}] {FINDINGS[t]}" for t in TOPICS}
-    assert {m.content for m in stored if "agent" not in m.scope} == aggregated
-    assert all(m.scope == project for m in stored if "agent" not in m.scope)
+
+    # reflection.summary: the worker's own finding, citing it ([1] is the worker's memory), never a
+    # sibling's; the supervisor stored it under its topic at the project scope
+    aggregated = [m for m in stored if m.scope == project and m.category == "knowledge"]
+    assert [m.content for m in aggregated] == [f"[{t}] {FINDINGS[t]} [1]" for t in TOPICS]
+
+    # the supervisor's reflect(persist=True): one reflection memory at the project scope, citing
+    # memories of the project's tree; extractive: each sentence is one of its source's, numbered
+    (reflection,) = [m for m in stored if m.category == "reflection"]
+    assert reflection.scope == project and reflection.status.value == "active"
+    assert reflection.metadata["reflection_of"] == SUPERVISOR_QUERY and reflection.metadata["method"] == "extractive"
+    sources = reflection.metadata["sources"].split(",")
+    assert len(sources) >= 2 and set(sources) <= {m.memory_id for m in stored if m.category == "knowledge"}
+    parts = _cited_sentences(reflection.content)
+    assert parts and {n for _, n in parts} == set(range(1, len(sources) + 1))
+    for sentence, n in parts:
+        assert sentence in by_id[sources[n - 1]].content
+    assert reflection.memory_id not in sources  # a reflection never cites itself
 
     # a worker sees its own memory and the project scope's, never a sibling's
+    shared = {m.content for m in aggregated} | {reflection.content}
     for worker, topic in workers.items():
         ctx = recall_at(client, {**project, "agent": worker}, topic)
         assert {item.scope.get("agent") for item in ctx.items} == {worker, None}
-        assert set(contents(ctx)) == {FINDINGS[topic]} | aggregated
-        assert not any(item.scope.get("agent") not in (worker, None) for item in ctx.items)
-        # by meaning (and words), the supervisor's copy of its own topic comes first
-        assert contents(ctx)[0] == f"[{topic}] {FINDINGS[topic]}"
+        assert set(contents(ctx)) == {FINDINGS[topic]} | shared
 
     # the supervisor at {org, project} sees every worker's finding and its own
-    ctx = recall_at(client, project, "research findings")
-    assert set(contents(ctx)) == set(FINDINGS.values()) | aggregated
+    everything = set(FINDINGS.values()) | shared
+    assert set(contents(recall_at(client, project, "research findings"))) == everything
     # a query at {org} sees everything under the org; another org sees nothing
-    assert set(contents(recall_at(client, {"org": "acme"}, "research findings"))) == set(FINDINGS.values()) | aggregated
+    assert set(contents(recall_at(client, {"org": "acme"}, "research findings"))) == everything
     other = recall_at(client, {"org": "globex"}, "research findings")
     assert other.items == [] and other.formatted == "No memories found for: research findings"
 
@@ -418,6 +418,23 @@ def test_subset_matching_hierarchy(shared_client: SpectronClient) -> None:
 
 
 # --- provenance, entities, state, reflection ------------------------------------------------
+SHARED_SCOPE = {"org": "acme", "project": "market-research-q3"}
+SOC2 = "The enterprise customer segment prioritises SOC2 compliance over cost."
+RESIDENCY = "The enterprise customer segment now prioritises data residency."
+
+
+def run_in_session(client: SpectronClient, ns: dict[str, Any], *examples: str, agent_id: str | None = None) -> str:
+    """Run ``examples`` in one ``async with`` session at SHARED_SCOPE bound to ``ns["session"]``
+    (the fragments' ``session``), as ``agent_id``; return what they printed."""
+
+    async def reader() -> str:
+        async with client.sessions.create(scope=ns["SHARED_SCOPE"], agent_id=agent_id) as session:
+            ns["session"] = session
+            return "".join([await run_example(code, ns) for code in examples])
+
+    return asyncio.run(reader())
+
+
 def test_provenance_metadata_comes_back_unchanged(client: SpectronClient) -> None:
     ns = reader_namespace(client)
     scope = {"org": "acme", "project": "market-research-q3"}
@@ -434,44 +451,188 @@ def test_provenance_metadata_comes_back_unchanged(client: SpectronClient) -> Non
     assert item.memory_category == "knowledge" and item.scope == scope
 
 
-def test_entity_example_stores_with_the_default_category_and_get_state_is_not_supported(
-    client: SpectronClient,
-) -> None:
-    ns = reader_namespace(client)
-    ns["SHARED_SCOPE"] = {"org": "acme", "project": "market-research-q3"}  # from the first example
+def test_entity_example_get_state_shows_the_extracted_entity(client: SpectronClient) -> None:
+    ns = reader_namespace(client) | {"SHARED_SCOPE": dict(SHARED_SCOPE)}  # from the first example
+    printed = run_in_session(client, ns, ENTITY, GET_STATE)
+    assert printed == ""  # nothing superseded yet: the conflict loop prints nothing
 
-    async def reader() -> RecallContext:
-        async with client.sessions.create(scope=ns["SHARED_SCOPE"]) as session:
-            ns["session"] = session
-            await run_example(ENTITY, ns)
-            with pytest.raises(NotSupportedError) as caught:
-                await run_example(GET_STATE, ns)
-            ns["error"] = caught.value
-            return await session.recall("customer priorities", top_k=5)
+    state = ns["state"]
+    assert isinstance(state, StateView) and state.scope == SHARED_SCOPE and state.pending_extractions == 0
+    (entity,) = state.entities
+    assert (entity.type, entity.name, entity.scope) == ("CustomerSegment", "enterprise", SHARED_SCOPE)
+    assert "enterprise customer segment" in entity.aliases
+    (attr,) = entity.attributes
+    assert (attr.key, attr.value, attr.status, attr.superseded_by) == (
+        "top_priority",
+        "SOC2 compliance",
+        "current",
+        None,
+    )
+    assert entity.current == {"top_priority": "SOC2 compliance"} and state.entity("Enterprise") == entity
+    # provenance: the memory the example stored (the default category), its session
+    (memory,) = client.maas.memories.history(scope=SHARED_SCOPE)
+    assert memory.content == SOC2 and memory.category == "knowledge"
+    assert attr.memory_id == memory.memory_id and attr.session_id == ns["session"].session_id
+    assert [s.memory_id for s in attr.sources] == [memory.memory_id]
+    assert state.formatted == "CustomerSegment/enterprise: top_priority=SOC2 compliance"
 
-    (item,) = asyncio.run(reader()).items
-    assert item.content == "The enterprise customer segment prioritises SOC2 compliance over cost."
-    assert item.memory_category == "knowledge"
-    message = str(ns["error"])
-    assert message.startswith("get_state() is not supported yet") and "supersedes" in message
-    assert "state" not in ns
+
+def test_provenance_and_entity_examples_give_the_listed_attribute_and_relation(client: SpectronClient) -> None:
+    """The three lines under "The extraction pipeline creates:" — the relation comes from the
+    provenance example's sentence ("... values compliance features most"), in the same scope."""
+    ns = reader_namespace(client) | {"SHARED_SCOPE": dict(SHARED_SCOPE)}
+    run_in_session(client, ns, PROVENANCE, ENTITY, GET_STATE)
+    enterprise = ns["state"].entity("enterprise")
+    assert enterprise is not None and enterprise.type == "CustomerSegment"
+    assert enterprise.current == {"top_priority": "SOC2 compliance"}
+    assert [(r.predicate, r.object, r.status) for r in enterprise.relations] == [
+        ("values", "compliance features", "current")
+    ]
+    (provenance,) = [m for m in client.maas.memories.history(scope=SHARED_SCOPE) if m.metadata]
+    assert enterprise.relations[0].memory_id == provenance.memory_id
 
 
-def test_reflection_pass_example_is_not_supported(client: SpectronClient) -> None:
-    ns = reader_namespace(client)
-    ns["SUPERVISOR_SCOPE"] = {"org": "acme", "project": "research-pipeline"}  # from the supervisor example
+def _writers(client: SpectronClient, n: int) -> list[str]:
+    return [
+        client.maas.agents.register_agent(AgentType.CLAUDE_CODE, owner_id="user-1", project_id="market-research-q3")
+        for _ in range(n)
+    ]
 
-    with pytest.raises(NotSupportedError, match=r"^profile\(\) is not supported"):
-        asyncio.run(run_example(REFLECTION, ns))
-    # the session was still closed on the way out
-    assert client.maas.sessions.get(ns["supervisor_session"].session_id).closed_at is not None
 
-    async def reflect() -> None:
-        async with client.sessions.create(scope=ns["SUPERVISOR_SCOPE"]) as session:
-            await session.reflect(query="What is still uncertain?", persist=True)
+def test_conflict_loop_prints_what_the_later_write_replaced(client: SpectronClient) -> None:
+    agent_a, agent_b, bystander = _writers(client, 3)
+    subscriptions = {
+        who: client.maas.events.subscribe(after_seq=0, agent_id=who) for who in (agent_a, agent_b, bystander)
+    }
+    trusted = client.maas.events.subscribe(after_seq=0)
+    ns = reader_namespace(client) | {"SHARED_SCOPE": dict(SHARED_SCOPE)}
 
-    with pytest.raises(NotSupportedError, match=r"^reflect\(\) is not supported"):
-        asyncio.run(reflect())
+    run_in_session(client, ns, ENTITY, agent_id=agent_a)  # agent A writes the example's sentence
+    with client.sessions.create(scope=SHARED_SCOPE, agent_id=agent_b) as session_b:  # agent B, later
+        session_b.remember(RESIDENCY)
+    printed = run_in_session(client, ns, GET_STATE)  # a third session reads the scope
+
+    assert printed == "Conflict: enterprise.top_priority was SOC2 compliance \u2192 now data residency\n"
+    enterprise = ns["state"].entity("enterprise")
+    assert enterprise is not None and enterprise.current == {"top_priority": "data residency"}
+    new, old = enterprise.attributes
+    assert (new.value, new.status, new.agent_id, new.supersedes) == ("data residency", "current", agent_b, old.fact_id)
+    assert (old.value, old.status, old.agent_id) == ("SOC2 compliance", "superseded", agent_a)
+    assert old.superseded_by == new and old.valid_to == new.valid_from
+    assert ns["state"].conflicts == [(enterprise, old)]
+
+    # the conflict is an event for the two writers (and trusted subscribers), and an audit entry
+    def conflicts(sub: Any) -> list[Any]:
+        return [e for e in sub.poll(timeout=0.5) if e.kind is EventKind.ENTITY_CONFLICT]
+
+    seen = {who: conflicts(sub) for who, sub in subscriptions.items()}
+    assert len(seen[agent_a]) == len(seen[agent_b]) == 1 and seen[bystander] == []
+    (event,) = conflicts(trusted)
+    assert event.data["agents"] == sorted([agent_a, agent_b]) and event.data["entity"] == "enterprise"
+    assert (event.data["old"]["value"], event.data["new"]["value"]) == ("SOC2 compliance", "data residency")
+    (entry,) = client.maas.audit.query(action="entity_conflict")
+    assert set(entry.details["agents"]) == {agent_a, agent_b} and client.maas.audit.verify_chain().ok
+
+
+def test_conflict_loop_when_two_agents_write_at_the_same_time(client: SpectronClient) -> None:
+    """Two sessions remember concurrently: the write that committed later (``Memory.seq``) wins."""
+    agents = _writers(client, 2)
+    texts = [SOC2, RESIDENCY]
+
+    async def write(agent: str, text: str) -> Any:
+        async with client.sessions.create(scope=SHARED_SCOPE, agent_id=agent) as session:
+            return await session.remember(content=text)
+
+    async def both() -> list[Any]:
+        return list(await asyncio.gather(*(write(a, t) for a, t in zip(agents, texts, strict=True))))
+
+    first, later = sorted(asyncio.run(both()), key=lambda m: m.seq)
+    ns = reader_namespace(client) | {"SHARED_SCOPE": dict(SHARED_SCOPE)}
+    printed = run_in_session(client, ns, GET_STATE)
+    value = {SOC2: "SOC2 compliance", RESIDENCY: "data residency"}
+    assert printed == (
+        f"Conflict: enterprise.top_priority was {value[first.content]} \u2192 now {value[later.content]}\n"
+    )
+    enterprise = ns["state"].entity("enterprise")
+    assert enterprise is not None and enterprise.attributes[0].agent_id == later.author_id
+
+
+def test_reflection_pass_after_the_workers(client: SpectronClient) -> None:
+    ns = run_supervisor_example(client)  # defines SUPERVISOR_SCOPE; leaves one persisted reflection
+    project = {"org": "acme", "project": "research-pipeline"}
+    (earlier,) = [m for m in client.maas.memories.history(scope=project) if m.category == "reflection"]
+
+    printed = asyncio.run(run_example(REFLECTION, ns))
+    synthesis = ns["synthesis"]
+    assert isinstance(synthesis, Reflection) and printed == f"{synthesis.summary}\n"
+
+    # profile(): every worker's contribution (its finding, or the supervisor's copy of it), and
+    # the reflection the supervisor persisted before
+    full_context = ns["full_context"]
+    assert isinstance(full_context, Profile) and full_context.scope == project
+    knowledge = [m.content for m in full_context.memories["knowledge"]]
+    assert len(knowledge) == 5 and knowledge[:3] == [f"[{t}] {FINDINGS[t]} [1]" for t in reversed(TOPICS)]
+    assert all(FINDINGS[t] in full_context.formatted for t in TOPICS)
+    assert [m.memory_id for m in full_context.reflections] == [earlier.memory_id]
+
+    # the synthesis: offline (no chat model), citing knowledge memories only, persisted
+    assert synthesis.method == "extractive" and synthesis.note is None and synthesis.scope == project
+    stored = {m.memory_id: m for m in client.maas.memories.history(scope={"org": "acme"})}
+    assert synthesis.memory_ids and all(stored[i].category == "knowledge" for i in synthesis.memory_ids)
+    for sentence, n in _cited_sentences(synthesis.summary):
+        assert sentence in stored[synthesis.memory_ids[n - 1]].content
+    persisted = stored[synthesis.reflection_id]
+    assert (persisted.content, persisted.category, persisted.scope) == (synthesis.summary, "reflection", project)
+    assert persisted.metadata["sources"] == ",".join(synthesis.memory_ids)
+
+    # "included in future profile() calls": newest first, in the profile's text too
+    with client.sessions.create(scope=project) as later:
+        again = later.profile()
+    assert [m.memory_id for m in again.reflections] == [synthesis.reflection_id, earlier.memory_id]
+    assert again.formatted.split("Reflections:\n", 1)[1].startswith(f"- {synthesis.summary}\n")
+    assert "reflection" not in again.memories  # listed apart from the memories by category
+
+
+class AnalystChat(BaseChatModel):
+    """A chat model with one fixed answer; records the messages it was sent."""
+
+    answer: str = ""
+    calls: list[list[BaseMessage]] = Field(default_factory=list)
+
+    @property
+    def _llm_type(self) -> str:
+        return "analyst"
+
+    def _generate(
+        self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kw: Any
+    ) -> ChatResult:
+        self.calls.append(list(messages))
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(self.answer))])
+
+
+def test_reflection_pass_with_a_chat_model(tmp_path: Path) -> None:
+    """``MaaS.open(llm=...)``: the synthesis is the model's answer; ``[n]`` cites the n-th source."""
+    model = AnalystChat(answer="Prices rose [2] while SSO became table stakes [1]. Unclear: sentiment.")
+    client = SpectronClient(MaaS.open(tmp_path / "home", llm=model))
+    ns = reader_namespace(client) | {"SUPERVISOR_SCOPE": {"org": "acme", "project": "research-pipeline"}}
+    try:
+        ids = {}
+        for i, topic in enumerate(TOPICS):
+            with client.sessions.create(scope={**ns["SUPERVISOR_SCOPE"], "agent": f"worker-{i}"}) as worker:
+                ids[FINDINGS[topic]] = worker.remember(FINDINGS[topic], memory_category="knowledge").memory_id
+        printed = asyncio.run(run_example(REFLECTION, ns))
+        synthesis = ns["synthesis"]
+        assert printed == f"{model.answer}\n" and synthesis.method == "llm" and synthesis.note is None
+        (messages,) = model.calls  # profile() does not call the model; reflect() once
+        sources = dict(re.findall(r'<source n="(\d+)">\n\[\d+\] (.*)\n</source>', str(messages[-1].content)))
+        assert sorted(sources.values()) == sorted(FINDINGS.values())  # what the workers found
+        assert synthesis.memory_ids == (ids[sources["2"]], ids[sources["1"]])  # in citation order
+        with client.sessions.create(scope=ns["SUPERVISOR_SCOPE"]) as later:
+            (persisted,) = later.profile().reflections
+        assert persisted.memory_id == synthesis.reflection_id and persisted.content == model.answer
+        assert persisted.metadata["method"] == "llm"
+    finally:
+        client.close()
 
 
 # --- the three ways to hold a session -------------------------------------------------------

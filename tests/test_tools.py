@@ -114,7 +114,16 @@ def test_the_specifications_fifteen_tools_come_first_with_its_parameters() -> No
     specs = tool_specs()
     assert list(SPEC_TOOL_NAMES) == list(SPEC_PARAMETERS)
     assert [s.name for s in specs[:15]] == list(SPEC_PARAMETERS)
-    assert [s.name for s in specs[15:]] == ["remember", "recall", "reject_handoff", "cancel_handoff", "get_handoff"]
+    assert [s.name for s in specs[15:]] == [
+        "remember",
+        "recall",
+        "reject_handoff",
+        "cancel_handoff",
+        "get_handoff",
+        "get_state",
+        "profile",
+        "reflect",
+    ]
     for spec in specs[:15]:
         properties = set(spec.args_schema.model_json_schema()["properties"])
         assert SPEC_PARAMETERS[spec.name] <= properties, spec.name

@@ -77,6 +77,9 @@ class _World:
             "reject_handoff": {"handoff_id": self.rejectable, "reason": "busy"},
             "cancel_handoff": {"handoff_id": self.cancellable},
             "get_handoff": {"handoff_id": self.pending},
+            "get_state": {"entity": "auth service", "history": True},
+            "profile": {"per_category": 3},
+            "reflect": {"query": "How are JWTs signed?", "top_k": 3},
         }
 
 

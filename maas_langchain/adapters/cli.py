@@ -11,6 +11,7 @@ Example:
     $ maas demo
     $ maas reindex
     $ maas kb ingest ./src --kind code && maas kb search "who may accept a handoff"
+    $ maas extract --resume && maas state --scope org=acme,project=alpha
     $ maas keys create --agent AGENT_ID --read-only && maas serve --http --port 8765
 """
 
@@ -23,7 +24,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from maas_langchain.adapters import cli_serve, kb_cli, quarantine_cli
+from maas_langchain.adapters import cli_serve, extract_cli, kb_cli, quarantine_cli
 from maas_langchain.adapters.audit_anchorer import AuditAnchorer
 from maas_langchain.core.audit import ChainReport
 from maas_langchain.core.redaction import redact, redact_value
@@ -206,6 +207,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("reindex", help="rebuild the memory vector index from the stored vectors (progress bar)")
     kb_cli.register(sub)
     quarantine_cli.register(sub)
+    extract_cli.register(sub)
     cli_serve.register(sub)
     return parser
 
@@ -221,6 +223,8 @@ _COMMANDS = {
     "reindex": _cmd_reindex,
     "kb": kb_cli.run,
     "quarantine": quarantine_cli.run,
+    "extract": extract_cli.run_extract,
+    "state": extract_cli.run_state,
     "serve": cli_serve.run_serve,
     "keys": cli_serve.run_keys,
 }

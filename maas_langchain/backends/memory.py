@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+from maas_langchain.backends.memory_entities import MemoryEntityOps
 from maas_langchain.backends.memory_keys import MemoryKeyOps
 from maas_langchain.backends.memory_kv import MemoryKVOps
 from maas_langchain.backends.memory_memories import MemoryOps, MemoryTables
@@ -50,11 +51,11 @@ class _Tables:
         self.event_seq = 0
         self.share_seq = 0
         self.memory = MemoryTables()
-        self.extra: dict[str, Any] = {}  # tables of the kv / threads / keys mixins, by name
+        self.extra: dict[str, Any] = {}  # tables of the kv / threads / keys / entities mixins, by name
         self.counters: dict[str, int] = {}  # quota counters by name
 
 
-class _MemoryTx(MemoryOps, MemoryKVOps, MemoryThreadOps, MemoryKeyOps, StateTx):
+class _MemoryTx(MemoryOps, MemoryKVOps, MemoryThreadOps, MemoryKeyOps, MemoryEntityOps, StateTx):
     """Mutations record their inverse; the backend replays them backwards on rollback."""
 
     t: _Tables  # the mixins declare the narrower protocols they need

@@ -146,9 +146,11 @@ class MemoryOps:
         after_seq: int = 0,
         limit: int = 1_000,
         with_vectors: bool = False,
+        newest_first: bool = False,
     ) -> list[StoredMemory]:
         found: list[StoredMemory] = []
-        for row in self.m.memories.values():
+        rows = list(self.m.memories.values())
+        for row in reversed(rows) if newest_first else rows:
             if len(found) >= limit:
                 break
             if row.memory.seq <= after_seq or (scope is not None and not _in_scope(row, scope)):

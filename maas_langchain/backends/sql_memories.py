@@ -19,7 +19,7 @@ from maas_langchain.core.ports.filters import ScopeFilter
 from maas_langchain.core.ports.state import NewMemory, StoredMemory, iter_chunks
 from maas_langchain.core.records import Memory, MemorySession
 
-__all__ = ["MEMORY_COLUMNS", "SqlMemoryOps", "scope_token"]
+__all__ = ["MEMORY_COLUMNS", "SqlMemoryOps", "scope_sql", "scope_token"]
 
 MEMORY_COLUMNS = (
     "memory_id, content, category, scope, created_at, author_id, session_id, pool_id, metadata, "
@@ -63,12 +63,16 @@ def _stored(row: Sequence[Any], with_vector: bool) -> StoredMemory:
     return StoredMemory(memory_from_row(row), vector, row[16])
 
 
-def _scope_sql(scope: ScopeFilter) -> tuple[str, list[Any]]:
-    """SQL condition on alias ``m`` and its parameters for a reader's scope filter."""
+def scope_sql(scope: ScopeFilter, alias: str = "m", seq_column: str = "seq") -> tuple[str, list[Any]]:
+    """SQL condition and its parameters for a reader's scope filter, on the row ``alias`` with a
+    ``scope_key`` column and ``seq_column`` holding its memory's ``seq`` (``m.seq`` for a memory;
+    ``f.memory_seq`` for a fact, which is visible where the memory it came from is)."""
     marks = ", ".join("?" for _ in scope.ancestors)
-    ors, params = [f"m.scope_key IN ({marks})"], list(scope.ancestors)
+    ors, params = [f"{alias}.scope_key IN ({marks})"], list(scope.ancestors)
     if scope.descendant_of is not None:
-        ors.append("EXISTS (SELECT 1 FROM memory_scopes s WHERE s.sub_key = ? AND s.memory_seq = m.seq)")
+        ors.append(
+            f"EXISTS (SELECT 1 FROM memory_scopes s WHERE s.sub_key = ? AND s.memory_seq = {alias}.{seq_column})"
+        )
         params.append(scope.descendant_of)
     return "(" + " OR ".join(ors) + ")", params
 
@@ -118,7 +122,7 @@ class SqlMemoryOps(SqlCursorOps):
 
     def get_memories(self, memory_ids: Sequence[str], *, scope: ScopeFilter | None = None) -> list[StoredMemory]:
         found: list[StoredMemory] = []
-        cond, extra = ("", []) if scope is None else _scope_sql(scope)
+        cond, extra = ("", []) if scope is None else scope_sql(scope)
         for chunk in iter_chunks(list(dict.fromkeys(memory_ids)), 500):
             marks = ", ".join("?" for _ in chunk)
             where = f"m.memory_id IN ({marks})" + (f" AND {cond}" if cond else "")
@@ -162,7 +166,7 @@ class SqlMemoryOps(SqlCursorOps):
     def lexical_search(self, terms: Sequence[str], scope: ScopeFilter, limit: int) -> list[tuple[str, float]]:
         if not terms:
             return []
-        cond, params = _scope_sql(scope)
+        cond, params = scope_sql(scope)
         if self._d.name == "postgres":
             sql = (
                 "SELECT m.memory_id, ts_rank(m.search_tsv, q) AS r FROM memories m, to_tsquery('english', ?) q "
@@ -206,11 +210,12 @@ class SqlMemoryOps(SqlCursorOps):
         after_seq: int = 0,
         limit: int = 1_000,
         with_vectors: bool = False,
+        newest_first: bool = False,
     ) -> list[StoredMemory]:
         conds: list[str] = ["m.seq > ?"]
         params: list[Any] = [after_seq]
         if scope is not None:
-            cond, extra = _scope_sql(scope)
+            cond, extra = scope_sql(scope)
             conds.append(cond)
             params.extend(extra)
         if statuses is not None:
@@ -218,7 +223,8 @@ class SqlMemoryOps(SqlCursorOps):
             params.extend(s.value for s in statuses)
         vector = "m.vector" if with_vectors else "NULL"
         rows = self._all(
-            f"SELECT {_M_COLUMNS}, {vector} FROM memories m WHERE {' AND '.join(conds)} ORDER BY m.seq LIMIT ?",
+            f"SELECT {_M_COLUMNS}, {vector} FROM memories m WHERE {' AND '.join(conds)} "
+            f"ORDER BY m.seq{' DESC' if newest_first else ''} LIMIT ?",
             [*params, limit],
         )
         return [_stored(r, with_vectors) for r in rows]
@@ -241,7 +247,7 @@ class SqlMemoryOps(SqlCursorOps):
 
     def in_scope(self, memory_ids: Sequence[str], scope: ScopeFilter) -> list[str]:
         found: list[str] = []
-        cond, extra = _scope_sql(scope)
+        cond, extra = scope_sql(scope)
         for chunk in iter_chunks(list(dict.fromkeys(memory_ids)), 500):
             marks = ", ".join("?" for _ in chunk)
             sql = f"SELECT m.memory_id FROM memories m WHERE m.memory_id IN ({marks}) AND {_CURRENT} AND {cond}"

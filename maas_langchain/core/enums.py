@@ -202,6 +202,7 @@ class EventKind(_ParseableEnum):
     HANDOFF_COMPLETED = "handoff.completed"
     HANDOFF_EXPIRED = "handoff.expired"
     HANDOFF_CANCELLED = "handoff.cancelled"
+    ENTITY_CONFLICT = "entity.conflict"
 
 
 _LEVELS: dict[Any, int] = {m: i for e in (SharedScope, PermissionModel) for i, m in enumerate(e)}

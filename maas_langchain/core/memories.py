@@ -49,6 +49,7 @@ from maas_langchain.core.ranking import (
     rank,
     search_text,
 )
+from maas_langchain.core.recall_time import candidates_as_of, current_first
 from maas_langchain.core.records import Memory
 from maas_langchain.core.runtime import AuditEntry, Runtime, audit_refusals
 from maas_langchain.core.scopes import ScopeFilter, ScopeHierarchy
@@ -113,6 +114,7 @@ class MemoryService:
         self.exact_limit = exact_limit
         self._cache = VectorCache()
         self._plans = ScopePlans()
+        self.extraction: Any = None  # the facade's ExtractionWorker: queues facts, orders recall
 
     # --- set-up -----------------------------------------------------------------------
     @property
@@ -207,6 +209,8 @@ class MemoryService:
             target=prepared[0].memory.session_id,
         )
         self._index_now(collection, [m.memory_id for m in stored] + ([supersedes] if supersedes else []))
+        if self.extraction is not None:
+            self.extraction.queued(sum(1 for m in stored if self.extraction.wants(m)))
         return [self._public(m) for m in stored]
 
     def _insert(
@@ -240,6 +244,8 @@ class MemoryService:
         for name, count in quota.items():
             tx.bump_counter(name, count)
         self._record_writes(tx, stored)
+        if self.extraction is not None:  # jobs as durable as the memories (core/extraction.py)
+            self.extraction.enqueue(tx, stored)
         return stored
 
     def _open_session(self, tx: StateTx, session_id: str) -> Any:
@@ -303,6 +309,8 @@ class MemoryService:
             if found[0].memory.status is MemoryStatus.DELETED:
                 return False
             tx.set_memory_status(key, MemoryStatus.DELETED, valid_to=self._rt.clock())
+            if self.extraction is not None:  # its facts are retracted; the value before holds again
+                self.extraction.entities.retract(tx, [key])
             self._rt.emit(tx, EventKind.MEMORY_STATUS_CHANGED, None, memory_id=key, status="deleted")
             self._rt.record(tx, AuditEntry(_OP, "forget", actor_id, key))
             return True
@@ -376,10 +384,15 @@ class MemoryService:
         descendants: bool = True,
         as_agent: str | None = None,
         floor: Mapping[str, str] | None = None,
+        as_of: float | None = None,
     ) -> list[RecallHit]:
         """The ``top_k`` current memories visible at ``scope`` that best answer ``query``.
         With ``as_agent`` the agent needs MEMORY_READ and ``scope`` (default: its own, or
         ``floor``) must be allowed by :func:`~maas_langchain.core.access.memory_grant`.
+
+        Memories whose every extracted fact a later write replaced rank after current ones and
+        carry ``why["superseded"]`` (:mod:`~maas_langchain.core.recall_time`). ``as_of`` (epoch
+        seconds) answers for that moment: the memories that were current then.
 
         Raises:
             InvalidInputError: Empty query, bad scope, ``top_k`` outside 1..``max_recall_top_k``.
@@ -389,8 +402,13 @@ class MemoryService:
         scope, descendants = self.gate.reader_scope(scope, descendants, as_agent, floor)
         flt = self.hierarchy.filter(self.hierarchy.check(scope), descendants=descendants)
         terms = lexical_terms(text)
-        candidates, by_id = self.candidates(text, flt, max(3 * k, 50), terms=terms)
-        ranked = rank(candidates, self._rt.clock(), self.weights)[:k]
+        if as_of is not None:
+            candidates, by_id = candidates_as_of(self, text, flt, float(as_of))
+            now = float(as_of)
+        else:
+            candidates, by_id = self.candidates(text, flt, max(3 * k, 50), terms=terms)
+            now = self._rt.clock()
+        ranked = current_first(self._rt, self.extraction, rank(candidates, now, self.weights), by_id, flt, as_of)[:k]
         return [RecallHit(self._public(by_id[s.memory_id]), s.score, self._explain(s, by_id, terms)) for s in ranked]
 
     @staticmethod

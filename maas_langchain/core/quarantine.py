@@ -88,9 +88,15 @@ class QuarantineService:
         reindex: ``reindex(memory_ids)`` brings the memory index up to date after a change.
     """
 
-    def __init__(self, runtime: Runtime, reindex: Callable[[Sequence[str]], None]) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        reindex: Callable[[Sequence[str]], None],
+        released: Callable[[StateTx, Memory], None] | None = None,
+    ) -> None:
         self._rt = runtime
         self._reindex = reindex
+        self._released = released  # queues a released memory's fact extraction
         self._quota = StoreQuota(runtime)
 
     def list(self, *, limit: int = 1_000, reviewer: str | None = None) -> builtins.list[QuarantinedWrite]:
@@ -158,6 +164,8 @@ class QuarantineService:
             return False
         status = MemoryStatus.ACTIVE if release else MemoryStatus.DELETED
         tx.set_memory_status(memory_id, status, valid_to=None if release else self._rt.clock())
+        if release and self._released is not None:
+            self._released(tx, found[0].memory)
         self._rt.emit(tx, EventKind.MEMORY_STATUS_CHANGED, None, memory_id=memory_id, status=status.value)
         verb = "quarantine_release" if release else "quarantine_delete"
         self._rt.record(tx, AuditEntry(_OP, verb, who, f"memory:{memory_id}", details={"status": status.value}))

@@ -7,7 +7,7 @@ Example:
     >>> [s.name for s in ALL_TOOLS][:3]
     ['register_agent', 'get_agent_info', 'get_agents_for_user']
     >>> len(SPEC_TOOL_NAMES), len(ALL_TOOLS)
-    (15, 20)
+    (15, 23)
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from maas_langchain.adapters.tools.specs_agents import AGENT_TOOLS
 from maas_langchain.adapters.tools.specs_handoffs import EXTRA_HANDOFF_TOOLS, HANDOFF_TOOLS
 from maas_langchain.adapters.tools.specs_memory import KB_TOOLS, MEMORY_TOOLS
 from maas_langchain.adapters.tools.specs_pools import POOL_TOOLS
+from maas_langchain.adapters.tools.specs_structured import STRUCTURED_TOOLS
 from maas_langchain.errors import NotFoundError
 
 __all__ = ["ALL_TOOLS", "SPEC_TOOL_NAMES", "get_spec", "tool_specs"]
@@ -28,6 +29,7 @@ ALL_TOOLS: list[ToolSpec] = [
     *KB_TOOLS,
     *MEMORY_TOOLS,
     *EXTRA_HANDOFF_TOOLS,
+    *STRUCTURED_TOOLS,
 ]
 """Every tool both front ends publish."""
 

@@ -106,7 +106,8 @@ def can_see_event(tx: StateTx, agent_id: str, event: MaaSEvent) -> bool:
 
     Agent registrations: agents of the same owner. Joins and leaves: the agent itself and the
     pool's current members. Shares: readers the share's audience admits (as ``query_shared``).
-    Handoff events: its source and target. A deactivated or unknown agent sees nothing.
+    Handoff events: its source and target. Entity conflicts: the agents whose writes
+    conflicted. A deactivated or unknown agent sees nothing.
     """
     agent = tx.get_agent(agent_id)
     if agent is None or not agent.active:
@@ -116,6 +117,8 @@ def can_see_event(tx: StateTx, agent_id: str, event: MaaSEvent) -> bool:
         return bool(data.get("owner_id") == agent.owner_id)
     if event.kind.value.startswith("handoff."):
         return agent_id in (data.get("source"), data.get("target"))
+    if event.kind is EventKind.ENTITY_CONFLICT:  # the two writers; readers of the scope use get_state
+        return agent_id in data.get("agents", ())
     if event.pool_id is None or tx.get_membership(event.pool_id, agent_id) is None:
         return event.kind in (EventKind.POOL_JOINED, EventKind.POOL_LEFT) and data.get("agent_id") == agent_id
     if event.kind is EventKind.MEMORY_SHARED:

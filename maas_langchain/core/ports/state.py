@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from maas_langchain.core.enums import AuditEventType, EventKind, HandoffStatus, MemoryStatus
+from maas_langchain.core.ports.entities import EntityOps
 from maas_langchain.core.ports.filters import AudienceFilter, ScopeFilter
 from maas_langchain.core.ports.keys import KeyOps
 from maas_langchain.core.ports.kv import KVOps
@@ -98,7 +99,7 @@ class AuditQuery:
     newest_first: bool = False
 
 
-class StateTx(KVOps, ThreadOps, KeyOps, abc.ABC):
+class StateTx(KVOps, ThreadOps, KeyOps, EntityOps, abc.ABC):
     """One transaction. Reads see a consistent snapshot; writes commit together."""
 
     # --- agents -----------------------------------------------------------------------
@@ -208,8 +209,10 @@ class StateTx(KVOps, ThreadOps, KeyOps, abc.ABC):
         after_seq: int = 0,
         limit: int = 1_000,
         with_vectors: bool = False,
+        newest_first: bool = False,
     ) -> list[StoredMemory]:
-        """Memories after ``after_seq`` matching the filters, in sequence order."""
+        """Memories after ``after_seq`` matching the filters, in sequence order (the newest
+        first with ``newest_first``)."""
 
     @abc.abstractmethod
     def scoped_memory_ids(self, scope: ScopeFilter, limit: int) -> list[str]:
