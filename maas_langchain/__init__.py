@@ -17,6 +17,9 @@ Example:
 from maas_langchain.client import MaaSClient, RecallContext, RecallItem
 from maas_langchain.core.agents import AgentRegistry
 from maas_langchain.core.audit import ChainReport, MaaSAuditLogger
+from maas_langchain.core.entities import FactSchema
+from maas_langchain.core.entity_types import Extraction, Extractor
+from maas_langchain.core.entity_views import EntityView, FactView, StateView
 from maas_langchain.core.enums import (
     DEFAULT_CAPABILITIES,
     AgentCapability,
@@ -30,6 +33,7 @@ from maas_langchain.core.enums import (
     SharedScope,
 )
 from maas_langchain.core.events import EventService, Subscription
+from maas_langchain.core.extract_rules import RuleExtractor
 from maas_langchain.core.handoffs import HandoffManager
 from maas_langchain.core.limits import CapacityLimits
 from maas_langchain.core.memories import MemoryInput, RecallHit
@@ -47,6 +51,7 @@ from maas_langchain.core.records import (
     Pool,
     SharedMemory,
 )
+from maas_langchain.core.reflection import Profile, Reflection
 from maas_langchain.core.screening import MemoryPoisoningDefense, MEXTRAValidator
 from maas_langchain.errors import (
     BackendUnavailableError,
@@ -66,19 +71,6 @@ from maas_langchain.maas import MaaS
 __version__ = "0.1.0"
 
 __all__ = [
-    "VectorStoreLockedError",
-    "NotSupportedError",
-    "EmbeddingDimensionError",
-    "MemorySession",
-    "Memory",
-    "MemoryStatus",
-    "RankingWeights",
-    "RecallHit",
-    "MemoryInput",
-    "RecallItem",
-    "RecallContext",
-    "MaaSClient",
-    "DEFAULT_CAPABILITIES",
     "Agent",
     "AgentCapability",
     "AgentRegistry",
@@ -90,29 +82,66 @@ __all__ = [
     "CapacityLimits",
     "ChainReport",
     "ConflictError",
+    "DEFAULT_CAPABILITIES",
+    "EmbeddingDimensionError",
+    "EntityView",
     "EventKind",
     "EventService",
+    "Extraction",
+    "Extractor",
+    "FactSchema",
+    "FactView",
     "Handoff",
     "HandoffContext",
     "HandoffManager",
     "HandoffStatus",
     "InvalidInputError",
+    "LLMExtractor",
+    "LLMSummarizer",
     "MEXTRAValidator",
     "MaaS",
     "MaaSAuditLogger",
+    "MaaSClient",
     "MaaSError",
     "MaaSEvent",
     "Membership",
+    "Memory",
+    "MemoryInput",
     "MemoryPoisoningDefense",
+    "MemorySession",
+    "MemoryStatus",
     "NotFoundError",
+    "NotSupportedError",
     "PermissionDeniedError",
     "PermissionModel",
     "PolicyViolationError",
     "Pool",
     "PoolRegistry",
     "PoolStatus",
+    "Profile",
+    "RankingWeights",
+    "RecallContext",
+    "RecallHit",
+    "RecallItem",
+    "Reflection",
+    "RuleExtractor",
     "SharedMemory",
     "SharedScope",
+    "StateView",
     "Subscription",
+    "VectorStoreLockedError",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """``LLMExtractor`` and ``LLMSummarizer`` load LangChain's chat-model machinery on first use."""
+    if name in ("LLMExtractor", "LLMSummarizer"):
+        from maas_langchain.adapters import llm
+
+        return getattr(llm, name)
+    raise AttributeError(f"module 'maas_langchain' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), "LLMExtractor", "LLMSummarizer"})

@@ -192,7 +192,7 @@ class MaaS:
         self._sweeper = None if not sweep_interval else HandoffSweeper(self.handoffs, sweep_interval)
         self._closed = False
         # an instance dropped without close() (a re-run notebook cell) still stops its sweeper
-        self._finalizer = weakref.finalize(self, _shutdown, self._sweeper, backend, [self._resources])
+        self._finalizer = weakref.finalize(self, _shutdown, self._sweeper, backend, [self.extraction, self._resources])
         self._heal_index()
         self.extraction.resume()
         if self._sweeper is not None:
@@ -423,8 +423,7 @@ class MaaS:
             except MaaSError as exc:
                 _log.warning("aggregated authentication failures not written at close: %s", exc.message)
         self._closed = True
-        self.extraction.close()  # jobs not yet applied stay queued for the next open
-        self._finalizer()
+        self._finalizer()  # the extraction worker first: jobs not yet applied stay queued
 
     def __enter__(self) -> MaaS:
         return self

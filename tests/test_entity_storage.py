@@ -255,12 +255,13 @@ def test_scoped_facts_by_entity_and_limit(backend: StateBackend) -> None:
         ]
         assert tx.scoped_facts(scope, entity_ids=[]) == []
         assert tx.scoped_facts(scope, entity_ids=["nobody"]) == []
-        assert [f.fact_id for f in tx.scoped_facts(scope, limit=2)] == ["f_org", "f_a"]
+        # a limit keeps the newest rows (the current values), returned oldest first
+        assert [f.fact_id for f in tx.scoped_facts(scope, limit=2)] == ["f_b", "g_a"]
         assert [f.fact_id for f in tx.scoped_facts(scope, entity_ids=["e1", "e2"], limit=4)] == [
-            "f_org",
             "f_a",
             "f_w1",
             "f_b",
+            "g_a",
         ]
         many = [f"x{i}" for i in range(700)] + ["e2"]  # more than one IN chunk
         assert [f.fact_id for f in tx.scoped_facts(scope, entity_ids=many)] == ["g_a"]

@@ -591,3 +591,16 @@ def test_two_types_with_one_short_name_stay_two_entities() -> None:
     x = extract("The billing team owns the billing service.")
     assert facts(x) == {R("billing", "owns", "billing service", "Team", "Service")}
     assert [(e.name, e.type) for e in x.entities] == [("billing", "Team"), ("billing service", "Service")]
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("Competitor X's price is set at $349/mo now.", "$349/mo"),  # found by the knowledge benchmark
+        ("Competitor X's price is now set to $350/mo.", "$350/mo"),
+        ("Competitor X's price is fixed at $10.", "$10"),
+    ],
+)
+def test_a_verb_phrase_before_the_value_is_not_part_of_it(text: str, value: str) -> None:
+    (attribute,) = RuleExtractor().extract(text).attributes
+    assert (attribute.entity, attribute.key, attribute.value) == ("Competitor X", "price", value)

@@ -385,3 +385,71 @@ def test_a_superseded_memory_cannot_supersede_back(smaas: MaaS) -> None:
         smaas.memories.remember("Api's owner is team-a", scope=ORG, supersedes=a)  # a is no longer active
     smaas.memories.remember("Api's owner is team-c", scope=ORG, supersedes=b)
     assert [(v, s) for _, v, s, _ in _attrs(smaas, ORG, history=False)] == [("team-c", "current")]
+
+
+# --- the stored chain is always what a rebuild would decide -------------------------------------
+def test_appends_forgets_and_supersessions_leave_every_chain_as_a_rebuild_decides(smaas: MaaS) -> None:
+    import random
+
+    from maas_langchain.core.fact_chain import links_of
+
+    rng = random.Random(7)
+    ids: list[str] = []
+    for step in range(120):
+        roll = rng.random()
+        value = rng.choice(["a", "b", "c"])
+        if roll < 0.15 and ids:
+            smaas.memories.forget(ids.pop(rng.randrange(len(ids))))
+        elif roll < 0.3 and ids:
+            old = ids.pop(rng.randrange(len(ids)))
+            ids.append(smaas.memories.remember(f"Svc's mode is {value}", scope=ORG, supersedes=old).memory_id)
+        elif roll < 0.4:
+            ids.append(_remember(smaas, f"Svc's mode is no longer {value}", ORG))
+        else:
+            ids.append(_remember(smaas, f"Svc's mode is {value}", ORG))
+        if step % 10 == 0:
+            smaas.extraction.drain(everyone=True)
+    smaas.extraction.drain(everyone=True)
+    with smaas.backend.transaction(write=False) as tx:
+        facts = tx.scoped_facts(smaas.scopes.filter(ORG))
+        for chain in {f.chain for f in facts}:
+            rows = tx.chain_facts(chain)
+            want = rebuild(rows)
+            assert [links_of(r) for r in rows] == [want[r.fact_id] for r in rows]
+            assert sum(1 for r in rows if r.status == "current") <= 1
+        standing = {m.memory_id for m in smaas.memories.history(scope=ORG) if m.status.value == "active"}
+        assert {f.memory_id for f in facts if f.status in ("current", "corroborates")} <= standing
+
+
+def test_a_long_chain_reads_in_one_pass(smaas: MaaS) -> None:
+    from maas_langchain import MemoryInput
+
+    smaas.memories.remember_many([MemoryInput(f"Competitor X's price is ${i}/mo.", ORG) for i in range(1_500)])
+    x = smaas.entities.state(ORG).entity("Competitor X") if smaas.extraction.drain(everyone=True) == 0 else None
+    assert x is not None and x.current == {"price": "$1499/mo"} and len(x.attributes) == 1_500
+    assert x.attributes[1].superseded_by is not None and x.attributes[1].superseded_by.superseded_by is None
+    assert "$1499/mo" in repr(x.attributes[1])  # shallow links: printing a fact does not walk the chain
+
+
+def test_a_job_closed_by_another_process_is_not_waited_for(tmp_path: Path) -> None:
+    location = str(tmp_path / "shared")
+    kw: dict[str, Any] = {"embeddings": HashingEmbeddings(), "vectors": "bruteforce", "sweep_interval": None}
+    with MaaS.open(location, **kw) as a, MaaS.open(location, **kw) as b:
+        a.extraction.kick = lambda: None  # type: ignore[method-assign]  # a's own worker stays idle
+        a.memories.remember("Alice's city is Paris", scope=ORG)
+        assert b.extraction.drain(everyone=True) == 0  # b's worker applies a's job
+        assert a.extraction.drain() == 0 and a.extraction.backlog() == (0, 0)
+        assert a.entities.state(ORG).entity("Alice") is not None
+
+
+def test_recall_puts_a_narrower_scopes_value_before_the_wider_one_it_overrides(smaas: MaaS) -> None:
+    wide = _remember(smaas, "Api's timeout is 30s", ORG)
+    narrow = _remember(smaas, "Api's timeout is 5s", W1)
+    worker = [h.memory.memory_id for h in smaas.memories.recall("Api's timeout is 30s", scope=W1, top_k=2)]
+    assert worker == [narrow, wide]  # for worker-1's readers the project's value is overridden
+    hit = smaas.memories.recall("Api's timeout is 30s", scope=W1, top_k=2)[1]
+    assert hit.why["superseded"] is True and hit.why["superseded_by"] == [narrow]
+    project = smaas.memories.recall("Api's timeout is 30s", scope=ORG, top_k=2, descendants=False)
+    assert [h.memory.memory_id for h in project] == [wide] and not project[0].why.get("superseded")
+    sibling = smaas.memories.recall("Api's timeout is 30s", scope=W2, top_k=2)
+    assert [h.memory.memory_id for h in sibling] == [wide]  # worker-2 never sees worker-1's value

@@ -1,7 +1,8 @@
 """In-memory reference for entities, facts and the extraction backlog, mixed into the in-memory transaction.
 
 Four dicts in ``self.t.extra`` mirror the SQL tables (``entities``, ``entity_names`` keyed by
-``(scope_key, norm)``, ``facts``, ``extraction_jobs``). Records are frozen dataclasses; every
+``(scope_key, norm)``, ``facts``, ``extraction_jobs``), and two index facts by chain and by
+memory (``fact_chains``, ``fact_memories``: key → tuple of fact ids), as the SQL indexes do. Records are frozen dataclasses; every
 change stores a copy through ``_put``/``_pop``, which record the inverse for rollback. Facts are
 filtered with :meth:`~maas_langchain.core.ports.filters.ScopeFilter.admits` on the fact's own
 ``scope_key`` (the scope of the memory it came from): the reference semantics of the SQL filter.
@@ -79,6 +80,13 @@ class MemoryEntityOps:
     # facts
     def insert_fact(self, fact: FactRecord) -> None:
         self._put(self._table("facts"), fact.fact_id, fact)
+        for index, key in (("fact_chains", fact.chain), ("fact_memories", fact.memory_id)):
+            table = self._table(index)  # key -> tuple of fact ids (immutable: undo restores it)
+            self._put(table, key, (*table.get(key, ()), fact.fact_id))
+
+    def _indexed(self, index: str, keys: Iterable[str]) -> list[FactRecord]:
+        facts, table = self._table("facts"), self._table(index)
+        return [facts[i] for key in dict.fromkeys(keys) for i in table.get(key, ())]
 
     def set_fact_links(self, fact_id: str, links: FactLinks) -> None:
         facts = self._table("facts")
@@ -87,12 +95,16 @@ class MemoryEntityOps:
             self._put(facts, fact_id, dataclasses.replace(stored, **dataclasses.asdict(links)))
 
     def chain_facts(self, chain: str) -> list[FactRecord]:
-        return _ordered(f for f in self._table("facts").values() if f.chain == chain)
+        return _ordered(self._indexed("fact_chains", [chain]))
+
+    def chain_head(self, chain: str) -> tuple[int, FactRecord | None]:
+        rows = self._indexed("fact_chains", [chain])
+        current = _ordered(f for f in rows if f.status == "current")
+        return max((f.memory_seq for f in rows), default=0), (current[-1] if current else None)
 
     def facts_of_memories(self, memory_ids: Sequence[str]) -> list[FactRecord]:
         """Every fact of these memories, ordered by (``memory_seq``, ``fact_id``)."""
-        wanted = set(memory_ids)
-        return _ordered(f for f in self._table("facts").values() if f.memory_id in wanted)
+        return _ordered(self._indexed("fact_memories", memory_ids))
 
     def scoped_facts(
         self, scope: ScopeFilter, *, entity_ids: Sequence[str] | None = None, limit: int = 10_000

@@ -178,6 +178,15 @@ class SqlEntityOps(SqlCursorOps):
         )
         return [_fact_from_row(r) for r in rows]
 
+    def chain_head(self, chain: str) -> tuple[int, FactRecord | None]:
+        top = self._one("SELECT MAX(f.memory_seq) FROM facts f WHERE f.chain = ?", (chain,))
+        row = self._one(
+            f"SELECT {_F_COLUMNS} FROM facts f WHERE f.chain = ? AND f.status = 'current' "
+            "ORDER BY f.memory_seq DESC, f.fact_id DESC LIMIT 1",
+            (chain,),
+        )
+        return int(top[0] or 0) if top else 0, None if row is None else _fact_from_row(row)
+
     def facts_of_memories(self, memory_ids: Sequence[str]) -> list[FactRecord]:
         """Every fact of these memories, ordered by (``memory_seq``, ``fact_id``)."""
         found: list[FactRecord] = []

@@ -230,9 +230,8 @@ class EntityService:
             object_id=None if target is None else target.entity_id,
             negated=negated,
         )
-        tx.insert_fact(fact)
+        rows = self._append(tx, fact) or self._insert_and_rebuild(tx, fact)
         done.facts += 1
-        rows = self._rebuild(tx, chain)
         link = rows[fact.fact_id]
         other_id = link.supersedes if link.supersedes else (link.superseded_by if link.status == "superseded" else None)
         if other_id is None or negated:
@@ -261,6 +260,41 @@ class EntityService:
                 details={k: conflict[k] for k in ("entity", "key", "scope", "old", "new", "agents")},
             ),
         )
+
+    def _insert_and_rebuild(self, tx: StateTx, fact: FactRecord) -> dict[str, FactRecord]:
+        tx.insert_fact(fact)
+        return self._rebuild(tx, fact.chain)
+
+    def _append(self, tx: StateTx, fact: FactRecord) -> dict[str, FactRecord] | None:
+        """The common case, in O(1): a fact later (in commit order) than every row of its chain
+        changes only itself and the chain's current row — exactly what :func:`rebuild` would
+        decide. ``None`` when the fact arrives out of order (then the chain is rebuilt)."""
+        top, holder = tx.chain_head(fact.chain)
+        if fact.memory_seq <= top:
+            return None
+        same = holder is not None and holder.value_norm == fact.value_norm
+        if fact.negated:
+            links = FactLinks("negation", fact.valid_from, None, None, None)
+            if holder is not None and same:
+                end = max(fact.valid_from, holder.valid_from)
+                links = FactLinks("negation", end, holder.fact_id, None, None)
+                holder = self._relink(tx, holder, FactLinks("ended", end, holder.supersedes, fact.fact_id, None))
+        elif holder is not None and same:
+            links = FactLinks("corroborates", None, None, None, holder.fact_id)
+        else:
+            previous = None if holder is None else holder.fact_id
+            links = FactLinks("current", None, previous, None, None)
+            if holder is not None:
+                end = max(fact.valid_from, holder.valid_from)
+                holder = self._relink(tx, holder, FactLinks("superseded", end, holder.supersedes, fact.fact_id, None))
+        new = FactRecord(**{**fact.__dict__, **links.__dict__})
+        tx.insert_fact(new)
+        return {new.fact_id: new, **({} if holder is None else {holder.fact_id: holder})}
+
+    @staticmethod
+    def _relink(tx: StateTx, fact: FactRecord, links: FactLinks) -> FactRecord:
+        tx.set_fact_links(fact.fact_id, links)
+        return FactRecord(**{**fact.__dict__, **links.__dict__})
 
     def _rebuild(self, tx: StateTx, chain: str) -> dict[str, FactRecord]:
         """Rebuild one chain and store the links that changed; the rows as they are now."""
@@ -357,9 +391,12 @@ class EntityService:
         view = build_state(checked, entities, facts, inherited=inherited, as_of=as_of, history=history, pending=pending)
         return _redacted(view)
 
-    def stale(self, tx: StateTx, memory_ids: Sequence[str]) -> dict[str, tuple[list[str], list[str]]]:
-        """Memories every fact of which a later write replaced (or a negation ended):
-        id → (the replaced fact ids, the ids of the memories that replaced them)."""
+    def stale(
+        self, tx: StateTx, memory_ids: Sequence[str], inherited: Sequence[str] = ()
+    ) -> dict[str, tuple[list[str], list[str]]]:
+        """Memories every fact of which a later write replaced (or a negation ended) — or, for a
+        reader whose scope prefixes are ``inherited`` (widest first, its own last), a narrower
+        one of them overrides: id → (the replaced fact ids, the ids of the replacing memories)."""
         by_memory: dict[str, list[FactRecord]] = {}
         for f in tx.facts_of_memories(memory_ids):
             if not f.negated and f.status != "retracted":
@@ -369,11 +406,35 @@ class EntityService:
         out = {}
         for mid, facts in by_memory.items():
             held = [rows.get(f.corroborates or "", f) if f.status == "corroborates" else f for f in facts]
-            if not held or any(h.status not in ("superseded", "ended") for h in held):
-                continue
-            replacers = [rows[h.superseded_by].memory_id for h in held if h.superseded_by in rows]
-            out[mid] = ([f.fact_id for f in facts], list(dict.fromkeys(r for r in replacers if r != mid)))
+            replacers: list[str] = []
+            for h in held:
+                if h.status in ("superseded", "ended") and h.superseded_by in rows:
+                    replacers.append(rows[h.superseded_by].memory_id)
+                elif h.status in ("superseded", "ended") or (over := self._overrider(tx, h, inherited)) is None:
+                    break
+                else:
+                    replacers.append(over)
+            else:
+                if held:
+                    out[mid] = ([f.fact_id for f in facts], list(dict.fromkeys(r for r in replacers if r != mid)))
         return out
+
+    def _overrider(self, tx: StateTx, fact: FactRecord, inherited: Sequence[str]) -> str | None:
+        """The memory whose current value, at a scope narrower than ``fact``'s among the reader's
+        ``inherited`` scopes, overrides ``fact`` for that reader (single-valued keys only)."""
+        if fact.scope_key not in inherited[:-1] or self.schema.multi(fact.kind, fact.key):
+            return None
+        owner = tx.get_entities([fact.entity_id])
+        if not owner:
+            return None
+        norm = norm_name(owner[0].name)
+        for scope_key in reversed(inherited[inherited.index(fact.scope_key) + 1 :]):  # narrowest first
+            narrower = tx.find_entity(scope_key, norm)
+            if narrower is not None:
+                _, head = tx.chain_head(f"{narrower.entity_id}:{fact.kind}:{fact.key}")
+                if head is not None:
+                    return head.memory_id if head.value_norm != fact.value_norm else None
+        return None
 
 
 def _type(text: str) -> str:

@@ -50,7 +50,8 @@ class FactView:
 
     Attributes:
         status: ``current``, ``superseded``, ``ended``, ``retracted`` or ``overridden``.
-        superseded_by: The fact that replaced this one (read ``.value``), else ``None``.
+        superseded_by: The fact that replaced this one (read ``.value``), else ``None``; its
+            own ``superseded_by`` is not filled in (the entity's ``attributes`` hold the chain).
         supersedes: The id of the fact this one replaced.
         overridden_by: A narrower scope's current value for the same key (readers of that scope).
         sources: The memories that asserted it, first one first (corroborations after it).
@@ -198,6 +199,8 @@ def _views(
     for r in reversed(shown):  # newest first, so superseded_by is built before what it replaced
         link = links[r.fact_id]
         nxt = views.get(link.superseded_by or "") if link.status == "superseded" else None
+        if nxt is not None and nxt.superseded_by is not None:  # one level: no deep nesting per fact
+            nxt = dataclasses.replace(nxt, superseded_by=None)
         valid_to = link.valid_to
         if as_of is not None and valid_to is not None and valid_to > as_of:
             valid_to = None

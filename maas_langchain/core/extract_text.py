@@ -221,6 +221,8 @@ _TIME_TAIL = re.compile(
     r"currently|these days|nowadays)$",
     re.IGNORECASE,
 )
+_SET_AT = re.compile(r"^(?:(?:now|currently|still)\s+)?(?:set|fixed|pegged|priced)\s+(?:at|to)\s+(?=\S)", re.I)
+"""A verb phrase before the value itself: "is set at $349/mo" states the value $349/mo."""
 ARTICLE = re.compile(r"^(?:the|a|an)\s+(?=\S)")  # lower case: "The Hobbit" keeps its article
 _PAREN = re.compile(r"\s*\([^()]{0,80}\)")
 _BAD_VALUE = re.compile(
@@ -260,7 +262,7 @@ def clean_value(text: str, *, max_words: int = 15) -> str | None:
     a redaction placeholder)."""
     value = cut_clause(text)
     value = strip_time_tail(value.strip(" \t.,;:!"))
-    value = ARTICLE.sub("", value).strip(" \t.,;:!?")
+    value = _SET_AT.sub("", ARTICLE.sub("", value)).strip(" \t.,;:!?")
     if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'`":
         value = value[1:-1].strip()
     value = " ".join(value.split())

@@ -44,6 +44,7 @@ __all__ = ["ExtractionWorker", "SKIPPED_CATEGORIES"]
 _log = logging.getLogger(__name__)
 _OP = AuditEventType.MEMORY_OPERATION
 _EXTRACTED = (MemoryStatus.ACTIVE, MemoryStatus.SUPERSEDED)  # a superseded one: its facts become history
+_IDLE = 5.0
 SKIPPED_CATEGORIES = frozenset({"reflection"})
 """Categories never extracted: a reflection restates its sources' facts (it would corroborate
 them under the reflecting agent's name)."""
@@ -133,14 +134,20 @@ class ExtractionWorker:
         if self.extractor is None or self._stop.is_set():
             return
         with self._lock:
+            self._wake.set()
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._loop, name="maas-extraction", daemon=True)
                 self._thread.start()
-        self._wake.set()
 
     def _loop(self) -> None:
+        """Work while woken; an idle thread ends after ``_IDLE`` seconds (the next :meth:`kick`
+        starts another), so an instance dropped without ``close()`` leaves no thread behind."""
         while not self._stop.is_set():
-            self._wake.wait(timeout=5.0)
+            if not self._wake.wait(timeout=_IDLE):
+                with self._lock:
+                    if not self._wake.is_set():
+                        self._thread = None
+                        return
             self._wake.clear()
             if self._stop.is_set():
                 return
@@ -155,8 +162,16 @@ class ExtractionWorker:
         if self.extractor is None:
             return 0
         with self._run_lock:
+            before = self._local
             jobs = self._rt.read(lambda tx: tx.pending_extractions(limit, include_failed=include_failed))
-            closed = sum(1 for job in jobs if self._process(job))
+            if not jobs:  # jobs this process queued were closed by another process's worker
+                with self._lock:
+                    self._local = max(0, self._local - before)
+            closed = 0
+            for job in jobs:
+                if self._stop.is_set():  # closing: the rest stays queued for the next worker
+                    break
+                closed += self._process(job)
             if closed and self._on_applied is not None:
                 self._on_applied()
             return closed if jobs else 0

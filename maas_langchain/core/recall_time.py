@@ -56,15 +56,19 @@ def current_first(
         return list(ranked)
     extraction.drain(timeout=10.0)
     ids = [s.memory_id for s in ranked]
-    stale = rt.read(lambda tx: extraction.entities.stale(tx, ids))
+    inherited = flt.ancestors
+    stale = rt.read(lambda tx: extraction.entities.stale(tx, ids, inherited))
     if not stale:
         return list(ranked)
-    wanted = {r for _, replacers in stale.values() for r in replacers if r not in by_id}
-    if wanted:
-        found = rt.read(lambda tx: tx.get_memories(sorted(wanted), scope=flt))
-        by_id.update({r.memory.memory_id: r.memory for r in found if r.memory.is_current()})
-        more = rt.read(lambda tx: extraction.entities.stale(tx, [r.memory.memory_id for r in found]))
-        stale.update(more)
+    asked: set[str] = set()
+    for _ in range(8):  # replacers may be stale in turn: follow them to what holds now
+        wanted = sorted({r for _, rs in stale.values() for r in rs if r not in by_id and r not in asked})
+        if not wanted:
+            break
+        asked.update(wanted)
+        current = _current_memories(rt, wanted, flt)
+        by_id.update({m.memory_id: m for m in current})
+        stale.update(_stale_of(rt, extraction, [m.memory_id for m in current], inherited))
     scored = {s.memory_id: s for s in ranked}
     out: list[Scored] = []
     placed: set[str] = set()
@@ -88,6 +92,19 @@ def current_first(
     for s in ranked:
         place(s.memory_id, s.score)
     return out
+
+
+def _stale_of(
+    rt: Runtime, extraction: Any, ids: list[str], inherited: Sequence[str]
+) -> dict[str, tuple[list[str], list[str]]]:
+    found: dict[str, tuple[list[str], list[str]]] = rt.read(lambda tx: extraction.entities.stale(tx, ids, inherited))
+    return found
+
+
+def _current_memories(rt: Runtime, ids: Sequence[str], flt: ScopeFilter) -> list[Memory]:
+    """Those of ``ids`` that are current memories the reader's scope filter admits."""
+    found = rt.read(lambda tx: tx.get_memories(ids, scope=flt))
+    return [r.memory for r in found if r.memory.is_current()]
 
 
 def _was_current(m: Memory, at: float) -> bool:

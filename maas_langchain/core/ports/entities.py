@@ -80,6 +80,11 @@ class EntityOps(abc.ABC):
         """Every fact of one chain, any status, ordered by (``memory_seq``, ``fact_id``)."""
 
     @abc.abstractmethod
+    def chain_head(self, chain: str) -> tuple[int, FactRecord | None]:
+        """The chain's highest ``memory_seq`` (0 when empty) and its ``current`` row, if any:
+        enough to append a later assertion without reading the whole chain."""
+
+    @abc.abstractmethod
     def facts_of_memories(self, memory_ids: Sequence[str]) -> list[FactRecord]:
         """Every fact asserted by these memories, any status."""
 
