@@ -33,7 +33,6 @@ from maas_langchain.core.enums import (
     SharedScope,
 )
 from maas_langchain.core.events import EventService, Subscription
-from maas_langchain.core.extract_rules import RuleExtractor
 from maas_langchain.core.handoffs import HandoffManager
 from maas_langchain.core.limits import CapacityLimits
 from maas_langchain.core.memories import MemoryInput, RecallHit
@@ -101,9 +100,13 @@ __all__ = [
     "MEXTRAValidator",
     "MaaS",
     "MaaSAuditLogger",
+    "MaaSCheckpointer",
     "MaaSClient",
     "MaaSError",
     "MaaSEvent",
+    "MaaSStore",
+    "MaaSToolkit",
+    "MaaSWorker",
     "Membership",
     "Memory",
     "MemoryInput",
@@ -131,17 +134,35 @@ __all__ = [
     "Subscription",
     "VectorStoreLockedError",
     "__version__",
+    "create_maas_supervisor",
 ]
 
 
-def __getattr__(name: str) -> object:
-    """``LLMExtractor`` and ``LLMSummarizer`` load LangChain's chat-model machinery on first use."""
-    if name in ("LLMExtractor", "LLMSummarizer"):
-        from maas_langchain.adapters import llm
+_LAZY = {
+    "LLMExtractor": "maas_langchain.adapters.llm",
+    "LLMSummarizer": "maas_langchain.adapters.llm",
+    "MaaSToolkit": "maas_langchain.adapters.tools.langchain",
+    "MaaSStore": "maas_langchain.adapters.langgraph.store",
+    "MaaSCheckpointer": "maas_langchain.adapters.langgraph.checkpoint",
+    "create_maas_supervisor": "maas_langchain.adapters.langgraph.supervisor",
+    "MaaSWorker": "maas_langchain.adapters.langgraph.supervisor_worker",
+    "RuleExtractor": "maas_langchain.core.extract_rules",
+}
+"""Framework classes loaded on first use, so ``import maas_langchain`` loads no LangGraph."""
 
-        return getattr(llm, name)
+
+def __getattr__(name: str) -> object:
+    """The framework adapters (``MaaSToolkit``, ``MaaSStore``, ``MaaSCheckpointer``,
+    ``create_maas_supervisor``, ``MaaSWorker``, ``LLMExtractor``, ``LLMSummarizer``) are imported
+    on first use."""
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'maas_langchain' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), "LLMExtractor", "LLMSummarizer"})
+    return sorted({*globals(), *_LAZY})

@@ -78,11 +78,18 @@ class RecallItem:
 
 @dataclass(frozen=True)
 class RecallContext:
-    """What ``recall`` returns: the items, best first, and ``formatted`` text for a prompt."""
+    """What a session's ``recall`` returns: the items, best first, and ``formatted`` text for a
+    prompt. ``maas.memories.recall`` returns the same results as ``list[RecallHit]`` (the stored
+    :class:`Memory` with its score and ``why``); :meth:`from_hits` turns those into a context."""
 
     query: str
     scope: dict[str, str]
     items: list[RecallItem]
+
+    @classmethod
+    def from_hits(cls, query: str, scope: Mapping[str, str], hits: list[RecallHit]) -> RecallContext:
+        """The context of ``maas.memories.recall(query, scope=scope)``'s hits."""
+        return cls(query, dict(scope), [RecallItem.from_hit(h) for h in hits])
 
     @property
     def formatted(self) -> str:
@@ -150,7 +157,7 @@ class SyncSession:
         facts a later write replaced come after current ones, marked ``superseded``; ``as_of``
         (a datetime, or epoch seconds) answers with what was current at that moment."""
         hits = self._maas.memories.recall(query, scope=self.record.scope, top_k=top_k, as_of=_epoch(as_of))
-        return RecallContext(query, dict(self.record.scope), [RecallItem.from_hit(h) for h in hits])
+        return RecallContext.from_hits(query, self.record.scope, hits)
 
     def reflect(self, query: str, persist: bool = False, *, top_k: int = 10) -> Reflection:
         """Recall what answers ``query`` and summarise it, citing memory ids (``.summary``,

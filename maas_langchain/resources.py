@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from maas_langchain.core.memories import Embedder
 from maas_langchain.core.ports.state import StateBackend
@@ -48,7 +49,13 @@ def vector_spec(vectors: str | None, backend: StateBackend) -> str:
 class Resources:
     """The lazily opened vector index and embedding model of one instance (``spec``: see
     :func:`vector_spec`; ``home``: where an embedded index lives; ``embeddings``: a LangChain
-    ``Embeddings`` or ``None`` for the packaged offline model)."""
+    ``Embeddings`` or ``None`` for the packaged offline model).
+
+    ``Resources.on_load``, if set, is called with the model id just before the packaged model
+    is loaded, once per process (the ``maas`` command line prints a notice); never for an
+    ``Embeddings`` the caller supplied."""
+
+    on_load: ClassVar[Callable[[str], None] | None] = None
 
     def __init__(self, spec: str, home: Path | None, embeddings: Any) -> None:
         self.spec, self.home, self._embeddings = spec, home, embeddings
@@ -61,6 +68,7 @@ class Resources:
             raise NotSupportedError(
                 "memories on PostgreSQL need a vector index every process shares: pass "
                 "vectors='http://host:8000' (a `chroma run` server) to MaaS.open() or set MAAS_VECTORS_URL; "
+                "vectors='bruteforce' searches exactly in each process (no server; fine for small stores); "
                 "vectors='chroma' keeps an embedded index on this host only (one process)"
             )
         from maas_langchain.backends.vectors import open_vector_index
@@ -75,9 +83,7 @@ class Resources:
             if self.embedder is None:
                 embeddings = self._embeddings
                 if embeddings is None:
-                    from maas_langchain.embeddings import LocalMiniLMEmbeddings
-
-                    embeddings = LocalMiniLMEmbeddings()
+                    embeddings = _packaged_embeddings(Resources.on_load)
                 self.embedder = EmbedderAdapter(embeddings)
             return self.embedder
 
@@ -85,3 +91,29 @@ class Resources:
         if self.index is not None:
             self.index.close()
             self.index = None
+
+
+_ANNOUNCE = threading.Lock()
+
+
+def _packaged_embeddings(on_load: Callable[[str], None] | None) -> Any:
+    """The packaged offline model; with ``on_load``, one that calls it just before the shared
+    model is actually loaded (not when another instance loaded it already)."""
+    from maas_langchain.embeddings import LocalMiniLMEmbeddings
+
+    if on_load is None or LocalMiniLMEmbeddings.is_loaded():
+        return LocalMiniLMEmbeddings()
+    hook: Callable[[str], None] | None = on_load
+
+    class AnnouncedMiniLM(LocalMiniLMEmbeddings):
+        @classmethod
+        def shared_model(cls) -> Any:
+            nonlocal hook
+            if hook is not None and not LocalMiniLMEmbeddings.is_loaded():
+                with _ANNOUNCE:
+                    announce, hook = hook, None
+                if announce is not None:
+                    announce(cls.model_id)
+            return super().shared_model()
+
+    return AnnouncedMiniLM()

@@ -1,12 +1,10 @@
-"""Docs that are tested: the README's Python blocks and every docstring example run."""
+"""Docs that are tested: every docstring example runs (the blocks of README.md and docs/*.md:
+test_doc_blocks.py)."""
 
 from __future__ import annotations
 
-import contextlib
 import doctest
 import importlib
-import io
-import re
 from pathlib import Path
 
 import pytest
@@ -16,33 +14,6 @@ import maas_langchain
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = Path(maas_langchain.__file__).parent
-
-
-def _python_blocks(path: Path) -> list[str]:
-    return re.findall(r"```python\n(.*?)```", path.read_text(encoding="utf-8"), flags=re.DOTALL)
-
-
-def test_readme_python_blocks_run_in_order(tmp_path, monkeypatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("MAAS_HOME")
-    blocks = _python_blocks(ROOT / "README.md")
-    assert len(blocks) >= 3
-    namespace: dict[str, object] = {}
-    printed = []
-    for block in blocks:
-        out = io.StringIO()
-        with contextlib.redirect_stdout(out):
-            exec(compile(block, "README.md", "exec"), namespace)
-        printed.append(out.getvalue().strip())
-    assert printed[0] == "['mem-api-design']"
-    assert printed[1].startswith("Competitor X raised prices by 20% in Q2. ['competitor'")  # real model recall
-    assert printed[2].splitlines()[:2] == [  # structured memory: the conflict, then reflect's cited summary
-        "enterprise.top_priority: SOC2 compliance -> data residency",
-        "The enterprise customer segment now prioritises data residency. [1]",
-    ]
-    assert printed[2].endswith("Reflections:\n- The enterprise customer segment now prioritises data residency. [1]")
-    assert "True" in printed  # the audit block: verify_chain().ok
-    assert (tmp_path / ".maas" / "maas.db").is_file()
 
 
 def _modules_with_examples() -> list[str]:

@@ -489,9 +489,8 @@ def test_cli_ingest_and_search(repo: Path, tmp_path: Path, capsys: pytest.Captur
     from maas_langchain.adapters.cli import main
 
     home = str(tmp_path / "home")
-    assert (
-        main(["--home", home, "kb", "ingest", str(repo), "--kind", "code", "--service", "shop", "--no-progress"]) == 0
-    )
+    first = ["kb", "ingest", str(repo), "--kind", "code", "--service", "shop", "--no-progress"]
+    assert main(["--home", home, "--create", *first]) == 0  # a new home: --create
     assert "4 added" in capsys.readouterr().out
     assert main(["--home", home, "--json", "kb", "ingest", str(repo), "--no-progress"]) == 0
     assert json.loads(capsys.readouterr().out)["files_unchanged"] == 4

@@ -398,15 +398,16 @@ def test_appends_forgets_and_supersessions_leave_every_chain_as_a_rebuild_decide
     for step in range(120):
         roll = rng.random()
         value = rng.choice(["a", "b", "c"])
+        write = smaas.memories.remember  # duplicate=True: repeated statements are separate memories here
         if roll < 0.15 and ids:
             smaas.memories.forget(ids.pop(rng.randrange(len(ids))))
         elif roll < 0.3 and ids:
             old = ids.pop(rng.randrange(len(ids)))
-            ids.append(smaas.memories.remember(f"Svc's mode is {value}", scope=ORG, supersedes=old).memory_id)
+            ids.append(write(f"Svc's mode is {value}", scope=ORG, supersedes=old, duplicate=True).memory_id)
         elif roll < 0.4:
-            ids.append(_remember(smaas, f"Svc's mode is no longer {value}", ORG))
+            ids.append(write(f"Svc's mode is no longer {value}", scope=ORG, duplicate=True).memory_id)
         else:
-            ids.append(_remember(smaas, f"Svc's mode is {value}", ORG))
+            ids.append(write(f"Svc's mode is {value}", scope=ORG, duplicate=True).memory_id)
         if step % 10 == 0:
             smaas.extraction.drain(everyone=True)
     smaas.extraction.drain(everyone=True)
@@ -453,3 +454,19 @@ def test_recall_puts_a_narrower_scopes_value_before_the_wider_one_it_overrides(s
     assert [h.memory.memory_id for h in project] == [wide] and not project[0].why.get("superseded")
     sibling = smaas.memories.recall("Api's timeout is 30s", scope=W2, top_k=2)
     assert [h.memory.memory_id for h in sibling] == [wide]  # worker-2 never sees worker-1's value
+
+
+def test_recall_as_of_orders_by_the_chains_as_they_stood_then(open_maas: Callable[..., MaaS]) -> None:
+    now = [1_000.0]
+    maas = open_maas(embeddings=HashingEmbeddings(), vectors="bruteforce", extractor=TinyExtractor(), clock=lambda: now[0])
+    first = _remember(maas, "Competitor X's price is $299/mo", ORG)
+    now[0] = 2_000.0
+    second = _remember(maas, "Competitor X's price is $349/mo", ORG)
+    now[0] = 3_000.0
+    _remember(maas, "Competitor X's price is $329/mo", ORG)
+    maas.extraction.drain(everyone=True)
+    then = maas.memories.recall("Competitor X's price is $299/mo", scope=ORG, top_k=2, as_of=2_500.0)
+    assert [h.memory.memory_id for h in then] == [second, first]  # $349 held at 2,500
+    assert then[1].why["superseded"] is True and then[1].why["superseded_by"] == [second]
+    early = maas.memories.recall("Competitor X's price is $299/mo", scope=ORG, top_k=2, as_of=1_500.0)
+    assert [h.memory.memory_id for h in early] == [first] and not early[0].why.get("superseded")

@@ -1,10 +1,28 @@
 """The ``maas`` command line: status, agents, pools, handoffs, audit, migrations, the demo.
 
-Every command works on ``--home`` (default ``$MAAS_HOME`` or ``./.maas``) and prints plain
-text, or JSON with ``--json``.
+Every command works on one store, named by ``--home`` (a folder, a ``.db`` file, a
+``postgresql://`` URL or ``:memory:``; default ``$MAAS_URL``, else ``$MAAS_HOME``, else
+``./.maas``). A folder or file without a store is an error (``[not_found]``, exit 2) unless
+``--create`` is given: ``maas init [PATH]`` creates one, and ``maas demo`` creates its own.
+
+Global options go before or after the command (``maas --home X status`` = ``maas status --home X``):
+
+- ``--home LOCATION``: the store.
+- ``--json``: print JSON: objects for records, lists for sets, enum values, ISO-8601 UTC times
+  (``"2026-12-05T23:40:14Z"``); secrets are redacted as in the text output.
+- ``--create``: create the store if it does not exist.
+- ``--version``: print ``maas_langchain <version>``.
+
+Exit status: 0 done, 1 a check failed (``audit verify``, a ``keys revoke`` or ``quarantine``
+id that changed nothing, ``extract --resume`` with failed jobs), 2 an error (one line
+``maas: error [code]: message`` on stderr), 130 interrupted (Ctrl-C: one line on stderr;
+``kb ingest``, ``extract --resume`` and ``reindex`` resume where they stopped when run again).
+The first command that embeds text prints one line on stderr while the model loads.
 
 Example:
+    $ maas init ./.maas
     $ maas status
+    $ maas agents --json
     $ maas audit --limit 20
     $ maas audit verify --anchors /var/log/maas/audit.anchors
     $ maas audit anchor --file -          # one signed line for a log shipper
@@ -18,49 +36,51 @@ Example:
 from __future__ import annotations
 
 import argparse
-import json
+import os
+import shlex
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+from maas_langchain import __version__
 from maas_langchain.adapters import cli_serve, extract_cli, kb_cli, quarantine_cli
 from maas_langchain.adapters.audit_anchorer import AuditAnchorer
+from maas_langchain.adapters.cli_output import dumps, to_json, when
 from maas_langchain.core.audit import ChainReport
 from maas_langchain.core.redaction import redact, redact_value
-from maas_langchain.errors import MaaSError
-from maas_langchain.maas import MaaS
+from maas_langchain.errors import MaaSError, NotFoundError
+from maas_langchain.maas import MaaS, resolve_home
+from maas_langchain.resources import Resources
 
 __all__ = ["main"]
 
-
-def _when(ts: float | None) -> str:
-    if ts is None:
-        return "-"
-    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
+_SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
+_RESUMABLE = ("kb ingest", "extract --resume", "reindex")  # interrupted, they resume when run again
 
 
 def _emit(args: argparse.Namespace, data: Any, lines: list[str]) -> None:
     """Print ``data`` as JSON or ``lines`` as text, secrets redacted in every string either way."""
     if args.json:
-        print(json.dumps(redact_value(json.loads(json.dumps(data, default=str))), indent=2))
+        print(dumps(redact_value(to_json(data))))
     else:
         print("\n".join(redact(line) for line in lines))
 
 
 def _cmd_status(maas: MaaS, args: argparse.Namespace) -> int:
     status = maas.status()
-    lines = [f"backend   {status['backend']}", f"location  {status['location']}"]
-    for key in ("durability", "schema_version", "size_bytes"):
-        if key in status:
-            lines.append(f"{key:<9} {status[key]}")
-    lines += [f"{name:<13} {count}" for name, count in status["counts"].items()]
     chain = maas.audit.verify_chain()
-    lines.append(
-        f"audit chain   {'intact' if chain.ok else 'BROKEN'}"
-        f"{'' if chain.first_bad_seq is None else ' at ' + str(chain.first_bad_seq)} ({chain.checked} entries)"
-    )
-    _emit(args, {**status, "audit_chain_ok": chain.ok}, lines)
+    rows = [(key.replace("_", " "), str(value)) for key, value in status.items() if not isinstance(value, dict)]
+    rows = [("size", f"{status['size_bytes']:,} bytes") if label == "size bytes" else (label, v) for label, v in rows]
+    rows += [(name.replace("_", " "), str(count)) for name, count in status["counts"].items()]
+    vectors = status.get("vectors") or {}
+    model = vectors.get("embedding_model")
+    shown = f" ({model}, {vectors.get('dimension')} dimensions)" if model else ""
+    rows.append(("vectors", f"{vectors.get('index', '-')}{shown}"))
+    bad = "" if chain.first_bad_seq is None else f" at {chain.first_bad_seq}"
+    rows.append(("audit chain", f"{'intact' if chain.ok else 'BROKEN'}{bad} ({chain.checked} entries)"))
+    width = max(len(label) for label, _ in rows)
+    _emit(args, {**status, "audit_chain_ok": chain.ok}, [f"{label:<{width}}  {value}" for label, value in rows])
     return 0
 
 
@@ -71,7 +91,7 @@ def _cmd_agents(maas: MaaS, args: argparse.Namespace) -> int:
         f"{'  ' + a.name if a.name else ''}"
         for a in agents
     ]
-    _emit(args, [a.__dict__ for a in agents], lines or ["no agents"])
+    _emit(args, agents, lines or ["no agents"])
     return 0
 
 
@@ -83,7 +103,7 @@ def _cmd_pools(maas: MaaS, args: argparse.Namespace) -> int:
         lines.append(
             f"{pool.pool_id}  {pool.name:<20} scope={pool.scope.value} {pool.status.value} members={len(members)}"
         )
-    _emit(args, [p.__dict__ for p in pools], lines or ["no pools"])
+    _emit(args, pools, lines or ["no pools"])
     return 0
 
 
@@ -94,10 +114,10 @@ def _cmd_handoffs(maas: MaaS, args: argparse.Namespace) -> int:
             seen[handoff.handoff_id] = handoff
     ordered = sorted(seen.values(), key=lambda h: h.created_at)
     lines = [
-        f"{h.handoff_id}  {h.status.value:<9} {_when(h.created_at)}  {redact(h.context.task_description)[:60]}"
+        f"{h.handoff_id}  {h.status.value:<9} {when(h.created_at)}  {redact(h.context.task_description)[:60]}"
         for h in ordered  # redacted before it is cut: a cut secret would no longer be recognised
     ]
-    _emit(args, [{**h.__dict__, "context": h.context.to_dict()} for h in ordered], lines or ["no handoffs"])
+    _emit(args, ordered, lines or ["no handoffs"])
     return 0
 
 
@@ -122,12 +142,12 @@ def _cmd_audit(maas: MaaS, args: argparse.Namespace) -> int:
         event_type=args.type, actor=args.actor, target=args.target, limit=args.limit, newest_first=True
     )[::-1]
     lines = [
-        f"{e.seq:>6} {_when(e.timestamp)} {e.event_type.value:<17} {e.action:<16} {e.outcome:<9} "
+        f"{e.seq:>6} {when(e.timestamp)} {e.event_type.value:<17} {e.action:<16} {e.outcome:<9} "
         f"actor={(e.actor or 'system')[:8]} target={(e.target or '-')[:8]}"
         f"{'  ' + e.reason if e.reason else ''}"
         for e in events
     ]
-    _emit(args, [e.__dict__ for e in events], lines or ["no audit events"])
+    _emit(args, events, lines or ["no audit events"])
     return 0
 
 
@@ -145,7 +165,7 @@ def _verify_lines(report: ChainReport) -> list[str]:
     else:
         lines.append(
             f"anchors: {report.anchors_checked} checked; last: entry {last.seq} ({last.count} entries) "
-            f"at {_when(last.time)}"
+            f"at {when(last.time)}"
         )
     return lines
 
@@ -177,11 +197,62 @@ def _cmd_demo(maas: MaaS, args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_init(maas: MaaS, args: argparse.Namespace) -> int:
+    created = args.missing is not None
+    where, backend = maas.backend.location, maas.backend.name
+    if backend != "sqlite":  # a server or memory: there is no "already there" to tell
+        lines = [f"MaaS store ready at {where} ({backend})"]
+    else:
+        lines = [f"{'created a MaaS store' if created else 'a MaaS store already exists'} at {where}"]
+        if args.path is not None and not _is_default(args.path):
+            use = shlex.quote(args.path)
+            lines.append(f"use it with --home {use}, or export MAAS_HOME={use}")
+    _emit(args, {"created": created, "backend": backend, "location": where}, lines)
+    return 0
+
+
+def _is_default(path: str) -> bool:
+    """True when ``path`` is where a command without ``--home`` looks."""
+    if os.environ.get("MAAS_URL"):
+        return False
+    return resolve_home(None).resolve() == Path(path).resolve()
+
+
+def _global_options(parser: argparse.ArgumentParser, top: bool) -> None:
+    """The options every command takes; below the top level their default is SUPPRESS, so a
+    value given before the command is not overwritten by the command's parser."""
+
+    def default(value: Any) -> Any:
+        return value if top else argparse.SUPPRESS
+
+    group = parser.add_argument_group("global options (before or after the command)")
+    group.add_argument(
+        "--home",
+        default=default(None),
+        metavar="LOCATION",
+        help="the store: a folder, a .db file, postgresql://... or :memory: (default: $MAAS_URL, $MAAS_HOME, ./.maas)",
+    )
+    group.add_argument("--json", action="store_true", default=default(False), help="print JSON")
+    group.add_argument(
+        "--create", action="store_true", default=default(False), help="create the store if it does not exist"
+    )
+
+
+def _add_global_options_below(parser: argparse.ArgumentParser) -> None:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in dict.fromkeys(action.choices.values()):  # aliases map to the same parser
+                _global_options(child, top=False)
+                _add_global_options_below(child)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="maas", description="Memory as a Service for multi-agent systems.")
-    parser.add_argument("--home", help="data location (default: $MAAS_HOME or ./.maas)")
-    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument("--version", action="version", version=f"maas_langchain {__version__}")
+    _global_options(parser, top=True)
     sub = parser.add_subparsers(dest="command", required=True)
+    init = sub.add_parser("init", help="create a store (default: --home, $MAAS_HOME or ./.maas) and say where")
+    init.add_argument("path", nargs="?", help="folder or .db file to create (default: the --home location)")
     sub.add_parser("status", help="backend, counts and audit-chain health")
     sub.add_parser("agents", help="list agents")
     sub.add_parser("pools", help="list pools")
@@ -209,10 +280,12 @@ def _parser() -> argparse.ArgumentParser:
     quarantine_cli.register(sub)
     extract_cli.register(sub)
     cli_serve.register(sub)
+    _add_global_options_below(parser)
     return parser
 
 
 _COMMANDS = {
+    "init": _cmd_init,
     "status": _cmd_status,
     "agents": _cmd_agents,
     "pools": _cmd_pools,
@@ -230,13 +303,52 @@ _COMMANDS = {
 }
 
 
+def _missing_store(location: str | None) -> Path | None:
+    """The folder or file ``location`` names (as :meth:`MaaS.open` resolves it) when no store is
+    there yet; ``None`` when one is, or for ``:memory:`` and URLs (not checked)."""
+    if location is None:
+        location = os.environ.get("MAAS_URL") or None
+    if location is not None and (location.strip().lower() in (":memory:", "memory") or "://" in location):
+        return None
+    path = resolve_home(location)
+    db = path if path.suffix in _SQLITE_SUFFIXES else path / "maas.db"
+    return None if db.is_file() else path
+
+
+def _check_store(args: argparse.Namespace) -> str | None:
+    """The location to open; a missing store is :class:`NotFoundError` unless the command creates one."""
+    location: str | None = args.home
+    if args.command == "init" and args.path is not None:
+        location = args.path
+    args.missing = _missing_store(location)
+    if args.missing is not None and not (args.create or args.command in ("init", "demo")):
+        shown = str(args.missing)
+        raise NotFoundError(
+            f"no MaaS store at {shown}; create one with maas init {shlex.quote(shown)} or pass --create",
+            location=shown,
+        )
+    return location
+
+
+def _loading_notice(model_id: str) -> None:
+    print(f"maas: loading the embedding model ({model_id}, first use) ...", file=sys.stderr, flush=True)
+
+
+def _command_name(args: argparse.Namespace) -> str:
+    if args.command == "kb":
+        return f"kb {args.kb_action}"
+    return "extract --resume" if args.command == "extract" and args.resume else str(args.command)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit status."""
     args = _parser().parse_args(argv)
+    previous, Resources.on_load = Resources.on_load, _loading_notice
     try:
+        location = _check_store(args)
         # only the long-running server sweeps expired handoffs in the background
         sweep: dict[str, Any] = {} if args.command == "serve" else {"sweep_interval": None}
-        with MaaS.open(args.home, **sweep) as maas:
+        with MaaS.open(location, **sweep) as maas:
             if args.command != "serve":
                 return _COMMANDS[args.command](maas, args)
             with AuditAnchorer(maas, args.anchor_interval):  # signs the audit head while serving
@@ -244,9 +356,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MaaSError as exc:
         print(f"maas: error [{exc.code}]: {exc.message}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        again = "; run the same command again to resume" if _command_name(args) in _RESUMABLE else ""
+        print(f"maas: interrupted{again}", file=sys.stderr, flush=True)
+        return 130
     except BrokenPipeError:  # `maas audit | head`: the reader left; not an error
         sys.stderr.close()
         return 0
+    finally:
+        Resources.on_load = previous
 
 
 if __name__ == "__main__":

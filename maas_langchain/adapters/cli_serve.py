@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from maas_langchain.adapters.audit_anchorer import AuditAnchorer
+from maas_langchain.adapters.cli_output import print_json, when
 from maas_langchain.adapters.ratelimit import AbuseLimits
 from maas_langchain.errors import InvalidInputError, NotSupportedError
 from maas_langchain.maas import MaaS
@@ -39,12 +40,12 @@ def parse_expiry(text: str | None, now: float) -> float | None:
     if match:
         return now + float(match.group(1)) * _UNITS[match.group(2)]
     try:
-        when = datetime.fromisoformat(text.strip())
+        moment = datetime.fromisoformat(text.strip())
     except ValueError:
         raise InvalidInputError(
             f"--expires {text!r} is neither a duration (30d, 12h, 15m, 90s, 2w) nor an ISO date-time", field="expires"
         ) from None
-    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
 def parse_scope_floor(text: str | None) -> dict[str, str] | None:
@@ -82,12 +83,11 @@ def register(sub: Any) -> None:
     revoke.add_argument("key_id")
 
 
-def _when(ts: float | None) -> str:
-    return "-" if ts is None else datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
-
-
 def _print(args: argparse.Namespace, data: Any, lines: list[str]) -> None:
-    print(json.dumps(data, indent=2, default=str) if args.json else "\n".join(lines))
+    if args.json:
+        print_json(data)
+    else:
+        print("\n".join(lines))
 
 
 def run_keys(maas: MaaS, args: argparse.Namespace) -> int:
@@ -108,11 +108,11 @@ def run_keys(maas: MaaS, args: argparse.Namespace) -> int:
         now = maas.runtime.clock()
         lines = [
             f"{k.key_id}  agent={k.agent_id}  {_state(k, now):<8} {'read-only' if k.read_only else 'read-write'}"
-            f"  floor={json.dumps(k.scope_floor) if k.scope_floor else '-'}  expires={_when(k.expires_at)}"
+            f"  floor={json.dumps(k.scope_floor) if k.scope_floor else '-'}  expires={when(k.expires_at)}"
             f"{'  ' + k.name if k.name else ''}"
             for k in found
         ]
-        _print(args, [k.as_dict() for k in found], lines or ["no keys"])
+        _print(args, found, lines or ["no keys"])
         return 0
     revoked = maas.keys.revoke_key(args.key_id)
     _print(args, {"revoked": revoked}, [f"revoked {args.key_id}" if revoked else "no such active key"])
@@ -130,12 +130,12 @@ def run_serve(maas: MaaS, args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="maas serve: %(levelname)s %(message)s")
     _hold_index(maas)
     if args.http:
-        from maas_langchain.adapters.mcp.app import run_http
+        from maas_langchain.adapters.mcp import run_http  # a typed error names the mcp extra when missing
 
         print(f"maas serve: MCP over streamable HTTP at http://{args.host}:{args.port}/mcp", file=sys.stderr)
         run_http(maas, host=args.host, port=args.port, limits=AbuseLimits.from_args(args))
         return 0
-    from maas_langchain.adapters.mcp.app import run_stdio
+    from maas_langchain.adapters.mcp import run_stdio
 
     run_stdio(maas, os.environ.get("MAAS_API_KEY"))
     return 0

@@ -14,10 +14,10 @@ offline rule extractor (``MaaS.open``'s default). A job whose memory is gone sto
 from __future__ import annotations
 
 import argparse
-import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from maas_langchain.adapters.cli_output import print_json, when
 from maas_langchain.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ def register(sub: Any) -> None:
     state = sub.add_parser("state", help="entities and facts visible at a scope (supersession history included)")
     state.add_argument("--scope", required=True, help="e.g. org=acme,project=alpha")
     state.add_argument("--entity", help="only this entity")
-    state.add_argument("--as-of", help="ISO 8601 time: the state as it was then")
+    state.add_argument("--as-of", help="ISO 8601 time (UTC unless it names a zone): the state as it was then")
     state.add_argument("--current", action="store_true", help="current values only (no history)")
 
 
@@ -73,7 +73,7 @@ def run_extract(maas: MaaS, args: argparse.Namespace) -> int:
         pending, failed = worker.backlog()
     data = {"pending": pending, "failed": failed, "extractor": getattr(worker.extractor, "name", None)}
     if args.json:
-        print(json.dumps(data, indent=2))
+        print_json(data)
     else:
         print(f"extraction backlog: {pending} pending, {failed} failed (extractor: {data['extractor'] or 'off'})")
         if failed:
@@ -86,13 +86,14 @@ def run_state(maas: MaaS, args: argparse.Namespace) -> int:
     as_of = None
     if args.as_of:
         try:
-            as_of = datetime.fromisoformat(args.as_of).timestamp()
+            moment = datetime.fromisoformat(args.as_of)
         except ValueError:
             raise InvalidInputError(f"--as-of takes an ISO 8601 time, got {args.as_of!r}", field="as_of") from None
+        as_of = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
     maas.extraction.drain(timeout=60.0, everyone=True)
     state = maas.entities.state(parse_scope(args.scope), as_of=as_of, entity=args.entity, history=not args.current)
     if args.json:
-        print(json.dumps(state.to_dict(), indent=2, default=str))
+        print_json(state)
         return 0
     if not state.entities:
         print("no entity facts at this scope")
@@ -100,11 +101,10 @@ def run_state(maas: MaaS, args: argparse.Namespace) -> int:
         where = ",".join(f"{k}={v}" for k, v in e.scope.items())
         print(f"{e.type}/{e.name}  [{where}]")
         for f in (*e.attributes, *e.relations):
-            when = datetime.fromtimestamp(f.valid_from).strftime("%Y-%m-%d %H:%M:%S")
             by = f.agent_id or "-"
             link = f"  -> {f.superseded_by.value}" if f.superseded_by is not None else ""
             sep = " = " if f.kind == "attribute" else " "
-            print(f"  {f.status:<11} {f.key}{sep}{f.value}{link}  ({when}, by {by})")
+            print(f"  {f.status:<11} {f.key}{sep}{f.value}{link}  ({when(f.valid_from)}, by {by})")
     if state.pending_extractions:
         print(f"({state.pending_extractions} memories still wait for extraction)")
     return 0

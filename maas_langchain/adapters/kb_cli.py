@@ -14,9 +14,9 @@ Example:
 from __future__ import annotations
 
 import argparse
-import json
-from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
+
+from maas_langchain.adapters.cli_output import print_json
 
 if TYPE_CHECKING:
     from maas_langchain.kb import KnowledgeBases
@@ -62,7 +62,7 @@ def run(maas: MaaS, args: argparse.Namespace) -> int:
 def _ingest(kb: KnowledgeBases, args: argparse.Namespace) -> int:
     report = kb.ingest_path(args.path, kind=args.kind, service=args.service, progress=not args.no_progress)
     if args.json:
-        print(json.dumps(asdict(report), indent=2))
+        print_json(report)
         return 0
     print(
         f"{report.kind} knowledge base: {report.files_scanned} files scanned in {report.seconds:.1f} s - "
@@ -82,7 +82,7 @@ def _search(kb: KnowledgeBases, args: argparse.Namespace) -> int:
     else:
         results = kb.incidents.search_incidents(args.query, args.service, args.limit, agent_id=args.agent)
     if args.json:
-        print(json.dumps([asdict(r) for r in results], indent=2))
+        print_json(results)
         return 0
     print("\n".join(_line(r) for r in results) if results else "no results")
     return 0

@@ -14,9 +14,9 @@ delete is audited (``quarantine_release`` / ``quarantine_delete``).
 from __future__ import annotations
 
 import argparse
-import json
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+
+from maas_langchain.adapters.cli_output import print_json, when
 
 if TYPE_CHECKING:
     from maas_langchain.maas import MaaS
@@ -38,11 +38,11 @@ def run(maas: MaaS, args: argparse.Namespace) -> int:
     if args.action == "list":
         held = maas.quarantine.list(limit=args.limit, reviewer=args.reviewer)
         if args.json:
-            print(json.dumps([q.to_dict() for q in held], indent=2))
+            print_json(held)
         else:
             for q in held:
-                when = datetime.fromtimestamp(q.created_at, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
-                print(f"{q.id}  {when}  author={q.author_id or '-'}  {','.join(q.categories) or '-'}  {q.target}")
+                matched = ",".join(q.categories) or "-"
+                print(f"{q.id}  {when(q.created_at)}  author={q.author_id or '-'}  {matched}  {q.target}")
                 print(f"    {q.preview!r}")
             if not held:
                 print("nothing is quarantined")
@@ -53,7 +53,7 @@ def run(maas: MaaS, args: argparse.Namespace) -> int:
     resolve = maas.quarantine.release if args.action == "release" else maas.quarantine.delete
     results = {qid: resolve(qid, reviewer=args.reviewer) for qid in args.ids}
     if args.json:
-        print(json.dumps({"action": args.action, "changed": results}, indent=2))
+        print_json({"action": args.action, "changed": results})
     else:
         for qid, changed in results.items():
             print(f"{qid}: {args.action + 'd' if changed else 'not quarantined any more (unchanged)'}")

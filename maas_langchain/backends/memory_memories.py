@@ -201,6 +201,12 @@ class MemoryOps:
                 self._put(self.m.memories, memory_id, dataclasses.replace(row, dirty=True))
         return len(self.m.memories)
 
+    def memory_by_digest(self, digest: str) -> str | None:
+        return self.m.settings.get("digest:" + digest)
+
+    def set_memory_digest(self, digest: str, memory_id: str) -> None:
+        self._put(self.m.settings, "digest:" + digest, memory_id)  # a settings key of its own kind
+
     def get_setting(self, name: str) -> str | None:
         return self.m.settings.get(name)
 

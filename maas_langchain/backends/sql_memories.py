@@ -280,6 +280,17 @@ class SqlMemoryOps(SqlCursorOps):
         self._exec("UPDATE memories SET dirty = 1")
         return int(self._one("SELECT COUNT(*) FROM memories")[0])
 
+    def memory_by_digest(self, digest: str) -> str | None:
+        row = self._one("SELECT memory_id FROM memory_digests WHERE digest = ?", (digest,))
+        return None if row is None else str(row[0])
+
+    def set_memory_digest(self, digest: str, memory_id: str) -> None:
+        self._exec(
+            "INSERT INTO memory_digests (digest, memory_id) VALUES (?, ?) "
+            "ON CONFLICT (digest) DO UPDATE SET memory_id = excluded.memory_id",
+            (digest, memory_id),
+        )
+
     def get_setting(self, name: str) -> str | None:
         row = self._one("SELECT value FROM settings WHERE name = ?", (name,))
         return None if row is None else str(row[0])

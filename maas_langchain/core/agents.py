@@ -67,8 +67,11 @@ class AgentRegistry:
         capabilities: Iterable[AgentCapability | str] | None = None,
         metadata: dict[str, Any] | None = None,
         agent_id: str | None = None,
+        external_id: str | None = None,
     ) -> str:
-        """Register an agent and return its new 128-bit id.
+        """Register an agent and return its new 128-bit id — or, with ``external_id``, the id of
+        the agent this owner already registered under that external id (re-running a script or
+        notebook is normal: it gets the same agent back, with its threads and memories).
 
         Args:
             agent_type: One of :class:`AgentType` (or its name / value).
@@ -79,10 +82,13 @@ class AgentRegistry:
             capabilities: Override the type's defaults.
             metadata: Flat JSON-ready extras, at most ``limits.max_metadata_bytes``.
             agent_id: Register under this id (a UUID that is not in use).
+            external_id: A stable name the caller gives this agent, unique per owner (e.g.
+                ``"frontend-gpt"``); kept in ``metadata["external_id"]``.
 
         Raises:
             InvalidInputError: A malformed argument.
-            ConflictError: ``agent_id`` is in use.
+            ConflictError: ``agent_id`` is in use; the owner's agent with ``external_id`` has
+                another type or is deactivated.
             CapacityExceededError: ``limits.max_agents`` agents exist.
         """
         lim = self._rt.limits
@@ -103,8 +109,15 @@ class AgentRegistry:
             team_id=check_optional_text(team_id, "team_id", lim.max_name_chars),
             metadata=check_json(metadata, "metadata", lim.max_metadata_bytes),
         )
+        stable = check_optional_text(external_id, "external_id", lim.max_name_chars)
+        if stable is not None:
+            agent = Agent(**{**agent.__dict__, "metadata": {**agent.metadata, "external_id": stable}})
 
         def op(tx: StateTx) -> str:
+            if stable is not None:
+                known = [a for a in tx.list_agents(agent.owner_id) if a.metadata.get("external_id") == stable]
+                if known:
+                    return self._existing(known[0], kind, stable)
             if tx.get_agent(agent.agent_id) is not None:
                 raise ConflictError(f"agent id {agent.agent_id} is already registered", agent_id=agent.agent_id)
             if tx.count_agents() >= lim.max_agents:
@@ -132,6 +145,22 @@ class AgentRegistry:
             return agent.agent_id
 
         return self._rt.write(op, event_type=_AUTH, action="register", actor=agent.agent_id, target=agent.agent_id)
+
+    @staticmethod
+    def _existing(found: Agent, kind: AgentType, external_id: str) -> str:
+        """The agent an idempotent registration returns, if it matches what was asked."""
+        if found.agent_type is not kind:
+            raise ConflictError(
+                f"owner {found.owner_id} already has agent {external_id!r} of type {found.agent_type.value}, "
+                f"not {kind.value}; use another external_id",
+                agent_id=found.agent_id,
+            )
+        if not found.active:
+            raise ConflictError(
+                f"agent {external_id!r} ({found.agent_id}) is deactivated; reactivate it or use another external_id",
+                agent_id=found.agent_id,
+            )
+        return found.agent_id
 
     def get_agent(self, agent_id: str) -> Agent | None:
         """Return the agent, or ``None`` if no agent has that id.

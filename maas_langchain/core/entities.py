@@ -392,17 +392,25 @@ class EntityService:
         return _redacted(view)
 
     def stale(
-        self, tx: StateTx, memory_ids: Sequence[str], inherited: Sequence[str] = ()
+        self, tx: StateTx, memory_ids: Sequence[str], inherited: Sequence[str] = (), at: float | None = None
     ) -> dict[str, tuple[list[str], list[str]]]:
         """Memories every fact of which a later write replaced (or a negation ended) — or, for a
         reader whose scope prefixes are ``inherited`` (widest first, its own last), a narrower
-        one of them overrides: id → (the replaced fact ids, the ids of the replacing memories)."""
+        one of them overrides: id → (the replaced fact ids, the ids of the replacing memories).
+        With ``at``: as the chains stood at that moment (overrides are not considered)."""
+        found = tx.facts_of_memories(memory_ids)
+        rows: dict[str, FactRecord] = {}
+        if at is not None:
+            for chain in {f.chain for f in found if f.valid_from <= at}:
+                rows.update(_chain_at(tx.chain_facts(chain), at))
+            found, inherited = [rows[f.fact_id] for f in found if f.fact_id in rows], ()
         by_memory: dict[str, list[FactRecord]] = {}
-        for f in tx.facts_of_memories(memory_ids):
+        for f in found:
             if not f.negated and f.status != "retracted":
                 by_memory.setdefault(f.memory_id, []).append(f)
-        chains = {f.chain for facts in by_memory.values() for f in facts if f.status != "current"}
-        rows = {r.fact_id: r for chain in chains for r in tx.chain_facts(chain)}
+        if at is None:
+            chains = {f.chain for facts in by_memory.values() for f in facts if f.status != "current"}
+            rows = {r.fact_id: r for chain in chains for r in tx.chain_facts(chain)}
         out = {}
         for mid, facts in by_memory.items():
             held = [rows.get(f.corroborates or "", f) if f.status == "corroborates" else f for f in facts]
@@ -435,6 +443,15 @@ class EntityService:
                 if head is not None:
                     return head.memory_id if head.value_norm != fact.value_norm else None
         return None
+
+
+def _chain_at(rows: Sequence[FactRecord], at: float) -> dict[str, FactRecord]:
+    """A chain's rows as they stood at ``at``: later rows left out, rows retracted after ``at``
+    still standing, links rebuilt."""
+    then = [r for r in rows if r.valid_from <= at]
+    alive = {r.fact_id for r in then if r.status == "retracted" and (r.valid_to is None or r.valid_to > at)}
+    links = rebuild(then, revive=alive)
+    return {r.fact_id: FactRecord(**{**r.__dict__, **links[r.fact_id].__dict__}) for r in then}
 
 
 def _type(text: str) -> str:

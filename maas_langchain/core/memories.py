@@ -28,6 +28,7 @@ import numpy as np
 from maas_langchain.core.access import MemoryGrant
 from maas_langchain.core.enums import AuditEventType, EventKind, MemoryStatus
 from maas_langchain.core.exact import ScopePlans, VectorCache
+from maas_langchain.core.memory_dedup import digest_of, stored_copy
 from maas_langchain.core.memory_gate import MemoryGate
 from maas_langchain.core.memory_index import EmbeddingSpec, IndexSync, scope_where
 from maas_langchain.core.memory_prepare import embed_checked, prepare_memory, screened
@@ -44,10 +45,9 @@ from maas_langchain.core.ranking import (
     RankingWeights,
     decode_vector,
     encode_vector,
+    explain,
     lexical_terms,
-    matched_terms,
     rank,
-    search_text,
 )
 from maas_langchain.core.recall_time import candidates_as_of, current_first
 from maas_langchain.core.records import Memory
@@ -158,8 +158,11 @@ class MemoryService:
         supersedes: str | None = None,
         as_agent: str | None = None,
         floor: Mapping[str, str] | None = None,
+        duplicate: bool = False,
     ) -> Memory:
-        """Store one memory and index it; return the stored record (redacted).
+        """Store one memory and index it; return the stored record (redacted). The same content
+        again, at the same scope, session, author and category, returns the memory already
+        stored unless ``duplicate`` (:mod:`~maas_langchain.core.memory_dedup`).
 
         Without ``as_agent`` the call is the trusted orchestrator's. With it, the agent is the
         author, needs MEMORY_WRITE, and ``scope`` (default: its own, or ``floor``) must be allowed
@@ -173,7 +176,7 @@ class MemoryService:
         """
         item = MemoryInput(content, scope or {}, category, metadata, author_id, session_id)
         old = None if supersedes is None else check_id(supersedes, "supersedes")
-        return self.remember_many([item], supersedes=old, as_agent=as_agent, floor=floor)[0]
+        return self.remember_many([item], supersedes=old, as_agent=as_agent, floor=floor, duplicate=duplicate)[0]
 
     @audit_refusals(_OP, "remember", "as_agent")
     def remember_many(
@@ -183,6 +186,7 @@ class MemoryService:
         supersedes: str | None = None,
         as_agent: str | None = None,
         floor: Mapping[str, str] | None = None,
+        duplicate: bool = False,
     ) -> list[Memory]:
         """Store many memories in one transaction (all or none), embedded in batches. With
         ``as_agent`` every item is the agent's, at a scope its grant allows (see :meth:`remember`)."""
@@ -201,8 +205,8 @@ class MemoryService:
             self._rt.record_failure(exc, event_type=_OP, action="remember", actor=items[0].author_id, target=None)
             raise
         vectors = [encode_vector(v) for v in raw]
-        stored = self._rt.write(
-            lambda tx: self._insert(tx, prepared, vectors, supersedes),
+        stored, new_ids = self._rt.write(
+            lambda tx: self._insert(tx, prepared, vectors, supersedes, duplicate),
             event_type=_OP,
             action="remember",
             actor=prepared[0].memory.author_id,
@@ -210,21 +214,46 @@ class MemoryService:
         )
         self._index_now(collection, [m.memory_id for m in stored] + ([supersedes] if supersedes else []))
         if self.extraction is not None:
-            self.extraction.queued(sum(1 for m in stored if self.extraction.wants(m)))
+            self.extraction.queued(sum(1 for m in stored if m.memory_id in new_ids and self.extraction.wants(m)))
         return [self._public(m) for m in stored]
 
     def _insert(
-        self, tx: StateTx, prepared: Sequence[PreparedMemory], vectors: Sequence[bytes], supersedes: str | None
-    ) -> list[Memory]:
+        self,
+        tx: StateTx,
+        prepared: Sequence[PreparedMemory],
+        vectors: Sequence[bytes],
+        supersedes: str | None,
+        duplicate: bool = False,
+    ) -> tuple[list[Memory], set[str]]:
+        digests = [
+            digest_of(
+                self.hierarchy.canon(p.memory.scope) if p.memory.scope else None,
+                p.memory.author_id,
+                p.memory.category,
+                p.memory.content,
+            )
+            for p in prepared
+        ]
+        copies = [None if duplicate or supersedes else stored_copy(tx, d) for d in digests]
+        fresh = [p for p, c in zip(prepared, copies, strict=True) if c is None]
         limit = self._rt.limits.max_memories
-        if tx.count_memories() + len(prepared) > limit:
+        if tx.count_memories() + len(fresh) > limit:
             raise CapacityExceededError(f"the store holds the maximum of {limit} memories", limit=limit)
-        quota = self.gate.quota(tx, [p.memory.author_id for p in prepared])
+        quota = self.gate.quota(tx, [p.memory.author_id for p in fresh])
         sessions = {p.memory.session_id for p in prepared if p.memory.session_id}
         last = {s: self._open_session(tx, s).last_memory_id for s in sessions}
-        stored = []
-        for prep, vector in zip(prepared, vectors, strict=True):
+        stored: list[Memory] = []
+        for prep, vector, digest, copy in zip(prepared, vectors, digests, copies, strict=True):
+            if copy is not None:  # the same write again: the stored memory, corroborated in the audit log
+                again = {"session_id": prep.memory.session_id} if prep.memory.session_id else {}
+                self._rt.record(
+                    tx, AuditEntry(_OP, "remember_duplicate", copy.author_id, copy.memory_id, details=again)
+                )
+                stored.append(copy)
+                continue
             m = prep.memory
+            if m.status is MemoryStatus.ACTIVE:
+                tx.set_memory_digest(digest, m.memory_id)
             if supersedes is not None:
                 m = self._supersede(tx, supersedes, m)
             prev = last.get(m.session_id) if m.session_id else None
@@ -243,10 +272,12 @@ class MemoryService:
                 tx.set_session_last_memory(m.session_id, m.memory_id)
         for name, count in quota.items():
             tx.bump_counter(name, count)
-        self._record_writes(tx, stored)
+        written = [m for m, c in zip(stored, copies, strict=True) if c is None]
+        if written:
+            self._record_writes(tx, written)
         if self.extraction is not None:  # jobs as durable as the memories (core/extraction.py)
-            self.extraction.enqueue(tx, stored)
-        return stored
+            self.extraction.enqueue(tx, written)
+        return stored, {m.memory_id for m in written}
 
     def _open_session(self, tx: StateTx, session_id: str) -> Any:
         session = tx.get_session(session_id)
@@ -409,19 +440,9 @@ class MemoryService:
             candidates, by_id = self.candidates(text, flt, max(3 * k, 50), terms=terms)
             now = self._rt.clock()
         ranked = current_first(self._rt, self.extraction, rank(candidates, now, self.weights), by_id, flt, as_of)[:k]
-        return [RecallHit(self._public(by_id[s.memory_id]), s.score, self._explain(s, by_id, terms)) for s in ranked]
-
-    @staticmethod
-    def _explain(scored: Any, by_id: Mapping[str, Memory], terms: Sequence[str]) -> dict[str, Any]:
-        """Add the matched terms (computed for the returned items only: it is the costly part)."""
-        why = dict(scored.why)
-        if why.get("lexical", 0) > 0:
-            m = by_id[scored.memory_id]
-            why["matched_terms"] = list(matched_terms(terms, search_text(m.content, m.scope.get("agent"))))
-            why["reason"] = why["reason"] + (
-                "; matched " + ", ".join(repr(t) for t in why["matched_terms"][:5]) if why["matched_terms"] else ""
-            )
-        return why
+        return [
+            RecallHit(self._public(by_id[s.memory_id]), s.score, explain(s, by_id[s.memory_id], terms)) for s in ranked
+        ]
 
     def candidates(
         self, text: str, flt: ScopeFilter, fetch: int, *, terms: Sequence[str] | None = None

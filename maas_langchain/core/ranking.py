@@ -31,6 +31,7 @@ __all__ = [
     "Candidate",
     "RankingWeights",
     "Scored",
+    "explain",
     "decode_vector",
     "encode_vector",
     "lexical_terms",
@@ -158,3 +159,15 @@ def _reason(c: Candidate, context: bool) -> str:
     if context:
         parts.append("next to a matching memory in the same session")
     return "; ".join(parts)
+
+
+def explain(scored: Scored, memory: Any, terms: Sequence[str]) -> dict[str, Any]:
+    """``scored.why`` plus the query terms ``memory`` matched (computed for the returned items
+    only: it is the costly part)."""
+    why = dict(scored.why)
+    if why.get("lexical", 0) > 0:
+        why["matched_terms"] = list(matched_terms(terms, search_text(memory.content, memory.scope.get("agent"))))
+        why["reason"] = why["reason"] + (
+            "; matched " + ", ".join(repr(t) for t in why["matched_terms"][:5]) if why["matched_terms"] else ""
+        )
+    return why

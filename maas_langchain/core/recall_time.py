@@ -7,7 +7,8 @@ later write replaced is *stale*: it is placed right after the memories that repl
 (pulled into the result when they were not among the candidates), before the cut to ``top_k``,
 and carries ``why["superseded"] = True`` with the replaced fact ids and ``why["superseded_by"]``
 with the replacing memories' ids. Memories with no facts, or with at least one fact still
-holding, keep their rank. Before ranking, the
+holding, keep their rank. With ``as_of`` the same ordering is computed from the chains as they
+stood at that moment. Before ranking, the
 extraction jobs this process queued are applied (:meth:`ExtractionWorker.drain`; free when there
 are none), so a recall right after a remember sees its facts.
 
@@ -52,12 +53,12 @@ def current_first(
 ) -> list[Scored]:
     """``ranked`` with each stale memory placed after the memories that replaced its facts
     (pulled in when they were not among the candidates) and marked (see the module docstring)."""
-    if extraction is None or not ranked or as_of is not None:
+    if extraction is None or not ranked:
         return list(ranked)
     extraction.drain(timeout=10.0)
     ids = [s.memory_id for s in ranked]
     inherited = flt.ancestors
-    stale = rt.read(lambda tx: extraction.entities.stale(tx, ids, inherited))
+    stale = rt.read(lambda tx: extraction.entities.stale(tx, ids, inherited, as_of))
     if not stale:
         return list(ranked)
     asked: set[str] = set()
@@ -66,9 +67,9 @@ def current_first(
         if not wanted:
             break
         asked.update(wanted)
-        current = _current_memories(rt, wanted, flt)
+        current = _current_memories(rt, wanted, flt, as_of)
         by_id.update({m.memory_id: m for m in current})
-        stale.update(_stale_of(rt, extraction, [m.memory_id for m in current], inherited))
+        stale.update(_stale_of(rt, extraction, [m.memory_id for m in current], inherited, as_of))
     scored = {s.memory_id: s for s in ranked}
     out: list[Scored] = []
     placed: set[str] = set()
@@ -95,16 +96,18 @@ def current_first(
 
 
 def _stale_of(
-    rt: Runtime, extraction: Any, ids: list[str], inherited: Sequence[str]
+    rt: Runtime, extraction: Any, ids: list[str], inherited: Sequence[str], at: float | None
 ) -> dict[str, tuple[list[str], list[str]]]:
-    found: dict[str, tuple[list[str], list[str]]] = rt.read(lambda tx: extraction.entities.stale(tx, ids, inherited))
+    found: dict[str, tuple[list[str], list[str]]] = rt.read(
+        lambda tx: extraction.entities.stale(tx, ids, inherited, at)
+    )
     return found
 
 
-def _current_memories(rt: Runtime, ids: Sequence[str], flt: ScopeFilter) -> list[Memory]:
-    """Those of ``ids`` that are current memories the reader's scope filter admits."""
+def _current_memories(rt: Runtime, ids: Sequence[str], flt: ScopeFilter, at: float | None) -> list[Memory]:
+    """Those of ``ids`` that are current memories (at ``at``, if given) the reader's scope admits."""
     found = rt.read(lambda tx: tx.get_memories(ids, scope=flt))
-    return [r.memory for r in found if r.memory.is_current()]
+    return [r.memory for r in found if (r.memory.is_current() if at is None else _was_current(r.memory, at))]
 
 
 def _was_current(m: Memory, at: float) -> bool:

@@ -25,5 +25,15 @@ _LAZY = {
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
+        try:
+            module = importlib.import_module(_LAZY[name])
+        except ModuleNotFoundError as exc:
+            if (exc.name or "").split(".")[0] not in ("mcp", "starlette", "uvicorn", "anyio"):
+                raise
+            from maas_langchain.embeddings import MissingDependencyError
+
+            raise MissingDependencyError(
+                f'the MCP server needs the mcp extra ({exc.name} is not installed): pip install "maas_langchain[mcp]"'
+            ) from exc
+        return getattr(module, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

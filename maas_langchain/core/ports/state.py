@@ -260,6 +260,14 @@ class StateTx(KVOps, ThreadOps, KeyOps, EntityOps, abc.ABC):
         """Mark every memory dirty (before a rebuild of the index); return how many."""
 
     @abc.abstractmethod
+    def memory_by_digest(self, digest: str) -> str | None:
+        """The memory id stored under a content digest (:mod:`~maas_langchain.core.memory_dedup`)."""
+
+    @abc.abstractmethod
+    def set_memory_digest(self, digest: str, memory_id: str) -> None:
+        """Store (or replace) the memory id of a content digest."""
+
+    @abc.abstractmethod
     def get_setting(self, name: str) -> str | None: ...
 
     @abc.abstractmethod
