@@ -41,7 +41,7 @@ from maas_langchain.core.entity_types import (
 )
 from maas_langchain.core.entity_views import StateView, build_state
 from maas_langchain.core.enums import AuditEventType, EventKind, MemoryStatus
-from maas_langchain.core.fact_chain import links_of, rebuild
+from maas_langchain.core.fact_chain import links_of, rebuild, rebuild_at
 from maas_langchain.core.memory_gate import MemoryGate
 from maas_langchain.core.ports.entities import FactLinks
 from maas_langchain.core.ports.state import StateTx
@@ -446,11 +446,8 @@ class EntityService:
 
 
 def _chain_at(rows: Sequence[FactRecord], at: float) -> dict[str, FactRecord]:
-    """A chain's rows as they stood at ``at``: later rows left out, rows retracted after ``at``
-    still standing, links rebuilt."""
-    then = [r for r in rows if r.valid_from <= at]
-    alive = {r.fact_id for r in then if r.status == "retracted" and (r.valid_to is None or r.valid_to > at)}
-    links = rebuild(then, revive=alive)
+    """A chain's rows as they stood at ``at``, carrying the links of that moment."""
+    then, links = rebuild_at(rows, at)
     return {r.fact_id: FactRecord(**{**r.__dict__, **links[r.fact_id].__dict__}) for r in then}
 
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from maas_langchain.core.entity_types import EntityRecord, FactRecord, norm_name
-from maas_langchain.core.fact_chain import rebuild
+from maas_langchain.core.fact_chain import rebuild, rebuild_at
 
 __all__ = ["EntityView", "FactView", "Provenance", "StateView", "build_state"]
 
@@ -182,9 +182,7 @@ def _views(
     """Rebuild one chain for the moment asked and turn its rows into views (corroborations and
     negations folded in)."""
     if as_of is not None:
-        rows = [r for r in rows if r.valid_from <= as_of]
-        alive = {r.fact_id for r in rows if r.status == "retracted" and (r.valid_to is None or r.valid_to > as_of)}
-        links = rebuild(rows, revive=alive)
+        rows, links = rebuild_at(rows, as_of)
     else:
         links = rebuild(rows)
     by_id = {r.fact_id: r for r in rows}

@@ -32,7 +32,7 @@ from collections.abc import Container, Sequence
 from maas_langchain.core.entity_types import FactRecord
 from maas_langchain.core.ports.entities import FactLinks
 
-__all__ = ["links_of", "rebuild"]
+__all__ = ["links_of", "rebuild", "rebuild_at"]
 
 
 def links_of(fact: FactRecord) -> FactLinks:
@@ -71,3 +71,11 @@ def rebuild(rows: Sequence[FactRecord], *, revive: Container[str] = ()) -> dict[
         links[fact.fact_id] = FactLinks("current", None, previous, None, None)
         holder = fact
     return links
+
+
+def rebuild_at(rows: Sequence[FactRecord], at: float) -> tuple[list[FactRecord], dict[str, FactLinks]]:
+    """A chain as it stood at ``at``: the rows written by then (those retracted only later still
+    standing) and the links :func:`rebuild` gives them."""
+    then = [r for r in rows if r.valid_from <= at]
+    alive = {r.fact_id for r in then if r.status == "retracted" and (r.valid_to is None or r.valid_to > at)}
+    return then, rebuild(then, revive=alive)
