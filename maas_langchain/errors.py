@@ -8,7 +8,8 @@ unchanged, a human sentence, and optional ``details``::
     ├── NotFoundError              not_found
     ├── ConflictError              conflict
     │   ├── EmbeddingDimensionError   (an index built with another model or dimension)
-    │   └── AuditKeyError             (the audit key is missing, exposed, or not the log's key)
+    │   ├── AuditKeyError             (the audit key is missing, exposed, or not the log's key)
+    │   └── RequestInProgressError    (same Idempotency-Key still running; ``retryable`` is True)
     ├── CapacityExceededError      capacity_exceeded
     ├── InvalidInputError          invalid_input
     ├── PolicyViolationError       policy_violation
@@ -36,6 +37,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "PolicyViolationError",
+    "RequestInProgressError",
     "VectorStoreLockedError",
 ]
 
@@ -125,6 +127,13 @@ class AuditKeyError(ConflictError):
     """The audit key cannot be used: its file is readable by others, it is missing for a log that
     was sealed with one, or it is not the key the log was sealed with (appends are refused so the
     chain never mixes keys). See docs/audit.md."""
+
+
+class RequestInProgressError(ConflictError):
+    """A request with the same Idempotency-Key is still running: retry once it has finished, and
+    the stored response of that first request is returned instead of running it again."""
+
+    retryable = True
 
 
 class NotSupportedError(MaaSError, NotImplementedError):

@@ -37,6 +37,7 @@ NOT_A_CALLER_REFUSAL = {
     "MissingDependencyError": "an optional extra is not installed (operator's setup)",
     "AuditKeyError": "the audit key is missing or unreadable (operator's setup)",
     "InvalidApiKeyError": "unauthenticated: aggregated per source and reason (tests/test_rate_limits.py)",
+    "RequestInProgressError": "retryable: the first request with this Idempotency-Key is still running (REST audits it)",
     "NotSupportedError": "a feature this build or backend lacks: raised before any access decision",
     "MaaSError": "the abstract base",
 }

@@ -63,8 +63,8 @@ def parse_scope_floor(text: str | None) -> dict[str, str] | None:
 
 def register(sub: Any) -> None:
     """Add the ``serve`` and ``keys`` sub-commands to the ``maas`` parser."""
-    serve = sub.add_parser("serve", help="run the MCP server (stdio with $MAAS_API_KEY, or --http)")
-    serve.add_argument("--http", action="store_true", help="streamable HTTP instead of stdio")
+    serve = sub.add_parser("serve", help="run the MCP server (stdio with $MAAS_API_KEY), or with --http the MCP and REST APIs on one port")
+    serve.add_argument("--http", action="store_true", help="HTTP: MCP at /mcp and the REST API at /v1 (instead of stdio)")
     serve.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8765, help="HTTP port (default 8765)")
     AbuseLimits.add_arguments(serve)
@@ -132,7 +132,11 @@ def run_serve(maas: MaaS, args: argparse.Namespace) -> int:
     if args.http:
         from maas_langchain.adapters.mcp import run_http  # a typed error names the mcp extra when missing
 
-        print(f"maas serve: MCP over streamable HTTP at http://{args.host}:{args.port}/mcp", file=sys.stderr)
+        print(
+            f"maas serve: MCP at http://{args.host}:{args.port}/mcp, REST at http://{args.host}:{args.port}/v1 "
+            f"(OpenAPI: /v1/openapi.json)",
+            file=sys.stderr,
+        )
         run_http(maas, host=args.host, port=args.port, limits=AbuseLimits.from_args(args))
         return 0
     from maas_langchain.adapters.mcp import run_stdio

@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from maas_langchain.backends.memory_entities import MemoryEntityOps
+from maas_langchain.backends.memory_idempotency import MemoryIdempotencyOps
 from maas_langchain.backends.memory_keys import MemoryKeyOps
 from maas_langchain.backends.memory_kv import MemoryKVOps
 from maas_langchain.backends.memory_memories import MemoryOps, MemoryTables
@@ -51,11 +52,11 @@ class _Tables:
         self.event_seq = 0
         self.share_seq = 0
         self.memory = MemoryTables()
-        self.extra: dict[str, Any] = {}  # tables of the kv / threads / keys / entities mixins, by name
+        self.extra: dict[str, Any] = {}  # tables of the kv / threads / keys / entities / idempotency mixins
         self.counters: dict[str, int] = {}  # quota counters by name
 
 
-class _MemoryTx(MemoryOps, MemoryKVOps, MemoryThreadOps, MemoryKeyOps, MemoryEntityOps, StateTx):
+class _MemoryTx(MemoryOps, MemoryKVOps, MemoryThreadOps, MemoryKeyOps, MemoryEntityOps, MemoryIdempotencyOps, StateTx):
     """Mutations record their inverse; the backend replays them backwards on rollback."""
 
     t: _Tables  # the mixins declare the narrower protocols they need
@@ -355,6 +356,7 @@ def _audit_match(e: AuditEvent, q: AuditQuery) -> bool:
         e.seq > q.after_seq
         and (q.event_type is None or e.event_type is q.event_type)
         and (q.actor is None or e.actor == q.actor)
+        and (q.actors is None or e.actor in q.actors)
         and (q.target is None or e.target == q.target)
         and (q.outcome is None or e.outcome == q.outcome)
         and (q.action is None or e.action == q.action)

@@ -29,6 +29,7 @@ from maas_langchain.backends.sql_codec import (
     share_from_row,
 )
 from maas_langchain.backends.sql_entities import SqlEntityOps
+from maas_langchain.backends.sql_idempotency import SqlIdempotencyOps
 from maas_langchain.backends.sql_keys import SqlKeyOps
 from maas_langchain.backends.sql_kv import SqlKVOps
 from maas_langchain.backends.sql_memories import SqlMemoryOps
@@ -80,7 +81,7 @@ SQLITE = Dialect("sqlite", "?", "IS", "")
 POSTGRES = Dialect("postgres", "%s", "IS NOT DISTINCT FROM", " FOR UPDATE", "SELECT pg_notify('maas_events', ?)")
 
 
-class SqlTx(SqlMemoryOps, SqlKVOps, SqlThreadOps, SqlKeyOps, SqlEntityOps, SqlAuditOps, StateTx):
+class SqlTx(SqlMemoryOps, SqlKVOps, SqlThreadOps, SqlKeyOps, SqlEntityOps, SqlIdempotencyOps, SqlAuditOps, StateTx):
     """Record operations as SQL on one cursor inside a transaction the backend opened."""
 
     def __init__(self, cursor: Any, dialect: Dialect) -> None:

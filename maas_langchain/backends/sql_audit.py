@@ -104,6 +104,11 @@ class SqlAuditOps(SqlCursorOps):
             if value is not None:
                 clauses.append(f"{column} = ?")
                 params.append(value)
+        if query.actors is not None:
+            if not query.actors:
+                return []
+            clauses.append(f"actor IN ({', '.join('?' for _ in query.actors)})")
+            params.extend(query.actors)
         if query.since is not None:
             clauses.append("timestamp >= ?")
             params.append(query.since)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from maas_langchain.core.audit_chain import (
@@ -41,6 +41,7 @@ from maas_langchain.core.records import AuditEvent
 from maas_langchain.core.runtime import AuditEntry, Runtime, default_runtime
 from maas_langchain.core.validation import (
     check_json,
+    check_offset,
     check_optional_text,
     check_positive_int,
     check_text,
@@ -106,8 +107,13 @@ class MaaSAuditLogger:
         until: float | None = None,
         limit: int = 1_000,
         newest_first: bool = False,
+        after_seq: int = 0,
+        actors: Sequence[str] | None = None,
     ) -> list[AuditEvent]:
-        """Return entries matching every given filter, in sequence order (or newest first)."""
+        """Return entries matching every given filter, in sequence order (or newest first).
+
+        ``after_seq`` skips entries up to that sequence number (a page's last ``seq``: the next
+        page); ``actors`` keeps entries whose actor is one of these ids (one tenant's agents)."""
         names = self._rt.limits.max_name_chars
         q = AuditQuery(
             event_type=None if event_type is None else AuditEventType.parse(event_type),
@@ -119,6 +125,8 @@ class MaaSAuditLogger:
             until=check_time(until, "until"),
             limit=check_positive_int(limit, "limit", _MAX_QUERY),
             newest_first=bool(newest_first),
+            after_seq=check_offset(after_seq, "after_seq"),
+            actors=None if actors is None else tuple(check_text(a, "actors", names) for a in actors),
         )
         return self._rt.read(lambda tx: tx.query_audit(q))
 

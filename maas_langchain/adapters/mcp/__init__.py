@@ -4,7 +4,8 @@
 - :func:`~maas_langchain.adapters.mcp.app.create_http_app`, :func:`~maas_langchain.adapters.mcp.app.run_http`,
   :func:`~maas_langchain.adapters.mcp.app.run_stdio` — the transports (``maas serve``).
 
-Needs the ``mcp`` extra (``pip install "maas_langchain[mcp]"``); importing the package
+The HTTP transport also serves the REST API (:mod:`maas_langchain.adapters.rest`) on the same
+port. Needs the ``mcp`` extra (``pip install "maas_langchain[mcp]"``, FastAPI included); importing the package
 ``maas_langchain`` does not load it.
 """
 
@@ -28,7 +29,7 @@ def __getattr__(name: str) -> Any:
         try:
             module = importlib.import_module(_LAZY[name])
         except ModuleNotFoundError as exc:
-            if (exc.name or "").split(".")[0] not in ("mcp", "starlette", "uvicorn", "anyio"):
+            if (exc.name or "").split(".")[0] not in ("mcp", "starlette", "uvicorn", "anyio", "fastapi"):
                 raise
             from maas_langchain.embeddings import MissingDependencyError
 

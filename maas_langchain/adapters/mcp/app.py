@@ -9,6 +9,9 @@
   responses: no session lives in the server, so replicas behind a load balancer need no
   stickiness (the scale-out mode), and each request is authenticated on its own.
   ``/healthz`` answers ``{"ok": true}`` without a key, and without a rate limit.
+* The REST API (:mod:`maas_langchain.adapters.rest`, ``/v1/...``) is mounted on the same app
+  behind :class:`~maas_langchain.adapters.rest.http.RestGuard`, with the same key store and
+  limits; ``/v1/openapi.json`` is served without a key.
 * Abuse limits (:class:`~maas_langchain.adapters.ratelimit.AbuseLimits`, ``limits=``): the
   per-address limit wraps the whole app (routes mounted later are covered), the per-key limit
   follows authentication; refused authentications are aggregated per (address, reason) and
@@ -37,11 +40,13 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from maas_langchain.adapters.mcp.auth import BearerKeyMiddleware, http_key_source, rate_limited_body, stdio_key_source
 from maas_langchain.adapters.mcp.mcp_server import build_server
 from maas_langchain.adapters.ratelimit import AbuseLimits, RateLimitMiddleware, RequestLimiter, Scope, default_body
+from maas_langchain.adapters.rest.app import OPENAPI_PATH, create_rest_app
+from maas_langchain.adapters.rest.http import RestGuard, rate_limited_rest_body
 from maas_langchain.adapters.tools.registry import ToolSpec
 
 if TYPE_CHECKING:
@@ -80,11 +85,10 @@ def create_http_app(
     guarded = BearerKeyMiddleware(manager.handle_request, authenticate, limiter=limiter)  # Route passes it through
 
     def render(scope: Scope, seconds: int) -> bytes:
-        return (
-            rate_limited_body(scope, seconds)
-            if str(scope.get("path", "")).rstrip("/") == path.rstrip("/")
-            else default_body(scope, seconds)
-        )
+        where = str(scope.get("path", ""))
+        if where.rstrip("/") == path.rstrip("/"):
+            return rate_limited_body(scope, seconds)
+        return rate_limited_rest_body(scope, seconds) if where.startswith("/v1/") else default_body(scope, seconds)
 
     async def health(request: Request) -> JSONResponse:
         return JSONResponse({"ok": True})
@@ -102,7 +106,8 @@ def create_http_app(
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(lambda: maas.keys.flush_failures(force=True))
 
-    routes = [Route("/healthz", health, methods=["GET"]), Route(path, endpoint=guarded)]
+    rest = RestGuard(create_rest_app(maas), authenticate, open_paths=(OPENAPI_PATH,), limiter=limiter)
+    routes = [Route("/healthz", health, methods=["GET"]), Route(path, endpoint=guarded), Mount("", app=rest)]
     middleware = [Middleware(RateLimitMiddleware, limiter=limiter, render=render)]
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
 

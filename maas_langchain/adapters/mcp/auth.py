@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from maas_langchain.adapters.mcp.mcp_server import AUTH_ERROR_CODE, KeySource
 from maas_langchain.adapters.ratelimit import AbuseLimits, RequestLimiter, retry_after, send_too_many_requests
+from maas_langchain.adapters.rest.http import STATE_KEY, bearer_token
 from maas_langchain.core.keys import ApiKey, InvalidApiKeyError
 
 if TYPE_CHECKING:
@@ -43,21 +44,8 @@ __all__ = [
     "stdio_key_source",
 ]
 
-STATE_KEY = "maas_api_key"
-"""Where the middleware leaves the checked :class:`ApiKey` in ``scope["state"]``."""
-
 RATE_LIMIT_ERROR_CODE = -32029
 """JSON-RPC error code of a rate-limit refusal (HTTP 429; the server-defined range)."""
-
-
-def bearer_token(scope: Scope) -> str | None:
-    """The token of the request's ``Authorization: Bearer`` header, or None."""
-    for name, value in scope.get("headers") or ():
-        if name.lower() == b"authorization":
-            text = value.decode("latin-1").strip()
-            scheme, _, token = text.partition(" ")
-            return token.strip() if scheme.lower() == "bearer" and token.strip() else None
-    return None
 
 
 def rate_limited_body(scope: Scope, seconds: int) -> bytes:

@@ -89,12 +89,14 @@ class ToolSpec:
 
 @dataclass(frozen=True)
 class ToolResult:
-    """The outcome of one call: ``ok`` with ``data``, or an error ``code`` and ``message``."""
+    """The outcome of one call: ``ok`` with ``data``, or an error ``code`` and ``message``
+    (``retryable``: the error's own flag, for front ends that report it, such as REST)."""
 
     ok: bool
     data: Any = None
     code: str | None = None
     message: str | None = None
+    retryable: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form: ``{"ok": True, "result": ...}`` or ``{"ok": False, "error": {...}}``."""
@@ -142,7 +144,7 @@ def refuse(action: str, ctx: ToolContext, exc: MaaSError) -> ToolResult:
     """The result of a refused call, recorded in the audit log unless a service already did:
     PERMISSION_DENIED for denials, the tool's own name as the action, the error code as outcome."""
     ctx.maas.runtime.record_failure(exc, event_type=_AUDIT_TYPE, action=action, actor=ctx.agent_id, target=None)
-    return ToolResult(False, code=exc.code, message=str(exc))
+    return ToolResult(False, code=exc.code, message=str(exc), retryable=exc.retryable)
 
 
 def validation_error_result(spec: ToolSpec, exc: ValidationError, ctx: ToolContext | None = None) -> ToolResult:

@@ -30,9 +30,11 @@ from maas_langchain.core.access.handoffs import (
     thread_handed_over,
 )
 from maas_langchain.core.access.identity import (
+    audit_actors,
     load_actor,
     registration_grant,
     require_active,
+    require_auditor,
     require_bound_identity,
     require_capability,
     require_kb_search,
@@ -88,6 +90,7 @@ __all__ = [
     "MemoryGrant",
     "StoreAction",
     "admit_member",
+    "audit_actors",
     "agent_scope",
     "audience_filter",
     "authorize_namespace",
@@ -99,6 +102,7 @@ __all__ = [
     "memory_quota_counters",
     "registration_grant",
     "require_active",
+    "require_auditor",
     "require_bound_identity",
     "require_capability",
     "require_handoff_party",

@@ -19,9 +19,11 @@ if TYPE_CHECKING:
     from maas_langchain.core.ports.state import StateTx
 
 __all__ = [
+    "audit_actors",
     "load_actor",
     "registration_grant",
     "require_active",
+    "require_auditor",
     "require_bound_identity",
     "require_capability",
     "require_kb_search",
@@ -111,6 +113,24 @@ def require_writable_key(read_only: bool, operation: str) -> None:
 def require_kb_search(agent: Agent) -> None:
     """Searching a knowledge base needs KB_SEARCH."""
     require_capability(agent, AgentCapability.KB_SEARCH)
+
+
+def require_auditor(agent: Agent) -> None:
+    """Reading and verifying the audit log over an agent-bound interface (REST, console) is for
+    active HUMAN agents; they see the entries their own owner's agents made (:func:`audit_actors`)."""
+    require_active(agent)
+    if agent.agent_type is not AgentType.HUMAN:
+        raise PermissionDeniedError(
+            f"agent {agent.agent_id} is {agent.agent_type.name}; only HUMAN agents read the audit log",
+            agent_id=agent.agent_id,
+        )
+
+
+def audit_actors(tx: StateTx, agent: Agent) -> tuple[str, ...]:
+    """The actors whose audit entries a HUMAN auditor sees: every agent of its own owner
+    (entries of other owners' agents, and the trusted orchestrator's, stay hidden)."""
+    require_auditor(agent)
+    return tuple(a.agent_id for a in tx.list_agents(owner_id=agent.owner_id))
 
 
 def require_reviewer(agent: Agent) -> None:

@@ -29,6 +29,7 @@ from typing import Any
 from maas_langchain.core.enums import AuditEventType, EventKind, HandoffStatus, MemoryStatus
 from maas_langchain.core.ports.entities import EntityOps
 from maas_langchain.core.ports.filters import AudienceFilter, ScopeFilter
+from maas_langchain.core.ports.idempotency import IdempotencyOps
 from maas_langchain.core.ports.keys import KeyOps
 from maas_langchain.core.ports.kv import KVOps
 from maas_langchain.core.ports.threads import ThreadOps
@@ -95,11 +96,13 @@ class AuditQuery:
     since: float | None = None
     until: float | None = None
     after_seq: int = 0
+    actors: tuple[str, ...] | None = None
+    """Only entries whose actor is one of these (``()`` matches nothing): one tenant's view."""
     limit: int = 1_000
     newest_first: bool = False
 
 
-class StateTx(KVOps, ThreadOps, KeyOps, EntityOps, abc.ABC):
+class StateTx(KVOps, ThreadOps, KeyOps, EntityOps, IdempotencyOps, abc.ABC):
     """One transaction. Reads see a consistent snapshot; writes commit together."""
 
     # --- agents -----------------------------------------------------------------------
