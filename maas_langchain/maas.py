@@ -168,7 +168,7 @@ class MaaS:
         if handoff_screening not in ("model", "rules"):
             raise InvalidInputError("handoff_screening must be 'model' or 'rules'", field="handoff_screening")
         self.audit = MaaSAuditLogger(runtime)
-        self.events = EventService(runtime)
+        self.events = EventService(runtime, self.scopes)
         self._resources = resources or Resources(vector_spec(None, backend), None, None)
         model = handoff_screening == "model"
         self.handoffs = HandoffManager(

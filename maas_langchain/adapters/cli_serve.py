@@ -63,8 +63,12 @@ def parse_scope_floor(text: str | None) -> dict[str, str] | None:
 
 def register(sub: Any) -> None:
     """Add the ``serve`` and ``keys`` sub-commands to the ``maas`` parser."""
-    serve = sub.add_parser("serve", help="run the MCP server (stdio with $MAAS_API_KEY), or with --http the MCP and REST APIs on one port")
-    serve.add_argument("--http", action="store_true", help="HTTP: MCP at /mcp and the REST API at /v1 (instead of stdio)")
+    serve = sub.add_parser(
+        "serve", help="run the MCP server (stdio with $MAAS_API_KEY), or with --http the MCP and REST APIs on one port"
+    )
+    serve.add_argument(
+        "--http", action="store_true", help="HTTP: MCP at /mcp and the REST API at /v1 (instead of stdio)"
+    )
     serve.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8765, help="HTTP port (default 8765)")
     AbuseLimits.add_arguments(serve)

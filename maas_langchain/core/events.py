@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 
 from maas_langchain.core.access import can_see_event
 from maas_langchain.core.enums import EventKind
@@ -31,6 +31,7 @@ from maas_langchain.core.ports.state import StateTx
 from maas_langchain.core.records import MaaSEvent
 from maas_langchain.core.redaction import redact_value
 from maas_langchain.core.runtime import Runtime
+from maas_langchain.core.scopes import ScopeHierarchy
 from maas_langchain.core.validation import check_id, check_non_negative
 from maas_langchain.errors import InvalidInputError
 
@@ -54,8 +55,12 @@ class Subscription:
         pool_id: str | None,
         agent_id: str | None,
         kinds: frozenset[EventKind] | None,
+        hierarchy: ScopeHierarchy | None = None,
+        floor: Mapping[str, str] | None = None,
     ) -> None:
         self._rt = runtime
+        self._hierarchy = hierarchy
+        self._floor = None if floor is None else dict(floor)
         self.last_seq = after_seq
         self._pool_id = pool_id
         self._agent_id = agent_id
@@ -68,7 +73,7 @@ class Subscription:
             return False
         if self._agent_id is None:
             return True
-        return can_see_event(tx, self._agent_id, event)
+        return can_see_event(tx, self._agent_id, event, self._hierarchy, self._floor)
 
     def _fetch(self) -> list[MaaSEvent]:
         def op(tx: StateTx) -> list[MaaSEvent]:
@@ -126,8 +131,9 @@ class Subscription:
 class EventService:
     """Opens subscriptions to the event stream of one MaaS instance (``maas.events``)."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, hierarchy: ScopeHierarchy | None = None) -> None:
         self._rt = runtime
+        self._hierarchy = hierarchy
 
     def latest_seq(self) -> int:
         """Sequence number of the newest event (0 when there is none)."""
@@ -140,6 +146,7 @@ class EventService:
         agent_id: str | None = None,
         after_seq: int | None = None,
         kinds: list[EventKind | str] | None = None,
+        floor: Mapping[str, str] | None = None,
     ) -> Subscription:
         """Follow events from ``after_seq`` on (default: only events from now on).
 
@@ -150,6 +157,8 @@ class EventService:
             after_seq: Resume after this sequence number (``Subscription.last_seq`` of an
                 earlier subscription); ``0`` replays the whole retained stream.
             kinds: Only these event kinds.
+            floor: With ``agent_id``: an API key's scope floor, which bounds the memories whose
+                events it sees (as it bounds recall).
         """
         pool = None if pool_id is None else check_id(pool_id, "pool_id")
         agent = None if agent_id is None else check_id(agent_id, "agent_id")
@@ -157,7 +166,15 @@ class EventService:
             raise InvalidInputError(f"after_seq must be a non-negative integer, got {after_seq!r}", field="after_seq")
         start = self.latest_seq() if after_seq is None else after_seq
         wanted = None if kinds is None else frozenset(EventKind.parse(k) for k in kinds)
-        return Subscription(self._rt, after_seq=start, pool_id=pool, agent_id=agent, kinds=wanted)
+        return Subscription(
+            self._rt,
+            after_seq=start,
+            pool_id=pool,
+            agent_id=agent,
+            kinds=wanted,
+            hierarchy=self._hierarchy,
+            floor=None if floor is None or self._hierarchy is None else self._hierarchy.check(floor, "floor"),
+        )
 
     def prune(self, older_than_seconds: float) -> int:
         """Delete events older than ``older_than_seconds``; return how many."""

@@ -140,7 +140,7 @@ def _body_model(spec: ToolSpec, path_names: list[str]) -> type[BaseModel]:
     fields: dict[str, Any] = {
         name: (field.annotation, field) for name, field in model.model_fields.items() if name not in path_names
     }
-    derived: type[BaseModel] = create_model(  # type: ignore[call-overload]
+    derived: type[BaseModel] = create_model(
         f"{model.__name__.removesuffix('Args')}Body", __base__=model.__base__, __doc__=model.__doc__, **fields
     )
     return derived
@@ -158,6 +158,7 @@ def _add_route(app: FastAPI, maas: MaaS, route: Route, spec: ToolSpec, idempoten
             )
         )
     has_body = route.method in ("POST", "PUT", "PATCH")
+    idempotent = spec.writes or "persist" in model_fields  # reflect(persist=true) stores a memory
     body_model: type[BaseModel] | None = None
     if has_body:
         body_model = _body_model(spec, path_names)
@@ -173,7 +174,7 @@ def _add_route(app: FastAPI, maas: MaaS, route: Route, spec: ToolSpec, idempoten
                 inspect.Parameter(
                     name,
                     inspect.Parameter.KEYWORD_ONLY,
-                    annotation=Annotated[field.annotation, Query(description=field.description)],  # type: ignore[name-defined]
+                    annotation=Annotated[field.annotation, Query(description=field.description)],
                     default=inspect.Parameter.empty if field.is_required() else field.default,
                 )
             )
@@ -186,7 +187,7 @@ def _add_route(app: FastAPI, maas: MaaS, route: Route, spec: ToolSpec, idempoten
         body = values.pop("body", None)
         args: dict[str, Any] = {} if body is None else body.model_dump(exclude_unset=True)
         args.update({k: v for k, v in values.items() if k in path_names or v is not None})
-        if has_body and spec.writes and request.headers.get(IDEMPOTENCY_HEADER) is not None:
+        if idempotent and request.headers.get(IDEMPOTENCY_HEADER) is not None:
             return await _idempotent(request, ctx, spec, route, args, idempotency)
         result = await anyio.to_thread.run_sync(execute, spec, ctx, args)
         return _response(result, route.status)
@@ -194,7 +195,7 @@ def _add_route(app: FastAPI, maas: MaaS, route: Route, spec: ToolSpec, idempoten
     endpoint.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     endpoint.__name__ = spec.name
     extra: dict[str, Any] = {}
-    if has_body and spec.writes:
+    if idempotent:
         extra["parameters"] = [
             {
                 "name": IDEMPOTENCY_HEADER,
@@ -210,7 +211,7 @@ def _add_route(app: FastAPI, maas: MaaS, route: Route, spec: ToolSpec, idempoten
         endpoint,
         methods=[route.method],
         name=spec.name,
-        operation_id=spec.name,
+        operation_id=route.operation_id or spec.name,
         summary=route.summary or spec.name,
         description=spec.description,
         tags=[route.tag],

@@ -4,7 +4,9 @@ Each event is one SSE message: ``id`` is its sequence number (commit order), ``e
 kind (``memory.written``, ``handoff.accepted``...), ``data`` the JSON of the event. A client
 that reconnects with ``Last-Event-ID: <id>`` (browsers' ``EventSource`` does it by itself) or
 ``?after=<id>`` gets every event after that one that it may see — delivery is at-least-once.
-Without either, the stream starts at the newest event (only what happens from now on).
+Without either, the stream starts at the newest event (only what happens from now on); the
+first message carries that event's id (and no data), so a client that drops before any event
+still resumes without a gap.
 
 What a key sees is what its agent may see (:func:`~maas_langchain.core.access.can_see_event`,
 checked for every event). The key is checked again every :data:`RECHECK_SECONDS`: a revoked or
@@ -46,6 +48,18 @@ HEARTBEAT_SECONDS = 15.0
 
 RECHECK_SECONDS = 10.0
 """The key is authenticated again this often during a stream."""
+
+
+_EVENT_SCHEMA = {  # OpenAPI 3.1: the schema of a text/event-stream response is that of each event
+    "type": "object",
+    "properties": {
+        "id": {"type": "string", "pattern": "^[0-9]+$"},
+        "event": {"type": "string"},
+        "data": {"type": "string"},
+    },
+    "required": ["event", "data"],
+    "description": "event: the kind (or error); data: JSON {seq, kind, pool_id, timestamp, data}; id: the sequence number",
+}
 
 
 def sse_message(event: MaaSEvent) -> str:
@@ -91,7 +105,9 @@ def add_event_route(app: FastAPI, maas: MaaS) -> None:
             start = _start(last_event_id, after)
             wanted = None if kinds is None else [k.strip() for k in kinds.split(",") if k.strip()]
             sub = await anyio.to_thread.run_sync(
-                lambda: maas.events.subscribe(pool_id=pool_id, agent_id=key.agent_id, after_seq=start, kinds=wanted)
+                lambda: maas.events.subscribe(
+                    pool_id=pool_id, agent_id=key.agent_id, after_seq=start, kinds=wanted, floor=key.scope_floor
+                )
             )
         except MaaSError as exc:
             result = await anyio.to_thread.run_sync(refuse, "events", ctx, exc)
@@ -110,7 +126,7 @@ def add_event_route(app: FastAPI, maas: MaaS) -> None:
         description=__doc__,
         tags=["events"],
         responses={
-            200: {"description": "An SSE stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+            200: {"description": "An SSE stream", "content": {"text/event-stream": {"schema": _EVENT_SCHEMA}}},
             **ERROR_RESPONSES,
         },
         response_class=StreamingResponse,
@@ -121,7 +137,7 @@ async def _stream(maas: MaaS, request: Request, sub: Subscription) -> AsyncItera
     """Yield SSE messages until the client leaves, the key stops being valid or the server stops."""
     quiet_since = checked_at = time.monotonic()
     token = _token(request)
-    yield ": stream open\n\n"
+    yield f"id: {sub.last_seq}\n: stream open\n\n"  # where a reconnect resumes, even before any event
     try:
         while not sub.closed:
             batch: list[Any] = await anyio.to_thread.run_sync(sub.poll, 0.0)

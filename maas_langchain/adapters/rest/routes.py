@@ -30,6 +30,7 @@ class Route:
         tag: OpenAPI tag (the group in the docs).
         status: Status of a success (201 for creations).
         summary: One line for the OpenAPI document.
+        operation_id: The OpenAPI ``operationId`` when one operation has two routes (default: ``operation``).
     """
 
     method: str
@@ -38,6 +39,7 @@ class Route:
     tag: str
     status: int = 200
     summary: str = ""
+    operation_id: str = ""
 
 
 ROUTES: tuple[Route, ...] = (
@@ -70,6 +72,7 @@ ROUTES: tuple[Route, ...] = (
     # agents
     Route("POST", "/v1/agents", "register_agent", "agents", 201, "Register an agent"),
     Route("GET", "/v1/agents", "get_agents_for_user", "agents", summary="Agents of a user"),
+    Route("GET", "/v1/me", "get_agent_info", "agents", summary="The key's own agent", operation_id="get_me"),
     Route("GET", "/v1/agents/{agent_id}", "get_agent_info", "agents", summary="An agent"),
     # pools
     Route("POST", "/v1/pools", "create_pool", "pools", 201, "Create a pool"),

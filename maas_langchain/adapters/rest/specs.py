@@ -61,6 +61,11 @@ Cursor = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[0-9]+$")]
 """An opaque page cursor: the ``next_cursor`` of the previous page."""
 
 
+def _same(model: type[Args], name: str) -> Any:
+    """The field ``name`` of ``model``, reused as is (one definition of its type and limits)."""
+    return model.model_fields[name]
+
+
 class CreateSessionArgs(Args):
     """Arguments of ``create_session``."""
 
@@ -81,10 +86,10 @@ class SessionRememberArgs(Args):
     """Arguments of ``session_remember`` (the session's scope; no scope argument)."""
 
     session_id: Id = Field(description="A session your agent opened.")
-    content: str = RememberArgs.model_fields["content"]
-    memory_category: str = RememberArgs.model_fields["category"]
-    metadata: dict[Annotated[str, Field(max_length=64)], str | int | float | bool | None] | None = (
-        RememberArgs.model_fields["metadata"]
+    content: str = _same(RememberArgs, "content")
+    memory_category: str = _same(RememberArgs, "category")
+    metadata: dict[Annotated[str, Field(max_length=64)], str | int | float | bool | None] | None = _same(
+        RememberArgs, "metadata"
     )
     supersedes: Id | None = Field(default=None, description="A memory this one replaces (it becomes SUPERSEDED).")
 
@@ -92,10 +97,10 @@ class SessionRememberArgs(Args):
 class SessionMemoryItem(Args):
     """One memory of ``session_remember_many``."""
 
-    content: str = RememberArgs.model_fields["content"]
-    memory_category: str = RememberArgs.model_fields["category"]
-    metadata: dict[Annotated[str, Field(max_length=64)], str | int | float | bool | None] | None = (
-        RememberArgs.model_fields["metadata"]
+    content: str = _same(RememberArgs, "content")
+    memory_category: str = _same(RememberArgs, "category")
+    metadata: dict[Annotated[str, Field(max_length=64)], str | int | float | bool | None] | None = _same(
+        RememberArgs, "metadata"
     )
 
 
@@ -110,8 +115,8 @@ class SessionRecallArgs(Args):
     """Arguments of ``session_recall``."""
 
     session_id: Id = Field(description="A session your agent opened.")
-    query: str = RecallArgs.model_fields["query"]
-    top_k: int = RecallArgs.model_fields["top_k"]
+    query: str = _same(RecallArgs, "query")
+    top_k: int = _same(RecallArgs, "top_k")
     as_of: datetime | None = Field(default=None, description="ISO 8601 time: recall what was current then.")
 
 
@@ -119,26 +124,26 @@ class SessionReflectArgs(Args):
     """Arguments of ``session_reflect``."""
 
     session_id: Id = Field(description="A session your agent opened.")
-    query: str = ReflectArgs.model_fields["query"]
-    persist: bool = ReflectArgs.model_fields["persist"]
-    top_k: int = ReflectArgs.model_fields["top_k"]
+    query: str = _same(ReflectArgs, "query")
+    persist: bool = _same(ReflectArgs, "persist")
+    top_k: int = _same(ReflectArgs, "top_k")
 
 
 class SessionProfileArgs(Args):
     """Arguments of ``session_profile``."""
 
     session_id: Id = Field(description="A session your agent opened.")
-    per_category: int = ProfileArgs.model_fields["per_category"]
+    per_category: int = _same(ProfileArgs, "per_category")
 
 
 class SessionGetStateArgs(Args):
     """Arguments of ``session_get_state`` (default scope: the session's)."""
 
     session_id: Id = Field(description="A session your agent opened.")
-    scope: ScopeDict | None = GetStateArgs.model_fields["scope"]
-    entity: str | None = GetStateArgs.model_fields["entity"]
-    as_of: datetime | None = GetStateArgs.model_fields["as_of"]
-    history: bool = GetStateArgs.model_fields["history"]
+    scope: ScopeDict | None = _same(GetStateArgs, "scope")
+    entity: str | None = _same(GetStateArgs, "entity")
+    as_of: datetime | None = _same(GetStateArgs, "as_of")
+    history: bool = _same(GetStateArgs, "history")
 
 
 class GetMemoryArgs(Args):
@@ -299,8 +304,11 @@ def _get_state(ctx: ToolContext, args: SessionGetStateArgs) -> dict[str, Any]:
 
 def _get_memory(ctx: ToolContext, args: GetMemoryArgs) -> dict[str, Any]:
     memory = ctx.maas.memories.get(args.memory_id, as_agent=ctx.agent_id, floor=ctx.scope_floor)
-    if memory is None:  # unknown and unreadable answer alike (the denial is audited by the service)
-        raise NotFoundError(f"no memory with id {args.memory_id}", memory_id=args.memory_id)
+    if memory is None:  # unknown and unreadable answer alike
+        missing = NotFoundError(f"no memory with id {args.memory_id}", memory_id=args.memory_id)
+        # an unreadable one was audited as a denial by the service: one audit row per refusal
+        missing.audited = ctx.maas.memories.get(args.memory_id) is not None
+        raise missing
     return memory_json(memory)
 
 

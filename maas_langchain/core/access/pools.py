@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from maas_langchain.core.access.identity import load_actor, require_active, require_capability
-from maas_langchain.core.access.memory import require_readable_memory
+from maas_langchain.core.access.memory import can_read_memory, require_readable_memory
 from maas_langchain.core.enums import (
     AgentCapability,
     EventKind,
@@ -101,18 +101,33 @@ def audience_filter(reader: Agent, max_scope: SharedScope) -> AudienceFilter:
     return AudienceFilter(tuple(clauses))
 
 
-def can_see_event(tx: StateTx, agent_id: str, event: MaaSEvent) -> bool:
+def can_see_event(
+    tx: StateTx,
+    agent_id: str,
+    event: MaaSEvent,
+    hierarchy: ScopeHierarchy | None = None,
+    floor: Mapping[str, str] | None = None,
+) -> bool:
     """May ``agent_id`` see ``event``? Checked against its identity and memberships *now*.
 
     Agent registrations: agents of the same owner. Joins and leaves: the agent itself and the
     pool's current members. Shares: readers the share's audience admits (as ``query_shared``).
     Handoff events: its source and target. Entity conflicts: the agents whose writes
-    conflicted. A deactivated or unknown agent sees nothing.
+    conflicted. A memory written or changed outside a pool: whoever may read that memory now
+    (:func:`~maas_langchain.core.access.can_read_memory`, within the key's ``floor``; without a
+    ``hierarchy``, its author only). A deactivated or unknown agent sees nothing.
     """
     agent = tx.get_agent(agent_id)
     if agent is None or not agent.active:
         return False
     data = event.data
+    if event.pool_id is None and event.kind in (EventKind.MEMORY_WRITTEN, EventKind.MEMORY_STATUS_CHANGED):
+        found = tx.get_memories([str(data.get("memory_id", ""))])
+        if not found:
+            return False
+        if hierarchy is None:
+            return found[0].memory.author_id == agent_id
+        return can_read_memory(tx, agent, found[0].memory, hierarchy, floor)
     if event.kind is EventKind.AGENT_REGISTERED:
         return bool(data.get("owner_id") == agent.owner_id)
     if event.kind.value.startswith("handoff."):
