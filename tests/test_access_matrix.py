@@ -8,7 +8,8 @@ Every cell asserts ``actual == expected``; every denial must leave exactly one n
 Interfaces: ``core`` (``maas.memories`` / ``maas.pools`` / ``maas.handoffs`` / ``maas.kb`` with an
 acting agent), ``client`` (``MaaSClient`` sessions), ``store`` (``MaaSStore`` views bound to an
 agent and the checkpointer), ``toolkit`` (``MaaSToolkit``), ``mcp`` (a real server subprocess over
-streamable HTTP with API keys). One SQLite home holds the whole scenario (seeded once per module);
+streamable HTTP with API keys), ``rest`` (the same server's REST API, ``/v1/...``, with the same keys:
+each tool call is sent to the route of the same operation). One SQLite home holds the whole scenario (seeded once per module);
 the MCP server serves the same home with the same deterministic embeddings.
 
 The four named ``test_breach_*`` tests are regression tests for breaches found from outside.
@@ -333,10 +334,10 @@ SHARE_CASES = [
     (P_REV, "ext-ref-7", "global"),
 ]
 
-for iface in ("core", "toolkit", "mcp"):
+for iface in ("core", "toolkit", "mcp", "rest"):
     tool = iface != "core"
     for label, actor, member, initial, removed, perm in JOIN_CASES:
-        if actor.key_state != "ok" and iface != "mcp":
+        if actor.key_state != "ok" and iface not in ("mcp", "rest"):
             continue
         if (actor.floor is not None or actor.read_only) and not tool:
             continue
@@ -357,7 +358,7 @@ for iface in ("core", "toolkit", "mcp"):
         add(Cell(iface, actor, "leave_pool", label, {"pool": fp, "member": member},
                  fresh_world(fp).may_leave(actor, "FRESH", member)))  # fmt: skip
     for actor, mem, level in SHARE_CASES:
-        if actor.key_state != "ok" and iface != "mcp":
+        if actor.key_state != "ok" and iface not in ("mcp", "rest"):
             continue
         if (actor.floor is not None or actor.read_only) and not tool:
             continue
@@ -397,7 +398,7 @@ for p, action, hid in [(PA["A2"], "accept", "hp"), (PA["C1"], "accept", "hp"), (
                        (PA["H"], "cancel", "hp"), (PA["A2"], "cancel", "hp"), (PA["X"], "accept", "hp")]:  # fmt: skip
     add(Cell("core", p, f"{action}_handoff", hid, {"handoff": hid, "action": action},
              WORLD.may_transition(p, hid, action)))  # fmt: skip
-for iface, principals in (("toolkit", TOOL_PRINCIPALS), ("mcp", MCP_PRINCIPALS)):
+for iface, principals in (("toolkit", TOOL_PRINCIPALS), ("mcp", MCP_PRINCIPALS), ("rest", MCP_PRINCIPALS)):
     for p in principals:
         add(Cell(iface, p, "get_handoff", "hd", {"handoff": "hd"}, WORLD.may_get_handoff(p, "hd")))
         add(Cell(iface, p, "search_code_kb", "code", {}, WORLD.may_search_kb(p)))
@@ -415,7 +416,7 @@ for p in [PA[n] for n in ("A1", "P1", "NK", "D1", "X")]:
     add(Cell("core", p, "search_code_kb", "code", {}, WORLD.may_search_kb(p)))
 
 # --- remember / recall through the tools ---------------------------------------------------------
-for iface, principals in (("toolkit", TOOL_PRINCIPALS), ("mcp", MCP_PRINCIPALS)):
+for iface, principals in (("toolkit", TOOL_PRINCIPALS), ("mcp", MCP_PRINCIPALS), ("rest", MCP_PRINCIPALS)):
     for p in principals:
         for qname, q in QUERY_SCOPES.items():
             ok, seen = WORLD.recall(p, q)
@@ -672,6 +673,8 @@ def tool_call(env: Env, cell: Cell, name: str, args: dict[str, Any]) -> Outcome:
             from maas_langchain.adapters.tools.specs import get_spec
 
             body = execute(get_spec(name), kit.context, args).as_dict()
+    elif cell.iface == "rest":
+        return rest_call(env, p, name, args)
     else:
         assert env.http is not None and env.mcp_url is not None
         if p.key_state == "expired":
@@ -694,6 +697,32 @@ def tool_call(env: Env, cell: Cell, name: str, args: dict[str, Any]) -> Outcome:
     if err["code"] == "permission_denied":
         return Outcome("denied", message=err["message"])
     return Outcome("error", message=f"{err['code']}: {err['message']}")
+
+
+def rest_call(env: Env, p: Principal, name: str, args: dict[str, Any]) -> Outcome:
+    """The tool call ``name(args)`` sent to the REST route of the same operation."""
+    from maas_langchain.adapters.rest.routes import ROUTES
+
+    assert env.http is not None and env.mcp_url is not None
+    if p.key_state == "expired":
+        time.sleep(max(0.0, env.key_expiry - time.time() + 0.05))
+    route = next(r for r in ROUTES if r.operation == name and not r.operation_id)
+    rest = dict(args)
+    path = route.path
+    for part in [s[1:-1] for s in route.path.split("/") if s.startswith("{")]:
+        path = path.replace("{" + part + "}", str(rest.pop(part, p.agent)))
+    url = env.mcp_url.removesuffix("/mcp") + path
+    headers = {"authorization": f"Bearer {env.keys[p.name]}"}
+    if route.method == "GET":
+        response = env.http.request("GET", url, params=rest, headers=headers)
+    else:
+        response = env.http.request(route.method, url, json=rest or None, headers=headers)
+    if response.status_code in (401, 403):
+        return Outcome("denied", message=f"HTTP {response.status_code} {response.text[:200]}")
+    body = response.json()
+    if response.status_code >= 300:
+        return Outcome("error", message=f"HTTP {response.status_code} {body}")
+    return Outcome("allowed", body)
 
 
 def run_cell(env: Env, cell: Cell) -> tuple[Outcome, Any]:
