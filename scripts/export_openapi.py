@@ -34,6 +34,9 @@ def openapi_text() -> str:
 
 
 def main(argv: list[str]) -> int:
+    if len(argv) > 1 or (argv and argv[0] != "-" and argv[0].startswith("-")):
+        print(__doc__)
+        return 0 if argv and argv[0] in ("-h", "--help") else 2
     text = openapi_text()
     target = argv[0] if argv else str(DEFAULT)
     if target == "-":

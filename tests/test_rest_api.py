@@ -312,3 +312,31 @@ def test_requests_without_a_valid_key_are_refused_with_the_error_shape(server: S
     key_id = server.maas.keys.list_keys(server.agents["worker"])[0].key_id
     server.maas.keys.revoke_key(key_id)
     _error(server.call("worker", "GET", "/v1/handoffs/pending"), 401, "permission_denied")
+
+
+def test_history_pages_past_the_query_limit(tmp_path: Path) -> None:
+    from maas_langchain.core.limits import CapacityLimits
+
+    maas = MaaS.open(tmp_path / "h", embeddings=HashingEmbeddings(), limits=CapacityLimits(max_query_limit=5))
+    try:
+        ids = [maas.memories.remember(f"fact {i}", scope=SCOPE).memory_id for i in range(8)]
+        seen, after = [], 0
+        while True:
+            page = maas.memories.history_page(scope=SCOPE, limit=2, after=after)
+            seen += [m.memory_id for m in page.memories]
+            if page.next is None:
+                break
+            after = page.next
+        assert seen == ids
+    finally:
+        maas.close()
+
+
+def test_last_event_id_wins_over_after(server: Server) -> None:
+    start = server.maas.events.latest_seq()
+    wrote = [server.call("supervisor", "POST", "/v1/memories", {"content": f"ordered fact {i}"}).json() for i in range(2)]
+    got = _events(server, "supervisor", {}, 2, f"/v1/events?after={start}&kinds=memory.written")
+    again = _events(
+        server, "supervisor", {"Last-Event-ID": str(got[0]["id"])}, 1, f"/v1/events?after={start}&kinds=memory.written"
+    )
+    assert [e["data"]["data"]["memory_id"] for e in again] == [wrote[1]["memory_id"]]

@@ -34,6 +34,7 @@ from maas_langchain.core.memory_index import EmbeddingSpec, IndexSync, scope_whe
 from maas_langchain.core.memory_prepare import embed_checked, prepare_memory, screened
 from maas_langchain.core.memory_types import (
     Embedder,
+    HistoryPage,
     MemoryInput,
     PreparedMemory,
     RecallHit,
@@ -54,7 +55,7 @@ from maas_langchain.core.records import Memory
 from maas_langchain.core.runtime import AuditEntry, Runtime, audit_refusals
 from maas_langchain.core.scopes import ScopeFilter, ScopeHierarchy
 from maas_langchain.core.screening import MEXTRAValidator, redact, redact_value
-from maas_langchain.core.validation import check_id, check_positive_int, check_text
+from maas_langchain.core.validation import check_id, check_offset, check_positive_int, check_text
 from maas_langchain.errors import (
     CapacityExceededError,
     ConflictError,
@@ -380,30 +381,29 @@ class MemoryService:
             return None
         return None if memory is None else self._public(memory)
 
-    @audit_refusals(_OP, "history", "as_agent")
-    def history(
-        self,
-        *,
-        scope: Mapping[str, str] | None = None,
-        descendants: bool = True,
-        limit: int = 1_000,
-        as_agent: str | None = None,
-        floor: Mapping[str, str] | None = None,
-    ) -> list[Memory]:
+    def history(self, *, scope: Mapping[str, str] | None = None, descendants: bool = True, limit: int = 1_000,
+                as_agent: str | None = None, floor: Mapping[str, str] | None = None) -> list[Memory]:  # fmt: skip
         """Every memory visible at ``scope`` in any status, oldest first (supersession chains
         and quarantined writes included; an agent sees only its own quarantined writes, a HUMAN
         reviewer all of them). ``as_agent`` / ``floor``: as in :meth:`recall`."""
+        found = self.history_page(scope=scope, descendants=descendants, limit=limit, as_agent=as_agent, floor=floor)
+        return found.memories
+
+    @audit_refusals(_OP, "history", "as_agent")
+    def history_page(self, *, scope: Mapping[str, str] | None = None, descendants: bool = True, limit: int = 1_000,
+                     after: int = 0, as_agent: str | None = None, floor: Mapping[str, str] | None = None) -> HistoryPage:  # fmt: skip
+        """One page of :meth:`history` after the position ``after`` (the previous page's ``next``)."""
         scope, descendants = self.gate.reader_scope(scope, descendants, as_agent, floor)
         flt = self.hierarchy.filter(self.hierarchy.check(scope), descendants=descendants)
-        page = check_positive_int(limit, "limit", self._rt.limits.max_query_limit)
+        page, start = check_positive_int(limit, "limit", self._rt.limits.max_query_limit), check_offset(after, "after")
 
-        def read(tx: StateTx) -> list[Memory]:
-            memories = [r.memory for r in tx.list_memories(scope=flt, limit=page)]
-            if as_agent is None:
-                return memories
-            return self.gate.shown(tx, as_agent, memories)  # quarantined: its author's and HUMAN reviewers'
+        def read(tx: StateTx) -> HistoryPage:
+            rows = [r.memory for r in tx.list_memories(scope=flt, after_seq=start, limit=page + 1)]
+            following = rows[page - 1].seq if len(rows) > page else None
+            shown = rows[:page] if as_agent is None else self.gate.shown(tx, as_agent, rows[:page])
+            return HistoryPage([self._public(m) for m in shown], following)  # quarantined: author's and HUMANs'
 
-        return [self._public(m) for m in self._rt.read(read)]
+        return self._rt.read(read)
 
     @audit_refusals(_OP, "recall", "as_agent")
     def recall(

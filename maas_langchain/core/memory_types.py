@@ -10,9 +10,18 @@ from maas_langchain.core.records import Memory
 from maas_langchain.core.validation import check_json, check_text
 from maas_langchain.errors import InvalidInputError
 
-__all__ = ["Embedder", "MemoryInput", "RecallHit", "check_category", "check_flat_metadata"]
+__all__ = ["Embedder", "HistoryPage", "MemoryInput", "RecallHit", "check_category", "check_flat_metadata"]
 
 _MAX_CATEGORY_CHARS = 64
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    """One page of ``MemoryService.history_page``: the memories, and the position to pass as
+    ``after`` for the next page (``None`` when this page is the last)."""
+
+    memories: list[Memory]
+    next: int | None
 
 
 class Embedder(Protocol):

@@ -102,7 +102,8 @@ export interface paths {
          *     Each event is one SSE message: ``id`` is its sequence number (commit order), ``event`` its
          *     kind (``memory.written``, ``handoff.accepted``...), ``data`` the JSON of the event. A client
          *     that reconnects with ``Last-Event-ID: <id>`` (browsers' ``EventSource`` does it by itself) or
-         *     ``?after=<id>`` gets every event after that one that it may see — delivery is at-least-once.
+         *     ``?after=<id>`` gets every event after that one that it may see — delivery is at-least-once;
+         *     when both are sent, ``Last-Event-ID`` wins (it is the newer position).
          *     Without either, the stream starts at the newest event (only what happens from now on); the
          *     first message carries that event's id (and no data), so a client that drops before any event
          *     still resumes without a gap.

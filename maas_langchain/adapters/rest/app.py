@@ -188,7 +188,7 @@ def _add_route(app: FastAPI, maas: MaaS, route: Route, spec: ToolSpec, idempoten
         args: dict[str, Any] = {} if body is None else body.model_dump(exclude_unset=True)
         args.update({k: v for k, v in values.items() if k in path_names or v is not None})
         if idempotent and request.headers.get(IDEMPOTENCY_HEADER) is not None:
-            return await _idempotent(request, ctx, spec, route, args, idempotency)
+            return await _idempotent(request, ctx, key.key_id, spec, route, args, idempotency)
         result = await anyio.to_thread.run_sync(execute, spec, ctx, args)
         return _response(result, route.status)
 
@@ -238,20 +238,32 @@ def _response(result: ToolResult, status: int) -> Response:
 async def _idempotent(
     request: Request,
     ctx: ToolContext,
+    principal: str,
     spec: ToolSpec,
     route: Route,
     args: dict[str, Any],
     idempotency: IdempotencyService,
 ) -> Response:
-    """Run a write at most once per ``Idempotency-Key`` (per agent); replay the first answer."""
+    """Run a write at most once per ``Idempotency-Key`` of one API key (``principal``: its key id,
+    so a read-only key's refusal is never replayed to a writable key of the same agent); replay
+    the first answer."""
     raw_key = request.headers.get(IDEMPOTENCY_HEADER, "")
     canonical = json.dumps(args, sort_keys=True, default=str, separators=(",", ":"))
     fingerprint = hashlib.sha256(f"{request.method} {route.path} {canonical}".encode()).hexdigest()
     try:
-        replay = await anyio.to_thread.run_sync(idempotency.begin, ctx.agent_id, raw_key, fingerprint)
+        replay = await anyio.to_thread.run_sync(idempotency.begin, principal, raw_key, fingerprint)
     except MaaSError as exc:
         result = await anyio.to_thread.run_sync(refuse, spec.name, ctx, exc)
-        return _response(result, route.status)
+        response = _response(result, route.status)
+        wait = exc.details.get("retry_after")
+        if isinstance(wait, int | float):  # the first request is still running
+            response = Response(
+                error_body(exc.code, exc.message, exc.retryable, retry_after=int(wait)),
+                response.status_code,
+                media_type="application/json",
+                headers={"Retry-After": str(int(wait))},
+            )
+        return response
     if replay is not None:
         return Response(
             replay.response,
@@ -264,9 +276,9 @@ async def _idempotent(
     finish: Callable[[], Any]
     if result.ok or not (result.retryable or result.code == "internal_error"):
         body = bytes(response.body).decode("utf-8")
-        finish = lambda: idempotency.finish(ctx.agent_id, raw_key, response.status_code, body)  # noqa: E731
+        finish = lambda: idempotency.finish(principal, raw_key, response.status_code, body)  # noqa: E731
     else:  # a retry may succeed: let it run
-        finish = lambda: idempotency.abandon(ctx.agent_id, raw_key)  # noqa: E731
+        finish = lambda: idempotency.abandon(principal, raw_key)  # noqa: E731
     await anyio.to_thread.run_sync(_quietly(finish))
     return response
 

@@ -3,7 +3,8 @@
 Each event is one SSE message: ``id`` is its sequence number (commit order), ``event`` its
 kind (``memory.written``, ``handoff.accepted``...), ``data`` the JSON of the event. A client
 that reconnects with ``Last-Event-ID: <id>`` (browsers' ``EventSource`` does it by itself) or
-``?after=<id>`` gets every event after that one that it may see — delivery is at-least-once.
+``?after=<id>`` gets every event after that one that it may see — delivery is at-least-once;
+when both are sent, ``Last-Event-ID`` wins (it is the newer position).
 Without either, the stream starts at the newest event (only what happens from now on); the
 first message carries that event's id (and no data), so a client that drops before any event
 still resumes without a gap.
@@ -75,10 +76,10 @@ def sse_message(event: MaaSEvent) -> str:
 
 
 def _start(last_event_id: str | None, after: int | None) -> int | None:
-    if after is not None:
-        return after
+    """Where the stream resumes: ``Last-Event-ID`` (a reconnect) wins over ``?after=`` (the
+    first connection's choice, which an ``EventSource`` repeats on every reconnect)."""
     if last_event_id is None or not last_event_id.strip():
-        return None
+        return after
     text = last_event_id.strip()
     if not text.isdigit() or len(text) > 18:
         raise InvalidInputError(f"Last-Event-ID must be an event id (a sequence number), got {text[:40]!r}")

@@ -322,16 +322,13 @@ def _offset(cursor: str | None) -> int:
 
 
 def _history(ctx: ToolContext, args: MemoryHistoryArgs) -> dict[str, Any]:
-    start = _offset(args.cursor)
-    cap = ctx.maas.limits.max_query_limit
-    if start >= cap:
-        return {"items": [], "next_cursor": None}
-    found = ctx.maas.memories.history(
-        scope=args.scope, limit=min(cap, start + args.limit + 1), as_agent=ctx.agent_id, floor=ctx.scope_floor
+    page = ctx.maas.memories.history_page(
+        scope=args.scope, limit=args.limit, after=_offset(args.cursor), as_agent=ctx.agent_id, floor=ctx.scope_floor
     )
-    page = found[start : start + args.limit]
-    more = len(found) > start + args.limit and start + args.limit < cap
-    return {"items": [memory_json(m) for m in page], "next_cursor": str(start + args.limit) if more else None}
+    return {
+        "items": [memory_json(m) for m in page.memories],
+        "next_cursor": None if page.next is None else str(page.next),
+    }
 
 
 def _auditor_actors(ctx: ToolContext, action: str) -> tuple[str, ...]:
