@@ -8,7 +8,8 @@ dropped halfway). Each bad request is sent between two snapshots of what is stor
 agents, pools, handoffs, memories and open sessions, every memory at the agent's scope with its
 status, every handoff's status — which must be equal (the audit log is the one thing a refusal
 adds to). Streams: a client that disconnects leaves no subscription or worker thread behind, and
-a key that expires or is revoked ends its stream (the recheck interval is shortened in process).
+a key that expires or is revoked ends its stream (the recheck interval is shortened in process),
+even while a backlog keeps the stream busy.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 import uvicorn
@@ -464,3 +467,38 @@ def test_the_server_is_still_up_and_consistent(server: Server) -> None:
     assert server.request("GET", f"/v1/memories/{server.ids['memory']}").json()["status"] == "active"
     assert server.request("GET", f"/v1/handoffs/{server.ids['handoff']}").json()["status"] == "pending"
     assert server.thread.is_alive()
+
+
+def test_a_revoked_key_stops_reading_a_backlog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The recheck also runs while events keep coming: a key revoked when its stream opens does not
+    read a long backlog (``?after=0``) to its end (the stream generator, driven directly)."""
+    monkeypatch.setattr(rest_events, "RECHECK_SECONDS", 0.0)
+    maas = MaaS.open(tmp_path / "home", embeddings=HashingEmbeddings(), sweep_interval=None)
+    try:
+        agent = maas.agents.register_agent(AgentType.CLAUDE_CODE, "u1", project_id="p1")
+        issued = maas.keys.create_key(agent)
+        for _ in range(1_200):  # more than two reads of the stream
+            maas.agents.register_agent(AgentType.CUSTOM_PIPELINE, "u1", project_id="p1")
+        sub = maas.events.subscribe(agent_id=agent, after_seq=0)
+        maas.keys.revoke_key(issued.key.key_id)
+
+        class Request:
+            def __init__(self) -> None:
+                self.headers = {"authorization": f"Bearer {issued.secret}"}
+
+            async def is_disconnected(self) -> bool:
+                return False
+
+        async def read() -> tuple[int, bool]:
+            delivered = 0
+            async for message in rest_events._stream(maas, Request(), sub):  # type: ignore[arg-type]
+                if message.startswith("event: error"):
+                    return delivered, True
+                delivered += message.startswith("id: ") and "\nevent: " in message
+            return delivered, False
+
+        delivered, ended = anyio.run(read)
+        assert ended and delivered <= 500, f"a revoked key read {delivered} events before its stream ended"
+        assert sub.closed
+    finally:
+        maas.close()

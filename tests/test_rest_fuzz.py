@@ -62,7 +62,9 @@ EXAMPLES = 40
 UNAUTHENTICATED_EXAMPLES = 6
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance, content_type_conformance]
 STACK_MARKERS = ("Traceback", 'File "')
-OPERATIONS = [*(r.operation for r in ROUTES), "events"]
+ROUTE_BY_ID = {r.operation_id or r.operation: r for r in ROUTES}
+"""Each route by its OpenAPI ``operationId`` (one operation may have two routes: ``get_me``)."""
+OPERATIONS = [*ROUTE_BY_ID, "events"]
 STREAM_SECONDS = 0.3
 """How long a case of ``GET /v1/events`` (a stream that never ends by itself) is read before it is cut."""
 HUMAN_OPERATIONS = {"audit_query", "audit_verify"}
@@ -321,7 +323,7 @@ def _walk(world: World) -> list[tuple[str, Any]]:
     out: list[tuple[str, Any]] = []
 
     def call(who: str, operation: str, path: str, body: Any = None, **params: Any) -> Any:
-        route = next(r for r in ROUTES if r.operation == operation)
+        route = ROUTE_BY_ID[operation]
         response = world.client.request(route.method, path, json=body, params=params, headers=world.headers(who))
         assert response.status_code == route.status, (operation, response.status_code, response.text)
         out.append((operation, response))
@@ -366,6 +368,7 @@ def _walk(world: World) -> list[tuple[str, Any]]:
     call("main", "register_agent", "/v1/agents", {"agent_type": "custom_pipeline", "name": "helper"})
     call("main", "get_agents_for_user", "/v1/agents")
     call("main", "get_agent_info", f"/v1/agents/{peer}")
+    assert call("main", "get_me", "/v1/me")["agent_id"] == world.agents["main"]
     pool = call("main", "create_pool", "/v1/pools", {"name": "walk pool"})["pool_id"]
     call("main", "join_pool", f"/v1/pools/{pool}/members", {"agent_id": peer, "permission": "write"})
     call("main", "share_memory_to_scope", f"/v1/pools/{pool}/shares", {"content": "The walk found the pools."})
@@ -399,15 +402,15 @@ def test_every_success_body_matches_its_model_and_the_served_document(world: Wor
     seen = set()
     for operation, response in _walk(world):
         seen.add(operation)
-        route = next(r for r in ROUTES if r.operation == operation)
+        route = ROUTE_BY_ID[operation]
+        RESPONSE_MODELS[route.operation].model_validate(response.json(), strict=True)
         assert response.headers["content-type"] == "application/json", operation
         _check_body(response.text)
-        RESPONSE_MODELS[operation].model_validate(response.json(), strict=True)
         schema = doc["paths"][route.path][route.method.lower()]["responses"][str(route.status)]
         documented = {**schema["content"]["application/json"]["schema"], "components": doc["components"]}
         errors = [e.message for e in Draft202012Validator(documented).iter_errors(response.json())]
         assert not errors, (operation, errors[:3])
-    assert seen == {r.operation for r in ROUTES}
+    assert seen == set(ROUTE_BY_ID)
 
 
 GUARD_REFUSALS = [

@@ -109,8 +109,8 @@ export interface paths {
          *     still resumes without a gap.
          *
          *     What a key sees is what its agent may see (:func:`~maas_langchain.core.access.can_see_event`,
-         *     checked for every event). The key is checked again every :data:`RECHECK_SECONDS`: a revoked or
-         *     expired key ends the stream. A comment line every :data:`HEARTBEAT_SECONDS` keeps proxies from
+         *     checked for every event). The key is checked again every :data:`RECHECK_SECONDS` and every :data:`RECHECK_EVENTS` events: a
+         *     revoked or expired key ends the stream. A comment line every :data:`HEARTBEAT_SECONDS` keeps proxies from
          *     closing an idle connection and notices a client that went away. Waiting holds no worker thread:
          *     the stream reads without blocking and sleeps on the event loop between reads.
          */
@@ -2626,7 +2626,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "application/json": components["schemas"]["AuditQueryArgs"] | null;
+                "application/json": components["schemas"]["AuditQueryArgs"];
             };
         };
         responses: {
@@ -3323,7 +3323,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "application/json": components["schemas"]["AcceptHandoffBody"] | null;
+                "application/json": components["schemas"]["AcceptHandoffBody"];
             };
         };
         responses: {
@@ -3443,7 +3443,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "application/json": components["schemas"]["CancelHandoffBody"] | null;
+                "application/json": components["schemas"]["CancelHandoffBody"];
             };
         };
         responses: {
@@ -3563,7 +3563,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "application/json": components["schemas"]["CompleteHandoffBody"] | null;
+                "application/json": components["schemas"]["CompleteHandoffBody"];
             };
         };
         responses: {
@@ -3683,7 +3683,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "application/json": components["schemas"]["RejectHandoffBody"] | null;
+                "application/json": components["schemas"]["RejectHandoffBody"];
             };
         };
         responses: {
@@ -4132,10 +4132,7 @@ export interface operations {
     };
     get_me: {
         parameters: {
-            query?: {
-                /** @description The agent to look up (an agent of your own user). Leave out for yourself. */
-                agent_id?: string | null;
-            };
+            query?: never;
             header?: never;
             path?: never;
             cookie?: never;
@@ -4369,7 +4366,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "application/json": components["schemas"]["MemoryHistoryArgs"] | null;
+                "application/json": components["schemas"]["MemoryHistoryArgs"];
             };
         };
         responses: {
@@ -4949,7 +4946,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "application/json": components["schemas"]["JoinPoolBody"] | null;
+                "application/json": components["schemas"]["JoinPoolBody"];
             };
         };
         responses: {
@@ -5307,7 +5304,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "application/json": components["schemas"]["ShareMemoryToScopeBody"] | null;
+                "application/json": components["schemas"]["ShareMemoryToScopeBody"];
             };
         };
         responses: {
@@ -5421,7 +5418,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "application/json": components["schemas"]["ProfileArgs"] | null;
+                "application/json": components["schemas"]["ProfileArgs"];
             };
         };
         responses: {
@@ -6001,7 +5998,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "application/json": components["schemas"]["SessionProfileBody"] | null;
+                "application/json": components["schemas"]["SessionProfileBody"];
             };
         };
         responses: {
@@ -6595,7 +6592,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "application/json": components["schemas"]["SessionGetStateBody"] | null;
+                "application/json": components["schemas"]["SessionGetStateBody"];
             };
         };
         responses: {
@@ -6709,7 +6706,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "application/json": components["schemas"]["GetStateArgs"] | null;
+                "application/json": components["schemas"]["GetStateArgs"];
             };
         };
         responses: {

@@ -40,12 +40,12 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Mount, Route
+from starlette.routing import Route
 
 from maas_langchain.adapters.mcp.auth import BearerKeyMiddleware, http_key_source, rate_limited_body, stdio_key_source
 from maas_langchain.adapters.mcp.mcp_server import build_server
 from maas_langchain.adapters.ratelimit import AbuseLimits, RateLimitMiddleware, RequestLimiter, Scope, default_body
-from maas_langchain.adapters.rest.app import OPENAPI_PATH, create_rest_app
+from maas_langchain.adapters.rest.app import OPENAPI_PATH, create_rest_app, rest_refusal
 from maas_langchain.adapters.rest.http import RestGuard, rate_limited_rest_body
 from maas_langchain.adapters.tools.registry import ToolSpec
 
@@ -106,10 +106,13 @@ def create_http_app(
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(lambda: maas.keys.flush_failures(force=True))
 
-    rest = RestGuard(create_rest_app(maas), authenticate, open_paths=(OPENAPI_PATH,), limiter=limiter)
-    routes = [Route("/healthz", health, methods=["GET"]), Route(path, endpoint=guarded), Mount("", app=rest)]
+    rest_app = create_rest_app(maas)
+    rest = RestGuard(rest_app, authenticate, open_paths=(OPENAPI_PATH,), limiter=limiter, on_refusal=rest_refusal(maas))
+    routes = [Route("/healthz", health, methods=["GET"]), Route(path, endpoint=guarded)]
     middleware = [Middleware(RateLimitMiddleware, limiter=limiter, render=render)]
-    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app.router.default = rest  # everything else is REST (a Mount's pattern would miss a %0A in a path)
+    return app
 
 
 async def _flush_refusals(maas: MaaS, interval: float) -> None:

@@ -49,12 +49,12 @@ from maas_langchain.adapters.tools.registry import ToolContext, ToolResult, Tool
 from maas_langchain.adapters.tools.specs import tool_specs
 from maas_langchain.core.idempotency import IdempotencyService
 from maas_langchain.core.keys import ApiKey
-from maas_langchain.errors import InvalidInputError, MaaSError
+from maas_langchain.errors import InvalidInputError, MaaSError, NotFoundError
 
 if TYPE_CHECKING:
     from maas_langchain.maas import MaaS
 
-__all__ = ["API_VERSION", "OPENAPI_PATH", "create_rest_app", "operation_specs"]
+__all__ = ["API_VERSION", "OPENAPI_PATH", "create_rest_app", "operation_specs", "rest_refusal"]
 
 API_VERSION = "1.0.0"
 """The REST API's version (the ``/v1`` paths; additions keep it, a breaking change is ``/v2``)."""
@@ -64,10 +64,24 @@ OPENAPI_PATH = "/v1/openapi.json"
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
+"""What a path id must look like (the core's ``check_id``); anything else is ``400`` before any read."""
+
 
 def operation_specs() -> dict[str, ToolSpec]:
     """Every operation the routes may name: the tools and the REST-only specs."""
     return {s.name: s for s in [*tool_specs(), *REST_SPECS]}
+
+
+def rest_refusal(maas: MaaS) -> Callable[[ApiKey, str, str], None]:
+    """Audit a request refused before any operation ran (its body, an unknown route), as the
+    key's agent: one row, as for every refusal (``RestGuard(on_refusal=...)``)."""
+
+    def record(key: ApiKey, code: str, text: str) -> None:
+        ctx = ToolContext(maas, agent_id=key.agent_id, scope_floor=key.scope_floor, read_only=key.read_only)
+        refuse("request", ctx, InvalidInputError(text) if code == "invalid_input" else NotFoundError(text))
+
+    return record
 
 
 def create_rest_app(maas: MaaS) -> FastAPI:
@@ -103,14 +117,22 @@ def create_rest_app(maas: MaaS) -> FastAPI:
             await anyio.to_thread.run_sync(refuse, name, ctx, error)
         return Response(error_body(error.code, error.message), 400, media_type="application/json")
 
+    audit = rest_refusal(maas)
+
     @app.exception_handler(404)
     async def unknown(request: Request, exc: Exception) -> Response:
-        message = f"no endpoint {request.method} {request.url.path[:200]}; see {OPENAPI_PATH}"
+        message = f"no endpoint {request.method} {request.url.path[:200]!r}; see {OPENAPI_PATH}"
+        key = _key(request)
+        if key is not None:
+            await anyio.to_thread.run_sync(audit, key, "not_found", message)
         return Response(error_body("not_found", message), 404, media_type="application/json")
 
     @app.exception_handler(405)
     async def wrong_method(request: Request, exc: Exception) -> Response:
-        message = f"{request.method} is not allowed on {request.url.path[:200]}; see {OPENAPI_PATH}"
+        message = f"{request.method} is not allowed on {request.url.path[:200]!r}; see {OPENAPI_PATH}"
+        key = _key(request)
+        if key is not None:
+            await anyio.to_thread.run_sync(audit, key, "invalid_input", message)
         return Response(error_body("invalid_input", message), 405, media_type="application/json")
 
     _with_security(app)
@@ -152,21 +174,19 @@ def _add_route(app: FastAPI, maas: MaaS, route: Route, spec: ToolSpec, idempoten
     params = [inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, annotation=Request)]
     for name in path_names:
         described = model_fields[name].description if name in model_fields else None
-        params.append(
-            inspect.Parameter(
-                name, inspect.Parameter.KEYWORD_ONLY, annotation=Annotated[str, Path(description=described)]
-            )
-        )
+        path = Path(description=described, pattern=UUID_PATTERN, max_length=36)  # ids are UUIDs (check_id)
+        params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=Annotated[str, path]))
     has_body = route.method in ("POST", "PUT", "PATCH")
     idempotent = spec.writes or "persist" in model_fields  # reflect(persist=true) stores a memory
     body_model: type[BaseModel] | None = None
     if has_body:
         body_model = _body_model(spec, path_names)
         required = any(f.is_required() for f in body_model.model_fields.values())
-        annotation = Annotated[body_model, Body()] if required else Annotated[body_model | None, Body()]
+        # optional when every field has a default, but never null
+        annotation: Any = Annotated[body_model, Body()]
         default = inspect.Parameter.empty if required else None
         params.append(inspect.Parameter("body", inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default))
-    else:
+    elif not route.operation_id:  # an alias route (GET /v1/me) takes no arguments at all
         for name, field in model_fields.items():
             if name in path_names:
                 continue

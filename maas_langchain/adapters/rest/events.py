@@ -10,8 +10,8 @@ first message carries that event's id (and no data), so a client that drops befo
 still resumes without a gap.
 
 What a key sees is what its agent may see (:func:`~maas_langchain.core.access.can_see_event`,
-checked for every event). The key is checked again every :data:`RECHECK_SECONDS`: a revoked or
-expired key ends the stream. A comment line every :data:`HEARTBEAT_SECONDS` keeps proxies from
+checked for every event). The key is checked again every :data:`RECHECK_SECONDS` and every :data:`RECHECK_EVENTS` events: a
+revoked or expired key ends the stream. A comment line every :data:`HEARTBEAT_SECONDS` keeps proxies from
 closing an idle connection and notices a client that went away. Waiting holds no worker thread:
 the stream reads without blocking and sleeps on the event loop between reads.
 """
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from maas_langchain.core.events import Subscription
     from maas_langchain.maas import MaaS
 
-__all__ = ["HEARTBEAT_SECONDS", "POLL_SECONDS", "RECHECK_SECONDS", "add_event_route", "sse_message"]
+__all__ = ["HEARTBEAT_SECONDS", "POLL_SECONDS", "RECHECK_EVENTS", "RECHECK_SECONDS", "add_event_route", "sse_message"]
 
 POLL_SECONDS = 0.25
 """Pause between reads of the stream when nothing new arrived."""
@@ -49,6 +49,10 @@ HEARTBEAT_SECONDS = 15.0
 
 RECHECK_SECONDS = 10.0
 """The key is authenticated again this often during a stream."""
+
+RECHECK_EVENTS = 500
+"""...and after this many events delivered since the last check (one read of a backlog), so a
+revoked key does not read a long backlog to its end."""
 
 
 _EVENT_SCHEMA = {  # OpenAPI 3.1: the schema of a text/event-stream response is that of each event
@@ -137,24 +141,27 @@ def add_event_route(app: FastAPI, maas: MaaS) -> None:
 async def _stream(maas: MaaS, request: Request, sub: Subscription) -> AsyncIterator[str]:
     """Yield SSE messages until the client leaves, the key stops being valid or the server stops."""
     quiet_since = checked_at = time.monotonic()
+    delivered = 0
     token = _token(request)
     yield f"id: {sub.last_seq}\n: stream open\n\n"  # where a reconnect resumes, even before any event
     try:
         while not sub.closed:
-            batch: list[Any] = await anyio.to_thread.run_sync(sub.poll, 0.0)
             now = time.monotonic()
-            for event in batch:
-                yield sse_message(event)
-            if batch:
-                quiet_since = now
-                continue
-            if now - checked_at >= RECHECK_SECONDS:
-                checked_at = now
+            if now - checked_at >= RECHECK_SECONDS or delivered >= RECHECK_EVENTS:  # before delivering more
+                checked_at, delivered = now, 0
                 try:
                     await anyio.to_thread.run_sync(lambda: maas.keys.authenticate(token, via="http", source="sse"))
                 except InvalidApiKeyError:
-                    yield f"event: error\ndata: {json.dumps({'code': 'permission_denied', 'message': 'key no longer valid'})}\n\n"
+                    ended = json.dumps({"code": "permission_denied", "message": "key no longer valid"})
+                    yield f"event: error\ndata: {ended}\n\n"
                     return
+            batch: list[Any] = await anyio.to_thread.run_sync(sub.poll, 0.0)
+            for event in batch:
+                yield sse_message(event)
+            if batch:
+                delivered += len(batch)
+                quiet_since = now
+                continue
             if now - quiet_since >= HEARTBEAT_SECONDS:
                 quiet_since = now
                 yield ": keep-alive\n\n"

@@ -108,6 +108,8 @@ class RestGuard:
         open_paths: Paths served without a key (the OpenAPI document).
         limiter: Client address and per-key limit (default: none).
         body_limit: Largest body accepted.
+        on_refusal: ``on_refusal(key, code, sentence)`` (blocking; run in a worker thread) for a
+            body refused after the key was accepted, so it is audited like every refusal.
     """
 
     def __init__(
@@ -118,8 +120,10 @@ class RestGuard:
         open_paths: tuple[str, ...] = (),
         limiter: RequestLimiter | None = None,
         body_limit: int = BODY_LIMIT,
+        on_refusal: Callable[[ApiKey, str, str], None] | None = None,
     ) -> None:
         self.app = app
+        self.on_refusal = on_refusal
         self.authenticate = authenticate
         self.open_paths = open_paths
         self.limiter = limiter or RequestLimiter(AbuseLimits.off())
@@ -144,17 +148,22 @@ class RestGuard:
             return
         scope.setdefault("state", {})[STATE_KEY] = key
         if scope.get("method") in ("POST", "PUT", "PATCH", "DELETE"):
-            checked = await self._body(scope, receive, send)
+            checked = await self._body(scope, receive, send, key)
             if checked is None:
                 return
             receive = checked
         await self.app(scope, receive, send)
 
-    async def _body(self, scope: Scope, receive: Receive, send: Send) -> Receive | None:
+    async def _refuse(self, send: Send, key: ApiKey, status: int, text: str) -> None:
+        if self.on_refusal is not None:
+            await anyio.to_thread.run_sync(self.on_refusal, key, "invalid_input", text)
+        await _send(send, status, error_body("invalid_input", text))
+
+    async def _body(self, scope: Scope, receive: Receive, send: Send, key: ApiKey) -> Receive | None:
         """Read and check the body; answer the refusal and return None, or a replaying ``receive``."""
         declared = _header(scope, b"content-length")
         if declared is not None and declared.strip().isdigit() and int(declared) > self.body_limit:
-            await _send(send, 413, error_body("invalid_input", f"the body is over {self.body_limit} bytes"))
+            await self._refuse(send, key, 413, f"the body is over {self.body_limit} bytes")
             return None
         messages: list[Message] = []
         size = 0
@@ -165,15 +174,14 @@ class RestGuard:
                 break
             size += len(message.get("body", b""))
             if size > self.body_limit:
-                await _send(send, 413, error_body("invalid_input", f"the body is over {self.body_limit} bytes"))
+                await self._refuse(send, key, 413, f"the body is over {self.body_limit} bytes")
                 return None
             if not message.get("more_body", False):
                 break
         raw = b"".join(m.get("body", b"") for m in messages)
         problem = _problem(raw, _header(scope, b"content-type"))
         if problem is not None:
-            status, text = problem
-            await _send(send, status, error_body("invalid_input", text))
+            await self._refuse(send, key, *problem)
             return None
 
         async def replay() -> Message:

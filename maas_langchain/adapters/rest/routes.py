@@ -30,7 +30,8 @@ class Route:
         tag: OpenAPI tag (the group in the docs).
         status: Status of a success (201 for creations).
         summary: One line for the OpenAPI document.
-        operation_id: The OpenAPI ``operationId`` when one operation has two routes (default: ``operation``).
+        operation_id: The OpenAPI ``operationId`` of an alias route of an operation that has its
+            own route (default: ``operation``); an alias takes no query arguments.
     """
 
     method: str

@@ -306,8 +306,7 @@ def _get_memory(ctx: ToolContext, args: GetMemoryArgs) -> dict[str, Any]:
     memory = ctx.maas.memories.get(args.memory_id, as_agent=ctx.agent_id, floor=ctx.scope_floor)
     if memory is None:  # unknown and unreadable answer alike
         missing = NotFoundError(f"no memory with id {args.memory_id}", memory_id=args.memory_id)
-        # an unreadable one was audited as a denial by the service: one audit row per refusal
-        missing.audited = ctx.maas.memories.get(args.memory_id) is not None
+        missing.audited = True  # the service audited it as a denial (unknown or unreadable alike): one row
         raise missing
     return memory_json(memory)
 
