@@ -41,9 +41,9 @@ from maas_langchain.core.records import AuditEvent
 from maas_langchain.core.runtime import AuditEntry, Runtime, default_runtime
 from maas_langchain.core.validation import (
     check_json,
-    check_offset,
     check_optional_text,
     check_positive_int,
+    check_seq,
     check_text,
     check_time,
 )
@@ -125,7 +125,7 @@ class MaaSAuditLogger:
             until=check_time(until, "until"),
             limit=check_positive_int(limit, "limit", _MAX_QUERY),
             newest_first=bool(newest_first),
-            after_seq=check_offset(after_seq, "after_seq"),
+            after_seq=check_seq(after_seq, "after_seq"),
             actors=None if actors is None else tuple(check_text(a, "actors", names) for a in actors),
         )
         return self._rt.read(lambda tx: tx.query_audit(q))

@@ -32,8 +32,7 @@ from maas_langchain.core.records import MaaSEvent
 from maas_langchain.core.redaction import redact_value
 from maas_langchain.core.runtime import Runtime
 from maas_langchain.core.scopes import ScopeHierarchy
-from maas_langchain.core.validation import check_id, check_non_negative
-from maas_langchain.errors import InvalidInputError
+from maas_langchain.core.validation import check_id, check_non_negative, check_seq
 
 __all__ = ["EventService", "Subscription"]
 
@@ -162,8 +161,8 @@ class EventService:
         """
         pool = None if pool_id is None else check_id(pool_id, "pool_id")
         agent = None if agent_id is None else check_id(agent_id, "agent_id")
-        if after_seq is not None and (isinstance(after_seq, bool) or not isinstance(after_seq, int) or after_seq < 0):
-            raise InvalidInputError(f"after_seq must be a non-negative integer, got {after_seq!r}", field="after_seq")
+        if after_seq is not None:
+            check_seq(after_seq, "after_seq")
         start = self.latest_seq() if after_seq is None else after_seq
         wanted = None if kinds is None else frozenset(EventKind.parse(k) for k in kinds)
         return Subscription(

@@ -45,6 +45,10 @@ _log = logging.getLogger(__name__)
 _OP = AuditEventType.MEMORY_OPERATION
 _EXTRACTED = (MemoryStatus.ACTIVE, MemoryStatus.SUPERSEDED)  # a superseded one: its facts become history
 _IDLE = 5.0
+_SETTLE = 0.01
+"""Seconds the woken worker waits before reading jobs: the writer that woke it answers its
+caller first (the worker would otherwise compete for the interpreter while the answer is sent),
+and a burst of writes is read as one batch."""
 SKIPPED_CATEGORIES = frozenset({"reflection"})
 """Categories never extracted: a reflection restates its sources' facts (it would corroborate
 them under the reflecting agent's name)."""
@@ -149,7 +153,7 @@ class ExtractionWorker:
                         self._thread = None
                         return
             self._wake.clear()
-            if self._stop.is_set():
+            if self._stop.wait(_SETTLE):  # closing
                 return
             try:
                 while self.run_once(32) and not self._stop.is_set():

@@ -55,7 +55,7 @@ from maas_langchain.core.records import Memory
 from maas_langchain.core.runtime import AuditEntry, Runtime, audit_refusals
 from maas_langchain.core.scopes import ScopeFilter, ScopeHierarchy
 from maas_langchain.core.screening import MEXTRAValidator, redact, redact_value
-from maas_langchain.core.validation import check_id, check_offset, check_positive_int, check_text
+from maas_langchain.core.validation import check_id, check_positive_int, check_seq, check_text
 from maas_langchain.errors import (
     CapacityExceededError,
     ConflictError,
@@ -395,7 +395,7 @@ class MemoryService:
         """One page of :meth:`history` after the position ``after`` (the previous page's ``next``)."""
         scope, descendants = self.gate.reader_scope(scope, descendants, as_agent, floor)
         flt = self.hierarchy.filter(self.hierarchy.check(scope), descendants=descendants)
-        page, start = check_positive_int(limit, "limit", self._rt.limits.max_query_limit), check_offset(after, "after")
+        page, start = check_positive_int(limit, "limit", self._rt.limits.max_query_limit), check_seq(after, "after")
 
         def read(tx: StateTx) -> HistoryPage:
             rows = [r.memory for r in tx.list_memories(scope=flt, after_seq=start, limit=page + 1)]

@@ -178,6 +178,20 @@ def check_offset(value: Any, field: str = "offset") -> int:
     return value
 
 
+MAX_SEQ = 2**62
+"""Largest sequence position accepted (sequence numbers are 64-bit integers in every backend)."""
+
+
+def check_seq(value: Any, field: str) -> int:
+    """Return ``value`` if it is an int in ``0..MAX_SEQ``: a position in a sequence (an event's,
+    an audit entry's or a memory's ``seq``), where ``after=`` resumes."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEQ:
+        raise InvalidInputError(
+            f"{field} must be an integer between 0 and {MAX_SEQ}, got {show_value(value)}", field=field
+        )
+    return value
+
+
 def show_value(value: Any) -> str:
     """A short, always-printable rendering of a rejected value for error messages."""
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**18:

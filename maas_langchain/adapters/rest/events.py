@@ -33,6 +33,7 @@ from maas_langchain.adapters.tools.registry import ToolContext, refuse
 from maas_langchain.adapters.tools.specs_common import jsonable
 from maas_langchain.core.keys import ApiKey, InvalidApiKeyError
 from maas_langchain.core.records import MaaSEvent
+from maas_langchain.core.validation import MAX_SEQ
 from maas_langchain.errors import InvalidInputError, MaaSError
 
 if TYPE_CHECKING:
@@ -85,7 +86,7 @@ def _start(last_event_id: str | None, after: int | None) -> int | None:
     if last_event_id is None or not last_event_id.strip():
         return after
     text = last_event_id.strip()
-    if not text.isdigit() or len(text) > 18:
+    if not text.isdigit() or len(text) > 18 or int(text) > MAX_SEQ:
         raise InvalidInputError(f"Last-Event-ID must be an event id (a sequence number), got {text[:40]!r}")
     return int(text)
 
@@ -99,7 +100,7 @@ def add_event_route(app: FastAPI, maas: MaaS) -> None:
         kinds: Annotated[
             str | None, Query(max_length=1_000, description="Comma-separated kinds, e.g. memory.written.")
         ] = None,
-        after: Annotated[int | None, Query(ge=0, description="Resume after this event id.")] = None,
+        after: Annotated[int | None, Query(ge=0, le=MAX_SEQ, description="Resume after this event id.")] = None,
         last_event_id: Annotated[str | None, Header(description="Resume after this event id (SSE reconnect).")] = None,
     ) -> Response:
         key = request.scope.get("state", {}).get(STATE_KEY)
