@@ -6,6 +6,10 @@ model), shares it and hands the login UI to the frontend agent, which recalls th
 meaning, accepts and completes the handoff. Along the way the demo shows what MaaS refuses: a read-only pipeline trying to
 share, and an agent accepting a handoff meant for someone else. Then it prints the pool, the
 shares, the handoff's timeline and the audit trail, all kept in the instance's store.
+
+``maas demo --serve`` then signs a person in: :func:`console_key` registers a HUMAN agent of the
+demo's owner and issues its API key, and the command serves the web console
+(``/console``, docs/console.md) with the REST API, printing the URL and the key.
 """
 
 from __future__ import annotations
@@ -16,7 +20,13 @@ from maas_langchain.core.enums import AgentType, PermissionModel, SharedScope
 from maas_langchain.core.records import HandoffContext
 from maas_langchain.maas import MaaS
 
-__all__ = ["main", "run_demo"]
+__all__ = ["OWNER", "console_key", "main", "run_demo"]
+
+OWNER = "user-123"
+"""The user every agent of the demo acts for."""
+
+DEMO_FLOOR = {"org": OWNER}
+"""The console key's scope floor: the demo's memories are kept under ``org=user-123``."""
 
 
 def _t(ts: float | None) -> str:
@@ -33,16 +43,16 @@ def run_demo(maas: MaaS) -> dict[str, str]:
     agents, pools, handoffs = maas.agents, maas.pools, maas.handoffs
     print(f"MaaS at {maas.backend.location} ({maas.backend.name})\n")
 
-    backend = agents.register_agent(AgentType.CLAUDE_CODE, owner_id="user-123", name="backend (Claude Code)")
-    frontend = agents.register_agent(AgentType.GPT_AGENT, owner_id="user-123", name="frontend (GPT agent)")
-    tests = agents.register_agent(AgentType.CUSTOM_PIPELINE, owner_id="user-123", name="test pipeline")
+    backend = agents.register_agent(AgentType.CLAUDE_CODE, owner_id=OWNER, name="backend (Claude Code)")
+    frontend = agents.register_agent(AgentType.GPT_AGENT, owner_id=OWNER, name="frontend (GPT agent)")
+    tests = agents.register_agent(AgentType.CUSTOM_PIPELINE, owner_id=OWNER, name="test pipeline")
     print("1. Agents")
     for agent_id in (backend, frontend, tests):
         agent = agents.require_agent(agent_id)
         caps = ", ".join(sorted(c.name for c in agent.capabilities))
         print(f"   {_short(agent_id)}  {agent.name:<22} {caps}")
 
-    pool_id = pools.create_pool(name="feature-auth", owner_id="user-123", scope=SharedScope.PROJECT)
+    pool_id = pools.create_pool(name="feature-auth", owner_id=OWNER, scope=SharedScope.PROJECT)
     pools.join_pool(pool_id, backend, PermissionModel.WRITE)
     pools.join_pool(pool_id, frontend, PermissionModel.WRITE)
     pools.join_pool(pool_id, tests, PermissionModel.READ)
@@ -50,7 +60,7 @@ def run_demo(maas: MaaS) -> dict[str, str]:
     for m in pools.get_members(pool_id):
         print(f"   {_short(m.agent_id)}  {m.permission.name}")
 
-    project = {"org": "user-123", "project": "feature-auth"}
+    project = {"org": OWNER, "project": "feature-auth"}
     session = maas.sessions.open({**project, "agent": "backend"}, agent_id=backend)
     design = maas.memories.remember(
         "Login API: POST /api/auth/login with {email, password} returns a JWT (RS256, 15 min) "
@@ -120,6 +130,20 @@ def run_demo(maas: MaaS) -> dict[str, str]:
     )
     print("Multi-agent workflow complete!")
     return {"backend": backend, "frontend": frontend, "tests": tests, "pool": pool_id, "handoff": handoff_id}
+
+
+def console_key(
+    maas: MaaS, *, scope_floor: dict[str, str] | None = None, name: str = "you (console)"
+) -> tuple[str, str, str]:
+    """A HUMAN agent of the demo's owner (the same one again on a re-run: ``external_id``) and a
+    new API key for it, to sign in to the web console: ``(agent_id, key_id, secret)``.
+
+    A HUMAN key sees what its grants allow: the owner's agents, pools and handoffs, the audit
+    log, and the memories under ``scope_floor`` (default :data:`DEMO_FLOOR`, the demo's).
+    """
+    human = maas.agents.register_agent(AgentType.HUMAN, owner_id=OWNER, name=name, external_id="console")
+    issued = maas.keys.create_key(human, scope_floor=dict(scope_floor or DEMO_FLOOR), name="console")
+    return human, issued.key.key_id, issued.secret
 
 
 def main() -> None:

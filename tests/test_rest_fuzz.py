@@ -288,6 +288,11 @@ def _refused_requests(world: World) -> list[tuple[str, str, str, str, Any, int]]
         ("human", "audit bad args", "POST", "/v1/audit/query", {"limit": 0}, 400),
         ("main", "audit not a human", "POST", "/v1/audit/query", {}, 403),
         ("main", "audit verify not a human", "GET", "/v1/audit/verify", None, 403),
+        ("main", "members of a pool not its own", "GET", f"/v1/pools/{theirs}/members", None, 404),
+        ("stranger", "readers across tenants", "GET", f"/v1/memories/{ids['memory_id']}/readers", None, 404),
+        ("main", "handoffs bad role", "GET", "/v1/handoffs?role=boss", None, 400),
+        ("stranger", "timeline of another tenant's handoff", "GET", f"/v1/handoffs/{mine}/timeline", None, 403),
+        ("main", "scope tree outside the floor", "POST", "/v1/memories/scopes", {"scope": {"org": "globex"}}, 403),
     ]
 
 
@@ -392,6 +397,15 @@ def _walk(world: World) -> list[tuple[str, Any]]:
         assert call("main", operation, f"/v1/kb/{kind}/search", {"query": "auth token"})["results"], operation
     call("human", "audit_query", "/v1/audit/query", {"limit": 3})
     call("human", "audit_verify", "/v1/audit/verify")
+    # the console's views
+    assert call("main", "overview", "/v1/overview")["audit"] is None
+    assert call("human", "overview", "/v1/overview")["audit"]["intact"] is True
+    call("main", "list_pools", "/v1/pools")
+    call("main", "pool_members", f"/v1/pools/{pool}/members")
+    call("main", "memory_readers", f"/v1/memories/{first['memory_id']}/readers")
+    call("main", "list_handoffs", "/v1/handoffs", role="source", limit=2)
+    call("main", "handoff_timeline", f"/v1/handoffs/{hid}/timeline")
+    call("main", "memory_scopes", "/v1/memories/scopes", {"scope": scope})
     return out
 
 

@@ -27,6 +27,7 @@ Example:
     $ maas audit verify --anchors /var/log/maas/audit.anchors
     $ maas audit anchor --file -          # one signed line for a log shipper
     $ maas demo
+    $ maas demo --serve --port 8765       # then the web console at /console, with a key printed
     $ maas reindex
     $ maas kb ingest ./src --kind code && maas kb search "who may accept a handoff"
     $ maas extract --resume && maas state --scope org=acme,project=alpha
@@ -45,11 +46,11 @@ from typing import Any
 
 from maas_langchain import __version__
 from maas_langchain.adapters import cli_serve, extract_cli, kb_cli, quarantine_cli
-from maas_langchain.adapters.audit_anchorer import AuditAnchorer
+from maas_langchain.adapters.audit_anchorer import AuditAnchorer, default_interval
 from maas_langchain.adapters.cli_output import dumps, to_json, when
 from maas_langchain.core.audit import ChainReport
 from maas_langchain.core.redaction import redact, redact_value
-from maas_langchain.errors import MaaSError, NotFoundError
+from maas_langchain.errors import InvalidInputError, MaaSError, NotFoundError
 from maas_langchain.maas import MaaS, resolve_home
 from maas_langchain.resources import Resources
 
@@ -191,10 +192,35 @@ def _cmd_reindex(maas: MaaS, args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(maas: MaaS, args: argparse.Namespace) -> int:
-    from maas_langchain.demo import run_demo
+    from maas_langchain.demo import console_key, run_demo
 
+    if args.serve:  # checked before the workflow runs: a missing extra or a busy port stops at once
+        from maas_langchain.adapters.mcp import run_http  # noqa: F401 - a typed error names the mcp extra
+
+        _port_free(args.host, args.port)
     run_demo(maas)
-    return 0
+    if not args.serve:
+        return 0
+    _human, _key_id, secret = console_key(maas)
+    print(f"\nConsole: http://{args.host}:{args.port}/console", flush=True)
+    print(f"Key: {secret}", flush=True)  # shown once, as by `maas keys create`
+    print("Sign in with the key; Ctrl-C stops the server.", flush=True)
+    serve = argparse.Namespace(http=True, host=args.host, port=args.port)  # `maas serve --http`, default limits
+    with AuditAnchorer(maas, default_interval()):
+        return cli_serve.run_serve(maas, serve)
+
+
+def _port_free(host: str, port: int) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise InvalidInputError(
+                f"cannot serve on {host}:{port} ({exc.strerror}); pass another --port", field="port"
+            ) from None
 
 
 def _cmd_init(maas: MaaS, args: argparse.Namespace) -> int:
@@ -274,7 +300,12 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--limit", type=int, default=50)
     db = sub.add_parser("db", help="schema management")
     db.add_argument("action", choices=["migrate"])
-    sub.add_parser("demo", help="run the specification's multi-agent workflow and show what happened")
+    demo = sub.add_parser("demo", help="run the specification's multi-agent workflow and show what happened")
+    demo.add_argument(
+        "--serve", action="store_true", help="then serve the web console and REST API, printing its URL and a key"
+    )
+    demo.add_argument("--host", default="127.0.0.1", help="--serve: bind address (default 127.0.0.1)")
+    demo.add_argument("--port", type=int, default=8765, help="--serve: port (default 8765)")
     sub.add_parser("reindex", help="rebuild the memory vector index from the stored vectors (progress bar)")
     kb_cli.register(sub)
     quarantine_cli.register(sub)

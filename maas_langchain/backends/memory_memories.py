@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -169,6 +169,21 @@ class MemoryOps:
     def count_scoped_memories(self, scope: ScopeFilter, limit: int) -> int:
         found = (1 for r in self.m.memories.values() if _in_scope(r, scope))
         return sum(n for n, _ in zip(found, range(limit), strict=False))
+
+    def count_memories_by_scope(
+        self, scope: ScopeFilter, limit: int, *, quarantined_author: str | None = None
+    ) -> list[tuple[str, int]]:
+        counts = Counter(r.scope_key for r in self._counted(scope, quarantined_author))
+        return sorted((k, n) for k, n in counts.items() if k is not None)[:limit]
+
+    def count_visible_memories(self, scope: ScopeFilter, cap: int, *, quarantined_author: str | None = None) -> int:
+        return sum(n for n, _ in zip((1 for _ in self._counted(scope, quarantined_author)), range(cap), strict=False))
+
+    def _counted(self, scope: ScopeFilter, quarantined_author: str | None) -> Iterator[_Row]:
+        for row in self.m.memories.values():
+            held = row.memory.status is MemoryStatus.QUARANTINED and quarantined_author is not None
+            if _in_scope(row, scope) and not (held and row.memory.author_id != quarantined_author):
+                yield row
 
     def _bump_generation(self) -> None:
         old = self.m.generation

@@ -15,11 +15,11 @@ from typing import Any
 
 from maas_langchain.backends.sql_cursor import SqlCursorOps
 from maas_langchain.core.enums import MemoryStatus
-from maas_langchain.core.ports.filters import ScopeFilter
+from maas_langchain.core.ports.filters import SCOPE_SEPARATOR, ScopeFilter
 from maas_langchain.core.ports.state import NewMemory, StoredMemory, iter_chunks
 from maas_langchain.core.records import Memory, MemorySession
 
-__all__ = ["MEMORY_COLUMNS", "SqlMemoryOps", "scope_sql", "scope_token"]
+__all__ = ["MEMORY_COLUMNS", "SqlMemoryOps", "scope_ranges", "scope_sql", "scope_token"]
 
 MEMORY_COLUMNS = (
     "memory_id, content, category, scope, created_at, author_id, session_id, pool_id, metadata, "
@@ -75,6 +75,45 @@ def scope_sql(scope: ScopeFilter, alias: str = "m", seq_column: str = "seq") -> 
         )
         params.append(scope.descendant_of)
     return "(" + " OR ".join(ors) + ")", params
+
+
+_AFTER_SEPARATOR = chr(ord(SCOPE_SEPARATOR) + 1)  # "}": the first string after every "d|..."
+
+
+def scope_ranges(scope: ScopeFilter, alias: str = "m") -> list[tuple[str, list[Any]]]:
+    """:func:`scope_sql`'s filter as disjoint conditions on the ``scope_key`` column alone (the
+    same set, :meth:`ScopeFilter.admits`): the exact keys (the ancestors and ``d`` itself), and the
+    scopes below ``d``, which start with ``d + "|"`` and so lie in ``[d + "|", d + "}")`` in byte
+    order (the column is BINARY on SQLite and ``COLLATE "C"`` on PostgreSQL). Each is a range of
+    the ``(scope_key, status)`` index, so a count over them reads index entries only, and only
+    those of the scope (``scope_sql``'s ``OR EXISTS`` visits every memory of the store)."""
+    d = scope.descendant_of
+    keys = list(dict.fromkeys((*scope.ancestors, *(() if d is None else (d,)))))
+    out = [(f"{alias}.scope_key IN ({', '.join('?' for _ in keys)})", list(keys))] if keys else []
+    if d is not None:
+        out.append((f"{alias}.scope_key >= ? AND {alias}.scope_key < ?", [d + SCOPE_SEPARATOR, d + _AFTER_SEPARATOR]))
+    return out
+
+
+def _counted_sql(scope: ScopeFilter, quarantined_author: str | None, select: str, tail: str) -> tuple[str, list[Any]]:
+    """The memories a count sees, as a ``UNION ALL`` of index ranges (one per scope range, and with
+    ``quarantined_author`` the quarantined ones apart: only its own count, looked up through the
+    ``(scope_key, status)`` index, never the author's index, which may hold 50,000 rows)."""
+    statuses: list[tuple[str, list[Any]]] = [("", [])]
+    if quarantined_author is not None:
+        statuses = [
+            (" AND m.status <> 'quarantined'", []),
+            (" AND m.status = 'quarantined' AND COALESCE(m.author_id, '') = ?", [quarantined_author]),
+        ]
+    parts: list[str] = []
+    params: list[Any] = []
+    for cond, values in scope_ranges(scope):
+        for extra, more in statuses:
+            parts.append(f"SELECT {select} FROM memories m WHERE {cond}{extra}{tail}")
+            params += [*values, *more]
+    if not parts:
+        return f"SELECT {select} FROM memories m WHERE 1 = 0{tail}", []
+    return " UNION ALL ".join(parts), params
 
 
 class SqlMemoryOps(SqlCursorOps):
@@ -162,6 +201,19 @@ class SqlMemoryOps(SqlCursorOps):
             sql += " UNION ALL SELECT 1 FROM memory_scopes WHERE sub_key = ?"
             params.append(scope.descendant_of)
         return int(self._one(f"SELECT COUNT(*) FROM ({sql} LIMIT ?) c", [*params, limit])[0])
+
+    def count_memories_by_scope(
+        self, scope: ScopeFilter, limit: int, *, quarantined_author: str | None = None
+    ) -> list[tuple[str, int]]:
+        sql, params = _counted_sql(
+            scope, quarantined_author, "m.scope_key AS k, COUNT(*) AS n", " GROUP BY m.scope_key"
+        )
+        rows = self._all(f"SELECT c.k, SUM(c.n) FROM ({sql}) c GROUP BY c.k ORDER BY c.k LIMIT ?", [*params, limit])
+        return [(str(r[0]), int(r[1])) for r in rows]
+
+    def count_visible_memories(self, scope: ScopeFilter, cap: int, *, quarantined_author: str | None = None) -> int:
+        sql, params = _counted_sql(scope, quarantined_author, "1", "")
+        return int(self._one(f"SELECT COUNT(*) FROM ({sql} LIMIT ?) c", [*params, cap])[0])
 
     def lexical_search(self, terms: Sequence[str], scope: ScopeFilter, limit: int) -> list[tuple[str, float]]:
         if not terms:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from maas_langchain.core.access import (
@@ -130,6 +130,10 @@ def cancel_open_handoffs(rt: Runtime, tx: StateTx, agent_id: str, reason: str) -
     for handoff in found:
         finish(rt, tx, handoff, HandoffStatus.CANCELLED, actor=None, reason=reason)
     return len(found)
+
+
+def _as_list(agent_id: str | Sequence[str]) -> list[str]:
+    return [agent_id] if isinstance(agent_id, str) else list(agent_id)
 
 
 class HandoffManager:
@@ -369,22 +373,30 @@ class HandoffManager:
         return self._rt.deny([], run)
 
     def list_handoffs(
-        self, agent_id: str | None = None, *, statuses: list[HandoffStatus | str] | None = None
+        self,
+        agent_id: str | Sequence[str] | None = None,
+        *,
+        statuses: list[HandoffStatus | str] | None = None,
+        role: str = "any",
     ) -> list[Handoff]:
-        """Return handoffs where ``agent_id`` is source or target, oldest first.
+        """Return handoffs where ``agent_id`` (or any of several ids) is the source
+        (``role="source"``), the target (``"target"``) or either (``"any"``), oldest first.
 
         Without ``agent_id``: every handoff (the trusted orchestrator's view).
         """
-        akey = None if agent_id is None else check_id(agent_id, "agent_id")
+        ids = None if agent_id is None else [check_id(a, "agent_id") for a in _as_list(agent_id)]
         if statuses is not None and not isinstance(statuses, (list, tuple, set, frozenset)):
             raise InvalidInputError("statuses must be a list of HandoffStatus values", field="statuses")
+        if role not in ("source", "target", "any"):
+            raise InvalidInputError("role must be 'source', 'target' or 'any'", field="role")
         wanted = None if statuses is None else [HandoffStatus.parse(s) for s in statuses]
 
         def op(tx: StateTx) -> list[Handoff]:
-            if akey is None:
+            if ids is None:
                 return tx.list_handoffs(statuses=wanted)
-            both = tx.list_handoffs(source_id=akey, statuses=wanted) + tx.list_handoffs(target_id=akey, statuses=wanted)
-            unique = {h.handoff_id: h for h in both}
+            found = [h for a in ids if role != "target" for h in tx.list_handoffs(source_id=a, statuses=wanted)]
+            found += [h for a in ids if role != "source" for h in tx.list_handoffs(target_id=a, statuses=wanted)]
+            unique = {h.handoff_id: h for h in found}
             return sorted(unique.values(), key=lambda h: (h.created_at, h.handoff_id))
 
         return [redact_handoff(h) for h in self._rt.read(op)]

@@ -130,7 +130,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Your handoffs, newest first
+         * @description Your handoffs (a HUMAN agent: its owner's agents'), newest first, paged.
+         */
+        get: operations["list_handoffs"];
         put?: never;
         /**
          * Hand a task to another agent
@@ -257,6 +261,26 @@ export interface paths {
          * @description Decline a handoff addressed to you (PENDING or ACCEPTED), with a reason for the source.
          */
         post: operations["reject_handoff"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/handoffs/{handoff_id}/timeline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What happened to it
+         * @description A handoff and what happened to it, from the audit log.
+         */
+        get: operations["handoff_timeline"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -403,6 +427,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/memories/scopes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Memories per scope at or below one
+         * @description Every scope at or below one that holds memories you may see, with how many.
+         */
+        post: operations["memory_scopes"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/memories/{memory_id}": {
         parameters: {
             query?: never;
@@ -427,6 +471,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/memories/{memory_id}/readers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who can see a memory
+         * @description Who can read a memory you can read: agents of your owner with the reason, others counted.
+         */
+        get: operations["memory_readers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/overview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Counts, health and the audit chain
+         * @description Your agent, counts of what it may see, the backend, and (HUMAN agents) the audit chain's state.
+         */
+        get: operations["overview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/pools": {
         parameters: {
             query?: never;
@@ -434,7 +518,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Pools you may look at
+         * @description Pools you are a member of (a HUMAN agent: also its owner's), with your permission and member counts.
+         */
+        get: operations["list_pools"];
         put?: never;
         /**
          * Create a pool
@@ -454,7 +542,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * A pool's members
+         * @description A pool's members and their permissions.
+         */
+        get: operations["pool_members"];
         put?: never;
         /**
          * Join or admit a member
@@ -937,6 +1029,29 @@ export interface components {
             problems: string[];
         };
         /**
+         * AuditStatus
+         * @description The audit chain's verification (``audit_verify``), for HUMAN agents.
+         */
+        AuditStatus: {
+            /** Checked */
+            checked: number;
+            /**
+             * Entries
+             * @description Entries in the log.
+             */
+            entries: number;
+            /** Intact */
+            intact: boolean;
+            last_anchor: components["schemas"]["AuditAnchor"] | null;
+            /** Problems */
+            problems: string[];
+            /**
+             * Verified At
+             * @description When this verification ran (the overview reuses one for 30 s).
+             */
+            verified_at: number;
+        };
+        /**
          * CancelHandoffBody
          * @description Arguments of ``cancel_handoff``.
          */
@@ -1374,6 +1489,44 @@ export interface components {
             handoffs: components["schemas"]["Handoff"][];
         };
         /**
+         * HandoffPage
+         * @description One page of ``list_handoffs``, newest first.
+         */
+        HandoffPage: {
+            /** Items */
+            items: components["schemas"]["Handoff"][];
+            /**
+             * Next Cursor
+             * @description Pass as cursor for the next page; null on the last page.
+             */
+            next_cursor: string | null;
+        };
+        /**
+         * HandoffTimeline
+         * @description The result of ``handoff_timeline``.
+         */
+        HandoffTimeline: {
+            /**
+             * Events
+             * @description In the order they happened.
+             */
+            events: components["schemas"]["TimelineEvent"][];
+            handoff: components["schemas"]["Handoff"];
+        };
+        /**
+         * Health
+         * @description The server's state.
+         */
+        Health: {
+            /**
+             * Backend
+             * @description sqlite, postgres or memory.
+             */
+            backend: string;
+            /** Ok */
+            ok: boolean;
+        };
+        /**
          * IncidentHit
          * @description The best-matching section of one incident document.
          */
@@ -1541,6 +1694,12 @@ export interface components {
              */
             cursor?: string | null;
             /**
+             * Descendants
+             * @description False: leave out the memories of scopes below it (the scope's own memories and what it inherits from its ancestors).
+             * @default true
+             */
+            descendants?: boolean;
+            /**
              * Limit
              * @description Page size.
              * @default 100
@@ -1576,6 +1735,129 @@ export interface components {
             next_cursor: string | null;
         };
         /**
+         * MemoryReader
+         * @description An agent that can read the memory, and why.
+         */
+        MemoryReader: {
+            /** Agent Id */
+            agent_id: string;
+            /**
+             * Agent Type
+             * @enum {string}
+             */
+            agent_type: "claude_code" | "gpt_agent" | "custom_pipeline" | "human";
+            /** Name */
+            name: string | null;
+            /**
+             * Reason
+             * @description author; scope (its own scope sees the memory's); reviewer (a HUMAN agent, quarantined memory); handoff (an open handoff lists it).
+             * @enum {string}
+             */
+            reason: "author" | "scope" | "reviewer" | "handoff";
+        };
+        /**
+         * MemoryReaders
+         * @description The result of ``memory_readers``: who can see this memory.
+         */
+        MemoryReaders: {
+            /** Memory Id */
+            memory_id: string;
+            /**
+             * Other Owners
+             * @description Readers of other owners (not named).
+             */
+            other_owners: number;
+            /**
+             * Readers
+             * @description Readers of your owner.
+             */
+            readers: components["schemas"]["MemoryReader"][];
+            /** Scope */
+            scope: {
+                [key: string]: string;
+            };
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "active" | "quarantined" | "superseded" | "deleted";
+        };
+        /**
+         * MemoryScopes
+         * @description The result of ``memory_scopes``, in canonical scope order.
+         */
+        MemoryScopes: {
+            /** Items */
+            items: components["schemas"]["ScopeCount"][];
+            /**
+             * Scope
+             * @description Where the tree starts.
+             */
+            scope: {
+                [key: string]: string;
+            };
+            /**
+             * Truncated
+             * @description True when more than 1,000 scopes hold memories (the first 1,000 are listed).
+             */
+            truncated: boolean;
+        };
+        /**
+         * MemoryScopesArgs
+         * @description Arguments of ``memory_scopes``.
+         */
+        MemoryScopesArgs: {
+            /**
+             * Scope
+             * @description Where the tree starts (default: your own scope); granted as for recall.
+             */
+            scope?: {
+                [key: string]: string;
+            } | null;
+        };
+        /**
+         * Overview
+         * @description The result of ``overview``.
+         */
+        Overview: {
+            agent: components["schemas"]["Agent"];
+            /** @description Null unless the key's agent is HUMAN. */
+            audit: components["schemas"]["AuditStatus"] | null;
+            counts: components["schemas"]["OverviewCounts"];
+            health: components["schemas"]["Health"];
+        };
+        /**
+         * OverviewCounts
+         * @description What the key's agent may see, counted.
+         */
+        OverviewCounts: {
+            /**
+             * Agents
+             * @description Agents of its owner.
+             */
+            agents: number;
+            /**
+             * Memories
+             * @description Memories at or below its own scope (its key's floor), any status; capped.
+             */
+            memories: number;
+            /**
+             * Memories Capped
+             * @description True when there are more than 100,000 (memories is then 100,000).
+             */
+            memories_capped: boolean;
+            /**
+             * Open Handoffs
+             * @description Pending or accepted, unexpired handoffs it may list.
+             */
+            open_handoffs: number;
+            /**
+             * Pools
+             * @description Pools it is a member of (a HUMAN agent: also those its owner owns).
+             */
+            pools: number;
+        };
+        /**
          * PoolCreated
          * @description A new pool; its creator is its ADMIN.
          */
@@ -1604,6 +1886,80 @@ export interface components {
              * @enum {string}
              */
             your_permission: "read" | "write" | "admin";
+        };
+        /**
+         * PoolList
+         * @description The result of ``list_pools``, oldest first.
+         */
+        PoolList: {
+            /** Items */
+            items: components["schemas"]["PoolSummary"][];
+        };
+        /**
+         * PoolMember
+         * @description A member of a pool.
+         */
+        PoolMember: {
+            /** Active */
+            active: boolean;
+            /** Agent Id */
+            agent_id: string;
+            /**
+             * Agent Type
+             * @description Null if the agent record is gone.
+             */
+            agent_type: ("claude_code" | "gpt_agent" | "custom_pipeline" | "human") | null;
+            /** Joined At */
+            joined_at: number;
+            /** Name */
+            name: string | null;
+            /**
+             * Permission
+             * @enum {string}
+             */
+            permission: "read" | "write" | "admin";
+        };
+        /**
+         * PoolMembers
+         * @description The result of ``pool_members``, oldest membership first.
+         */
+        PoolMembers: {
+            /** Items */
+            items: components["schemas"]["PoolMember"][];
+            /** Pool Id */
+            pool_id: string;
+        };
+        /**
+         * PoolSummary
+         * @description A pool with your permission in it and its size.
+         */
+        PoolSummary: {
+            /** Created At */
+            created_at: number;
+            /** Members */
+            members: number;
+            /** Name */
+            name: string;
+            /** Owner Id */
+            owner_id: string;
+            /** Pool Id */
+            pool_id: string;
+            /**
+             * Scope
+             * @description The widest audience a share in it may have.
+             * @enum {string}
+             */
+            scope: "agent_private" | "user" | "project" | "team" | "global";
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "active" | "archived";
+            /**
+             * Your Permission
+             * @description Null when you are not a member (a HUMAN owner).
+             */
+            your_permission: ("read" | "write" | "admin") | null;
         };
         /**
          * Profile
@@ -1916,6 +2272,18 @@ export interface components {
              * @enum {string}
              */
             status: "active" | "quarantined" | "superseded" | "deleted";
+        };
+        /**
+         * ScopeCount
+         * @description A scope and how many memories it holds.
+         */
+        ScopeCount: {
+            /** Count */
+            count: number;
+            /** Scope */
+            scope: {
+                [key: string]: string;
+            };
         };
         /**
          * SearchCodeKBArgs
@@ -2264,6 +2632,28 @@ export interface components {
             memories: components["schemas"]["SharedMemory"][];
             /** Pool Id */
             pool_id: string;
+        };
+        /**
+         * TimelineEvent
+         * @description One audit entry of a handoff.
+         */
+        TimelineEvent: {
+            /**
+             * Action
+             * @description initiate, accept, complete, reject, cancel, expire, ...
+             */
+            action: string;
+            /**
+             * Actor
+             * @description Null for the system (expiry).
+             */
+            actor: string | null;
+            /** At */
+            at: number;
+            /** Outcome */
+            outcome: string;
+            /** Reason */
+            reason: string | null;
         };
     };
     responses: never;
@@ -2871,6 +3261,125 @@ export interface operations {
                         event: string;
                         id?: string;
                     };
+                };
+            };
+            /** @description invalid_input: a malformed body or argument (one sentence per field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description permission_denied: a missing, unknown, expired or revoked key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description permission_denied: the key's agent may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not_found: no such id, or one the key's agent may not see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description conflict or capacity_exceeded */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description invalid_input: the body is over the size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description invalid_input: the body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description policy_violation: screening refused the content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description rate_limited: retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description backend_unavailable: retryable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    list_handoffs: {
+        parameters: {
+            query?: {
+                /** @description source: handoffs you sent; target: sent to you; any. */
+                role?: "source" | "target" | "any";
+                /** @description Only handoffs in this status. */
+                status?: ("pending" | "accepted" | "completed" | "rejected" | "expired" | "cancelled") | null;
+                /** @description Page size. */
+                limit?: number;
+                /** @description next_cursor of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Your handoffs, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HandoffPage"];
                 };
             };
             /** @description invalid_input: a malformed body or argument (one sentence per field) */
@@ -3788,6 +4297,119 @@ export interface operations {
             };
         };
     };
+    handoff_timeline: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A handoff you are a party of (a HUMAN agent: or one of its owner's agents). */
+                handoff_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What happened to it */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HandoffTimeline"];
+                };
+            };
+            /** @description invalid_input: a malformed body or argument (one sentence per field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description permission_denied: a missing, unknown, expired or revoked key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description permission_denied: the key's agent may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not_found: no such id, or one the key's agent may not see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description conflict or capacity_exceeded */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description invalid_input: the body is over the size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description invalid_input: the body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description policy_violation: screening refused the content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description rate_limited: retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description backend_unavailable: retryable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     search_code_kb: {
         parameters: {
             query?: never;
@@ -4585,6 +5207,120 @@ export interface operations {
             };
         };
     };
+    memory_scopes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["MemoryScopesArgs"];
+            };
+        };
+        responses: {
+            /** @description Memories per scope at or below one */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MemoryScopes"];
+                };
+            };
+            /** @description invalid_input: a malformed body or argument (one sentence per field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description permission_denied: a missing, unknown, expired or revoked key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description permission_denied: the key's agent may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not_found: no such id, or one the key's agent may not see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description conflict or capacity_exceeded */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description invalid_input: the body is over the size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description invalid_input: the body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description policy_violation: screening refused the content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description rate_limited: retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description backend_unavailable: retryable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     get_memory: {
         parameters: {
             query?: never;
@@ -4814,6 +5550,339 @@ export interface operations {
             };
         };
     };
+    memory_readers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A memory you may read. */
+                memory_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Who can see a memory */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MemoryReaders"];
+                };
+            };
+            /** @description invalid_input: a malformed body or argument (one sentence per field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description permission_denied: a missing, unknown, expired or revoked key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description permission_denied: the key's agent may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not_found: no such id, or one the key's agent may not see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description conflict or capacity_exceeded */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description invalid_input: the body is over the size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description invalid_input: the body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description policy_violation: screening refused the content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description rate_limited: retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description backend_unavailable: retryable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    overview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Counts, health and the audit chain */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Overview"];
+                };
+            };
+            /** @description invalid_input: a malformed body or argument (one sentence per field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description permission_denied: a missing, unknown, expired or revoked key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description permission_denied: the key's agent may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not_found: no such id, or one the key's agent may not see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description conflict or capacity_exceeded */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description invalid_input: the body is over the size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description invalid_input: the body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description policy_violation: screening refused the content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description rate_limited: retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description backend_unavailable: retryable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    list_pools: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Pools you may look at */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PoolList"];
+                };
+            };
+            /** @description invalid_input: a malformed body or argument (one sentence per field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description permission_denied: a missing, unknown, expired or revoked key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description permission_denied: the key's agent may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not_found: no such id, or one the key's agent may not see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description conflict or capacity_exceeded */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description invalid_input: the body is over the size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description invalid_input: the body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description policy_violation: screening refused the content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description rate_limited: retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description backend_unavailable: retryable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     create_pool: {
         parameters: {
             query?: never;
@@ -4837,6 +5906,119 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PoolCreated"];
+                };
+            };
+            /** @description invalid_input: a malformed body or argument (one sentence per field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description permission_denied: a missing, unknown, expired or revoked key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description permission_denied: the key's agent may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not_found: no such id, or one the key's agent may not see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description conflict or capacity_exceeded */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description invalid_input: the body is over the size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description invalid_input: the body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description policy_violation: screening refused the content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description rate_limited: retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description backend_unavailable: retryable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    pool_members: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A pool you are a member of (a HUMAN agent: or one its owner owns). */
+                pool_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A pool's members */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PoolMembers"];
                 };
             };
             /** @description invalid_input: a malformed body or argument (one sentence per field) */

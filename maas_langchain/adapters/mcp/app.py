@@ -12,6 +12,8 @@
 * The REST API (:mod:`maas_langchain.adapters.rest`, ``/v1/...``) is mounted on the same app
   behind :class:`~maas_langchain.adapters.rest.http.RestGuard`, with the same key store and
   limits; ``/v1/openapi.json`` is served without a key.
+* The web console (:mod:`maas_langchain.adapters.console`, ``/console``): static pages served
+  without a key; the key is typed into the page, which calls the REST API with it.
 * Abuse limits (:class:`~maas_langchain.adapters.ratelimit.AbuseLimits`, ``limits=``): the
   per-address limit wraps the whole app (routes mounted later are covered), the per-key limit
   follows authentication; refused authentications are aggregated per (address, reason) and
@@ -42,6 +44,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from maas_langchain.adapters.console import console_routes
 from maas_langchain.adapters.mcp.auth import BearerKeyMiddleware, http_key_source, rate_limited_body, stdio_key_source
 from maas_langchain.adapters.mcp.mcp_server import build_server
 from maas_langchain.adapters.ratelimit import AbuseLimits, RateLimitMiddleware, RequestLimiter, Scope, default_body
@@ -108,7 +111,7 @@ def create_http_app(
 
     rest_app = create_rest_app(maas)
     rest = RestGuard(rest_app, authenticate, open_paths=(OPENAPI_PATH,), limiter=limiter, on_refusal=rest_refusal(maas))
-    routes = [Route("/healthz", health, methods=["GET"]), Route(path, endpoint=guarded)]
+    routes = [Route("/healthz", health, methods=["GET"]), Route(path, endpoint=guarded), *console_routes()]
     middleware = [Middleware(RateLimitMiddleware, limiter=limiter, render=render)]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.router.default = rest  # everything else is REST (a Mount's pattern would miss a %0A in a path)

@@ -45,6 +45,7 @@ from maas_langchain.adapters.rest.http import STATE_KEY, error_body, status_of
 from maas_langchain.adapters.rest.models import ERROR_RESPONSES, RESPONSE_MODELS
 from maas_langchain.adapters.rest.routes import ROUTES, Route
 from maas_langchain.adapters.rest.specs import REST_SPECS
+from maas_langchain.adapters.rest.specs_console import CONSOLE_SPECS
 from maas_langchain.adapters.tools.registry import ToolContext, ToolResult, ToolSpec, execute, refuse
 from maas_langchain.adapters.tools.specs import tool_specs
 from maas_langchain.core.idempotency import IdempotencyService
@@ -69,8 +70,8 @@ UUID_PATTERN = r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}
 
 
 def operation_specs() -> dict[str, ToolSpec]:
-    """Every operation the routes may name: the tools and the REST-only specs."""
-    return {s.name: s for s in [*tool_specs(), *REST_SPECS]}
+    """Every operation the routes may name: the tools, the REST-only specs and the console's."""
+    return {s.name: s for s in [*tool_specs(), *REST_SPECS, *CONSOLE_SPECS]}
 
 
 def rest_refusal(maas: MaaS) -> Callable[[ApiKey, str, str], None]:

@@ -9,7 +9,9 @@ conformance checks of ``tests/test_rest_fuzz.py``. Only open-ended dicts (metada
 state and result, ``why``, audit details) accept any key. A value that may be ``null`` is typed
 ``X | None`` and still always present; a key that is sometimes absent has a default. ``__all__``
 lists the tables and the error shape; the success models are reached through
-:data:`RESPONSE_MODELS` (and are named components of the OpenAPI document).
+:data:`RESPONSE_MODELS` (and are named components of the OpenAPI document). Models several
+groups use (agents, pools, handoffs) are in :mod:`.models_shared`; the console operations' in
+:mod:`.models_console`.
 
 Example:
     >>> sorted(RESPONSE_MODELS["get_memory"].model_json_schema()["required"])[:3]
@@ -22,19 +24,21 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from maas_langchain.adapters.rest.models_console import CONSOLE_RESPONSE_MODELS
+from maas_langchain.adapters.rest.models_shared import (
+    Agent,
+    AuditAnchor,
+    Handoff,
+    MemoryStatus,
+    Open,
+    PermissionName,
+    Pool,
+    Scope,
+    SharedScopeName,
+)
+from maas_langchain.adapters.rest.models_shared import ClosedModel as _Out
+
 __all__ = ["ERROR_RESPONSES", "RESPONSE_MODELS", "ErrorDetail", "ErrorResponse"]
-
-Scope = dict[str, str]  # a dict scope such as {"org": "acme", "project": "q3"}
-Open = dict[str, Any]  # an open-ended JSON object (metadata, state, reasons)
-MemoryStatus = Literal["active", "quarantined", "superseded", "deleted"]
-SharedScopeName = Literal["agent_private", "user", "project", "team", "global"]
-PermissionName = Literal["read", "write", "admin"]
-
-
-class _Out(BaseModel):
-    """A closed response object: every key it documents, and no other."""
-
-    model_config = ConfigDict(extra="forbid")
 
 
 class ErrorDetail(BaseModel):
@@ -204,37 +208,11 @@ class Reflection(_Out):
     reflection_id: str | None = Field(description="The stored reflection memory (persist=true), else null.")
 
 
-class Agent(_Out):
-    """A registered agent."""
-
-    agent_id: str
-    agent_type: Literal["claude_code", "gpt_agent", "custom_pipeline", "human"]
-    owner_id: str
-    name: str | None
-    project_id: str | None
-    team_id: str | None
-    capabilities: list[str] = Field(description="Sorted capability names (memory_read, ...).")
-    active: bool
-    created_at: float
-    metadata: Open
-
-
 class AgentList(_Out):
     """The agents of one user, oldest first."""
 
     user_id: str
     agents: list[Agent]
-
-
-class Pool(_Out):
-    """A shared memory pool."""
-
-    pool_id: str
-    name: str
-    owner_id: str
-    scope: SharedScopeName = Field(description="The widest audience a share in it may have.")
-    status: Literal["active", "archived"]
-    created_at: float
 
 
 class PoolCreated(Pool):
@@ -286,33 +264,6 @@ class SharedMemoryList(_Out):
 
     pool_id: str
     memories: list[SharedMemory]
-
-
-class HandoffContext(_Out):
-    """What the source handed over (secrets redacted)."""
-
-    task_description: str
-    current_state: Open
-    relevant_memories: list[str]
-    relevant_files: list[str]
-    notes: Open
-    thread_id: str | None = Field(default=None, description="Present only when a LangGraph thread is handed over.")
-
-
-class Handoff(_Out):
-    """A handoff with its context and timeline."""
-
-    handoff_id: str
-    source_id: str
-    target_id: str
-    status: Literal["pending", "accepted", "completed", "rejected", "expired", "cancelled"]
-    context: HandoffContext
-    created_at: float
-    expires_at: float
-    accepted_at: float | None
-    finished_at: float | None
-    result: Open | None = Field(description="The target's result once completed.")
-    reason: str | None = Field(description="Why it was rejected or cancelled.")
 
 
 class HandoffList(_Out):
@@ -404,19 +355,6 @@ class AuditPage(_Out):
     next_cursor: str | None = Field(description="Pass as cursor for the next page; null on the last page.")
 
 
-class AuditAnchor(_Out):
-    """A signed witness of the chain, kept outside the database."""
-
-    seq: int
-    hash: str
-    count: int
-    keyed_from: int
-    time: float
-    key_id: str
-    location: str
-    mac: str
-
-
 class AuditReport(_Out):
     """The result of ``audit_verify``."""
 
@@ -478,5 +416,6 @@ RESPONSE_MODELS: dict[str, type[BaseModel]] = {
     "search_incidents": IncidentSearch,
     "audit_query": AuditPage,
     "audit_verify": AuditReport,
+    **CONSOLE_RESPONSE_MODELS,
 }
 """The success body of each operation of :data:`~maas_langchain.adapters.rest.routes.ROUTES`, by registry name."""

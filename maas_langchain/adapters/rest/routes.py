@@ -24,8 +24,9 @@ class Route:
     Attributes:
         method: HTTP method.
         path: Path template; ``{name}`` parts fill the argument of that name.
-        operation: The registry name (a tool of :func:`~maas_langchain.adapters.tools.specs.tool_specs`
-            or a spec of :data:`~maas_langchain.adapters.rest.specs.REST_SPECS`); also the OpenAPI
+        operation: The registry name (a tool of :func:`~maas_langchain.adapters.tools.specs.tool_specs`,
+            a spec of :data:`~maas_langchain.adapters.rest.specs.REST_SPECS` or of
+            :data:`~maas_langchain.adapters.rest.specs_console.CONSOLE_SPECS`); also the OpenAPI
             ``operationId``.
         tag: OpenAPI tag (the group in the docs).
         status: Status of a success (201 for creations).
@@ -65,8 +66,10 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/v1/memories", "remember", "memories", 201, "Remember at a scope"),
     Route("POST", "/v1/memories/recall", "recall", "memories", summary="Recall at a scope"),
     Route("POST", "/v1/memories/history", "memory_history", "memories", summary="Every memory at a scope"),
+    Route("POST", "/v1/memories/scopes", "memory_scopes", "memories", summary="Memories per scope at or below one"),
     Route("GET", "/v1/memories/{memory_id}", "get_memory", "memories", summary="A memory by id"),
     Route("DELETE", "/v1/memories/{memory_id}", "forget_memory", "memories", summary="Forget a memory"),
+    Route("GET", "/v1/memories/{memory_id}/readers", "memory_readers", "memories", summary="Who can see a memory"),
     Route("POST", "/v1/state", "get_state", "memories", summary="Entity state at a scope"),
     Route("POST", "/v1/profile", "profile", "memories", summary="Profile of a scope"),
     Route("POST", "/v1/reflect", "reflect", "memories", summary="Reflect at a scope"),
@@ -77,14 +80,18 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/v1/agents/{agent_id}", "get_agent_info", "agents", summary="An agent"),
     # pools
     Route("POST", "/v1/pools", "create_pool", "pools", 201, "Create a pool"),
+    Route("GET", "/v1/pools", "list_pools", "pools", summary="Pools you may look at"),
+    Route("GET", "/v1/pools/{pool_id}/members", "pool_members", "pools", summary="A pool's members"),
     Route("POST", "/v1/pools/{pool_id}/members", "join_pool", "pools", 201, "Join or admit a member"),
     Route("DELETE", "/v1/pools/{pool_id}/members/{agent_id}", "leave_pool", "pools", summary="Leave or remove"),
     Route("POST", "/v1/pools/{pool_id}/shares", "share_memory_to_scope", "pools", 201, "Share a memory"),
     Route("GET", "/v1/pools/{pool_id}/shares", "query_shared", "pools", summary="Shared memories"),
     # handoffs
     Route("POST", "/v1/handoffs", "initiate_handoff", "handoffs", 201, "Hand a task to another agent"),
+    Route("GET", "/v1/handoffs", "list_handoffs", "handoffs", summary="Your handoffs, newest first"),
     Route("GET", "/v1/handoffs/pending", "get_pending_handoffs", "handoffs", summary="Pending handoffs"),
     Route("GET", "/v1/handoffs/{handoff_id}", "get_handoff", "handoffs", summary="A handoff"),
+    Route("GET", "/v1/handoffs/{handoff_id}/timeline", "handoff_timeline", "handoffs", summary="What happened to it"),
     Route("POST", "/v1/handoffs/{handoff_id}/accept", "accept_handoff", "handoffs", summary="Accept"),
     Route("POST", "/v1/handoffs/{handoff_id}/reject", "reject_handoff", "handoffs", summary="Reject"),
     Route("POST", "/v1/handoffs/{handoff_id}/complete", "complete_handoff", "handoffs", summary="Complete"),
@@ -96,5 +103,7 @@ ROUTES: tuple[Route, ...] = (
     # audit (HUMAN agents)
     Route("POST", "/v1/audit/query", "audit_query", "audit", summary="Query the audit log"),
     Route("GET", "/v1/audit/verify", "audit_verify", "audit", summary="Verify the audit chain"),
+    # the console's overview (/console is a client of these routes)
+    Route("GET", "/v1/overview", "overview", "console", summary="Counts, health and the audit chain"),
 )
 """Every endpoint but ``GET /v1/events`` (Server-Sent Events, :mod:`.events`)."""

@@ -160,6 +160,11 @@ class MemoryHistoryArgs(Args):
     """Arguments of ``memory_history``: every memory visible at a scope, any status, oldest first."""
 
     scope: ScopeDict | None = Field(default=None, description="Default: your own scope.")
+    descendants: bool = Field(
+        default=True,
+        description="False: leave out the memories of scopes below it (the scope's own memories and "
+        "what it inherits from its ancestors).",
+    )
     limit: int = Field(default=100, ge=1, le=1_000, description="Page size.")
     cursor: Cursor | None = Field(default=None, description="next_cursor of the previous page.")
 
@@ -322,7 +327,12 @@ def _offset(cursor: str | None) -> int:
 
 def _history(ctx: ToolContext, args: MemoryHistoryArgs) -> dict[str, Any]:
     page = ctx.maas.memories.history_page(
-        scope=args.scope, limit=args.limit, after=_offset(args.cursor), as_agent=ctx.agent_id, floor=ctx.scope_floor
+        scope=args.scope,
+        descendants=args.descendants,
+        limit=args.limit,
+        after=_offset(args.cursor),
+        as_agent=ctx.agent_id,
+        floor=ctx.scope_floor,
     )
     return {
         "items": [memory_json(m) for m in page.memories],

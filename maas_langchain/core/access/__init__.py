@@ -6,9 +6,11 @@ mechanically. The rules, stated for people, are in docs/security.md; tests/test_
 checks every interface against an independent reference model of them. Split by concept:
 
 * :mod:`.identity` — the acting agent: active, registered, capabilities, owner, read-only keys.
-* :mod:`.memory` — dict scopes: ancestry is a prefix in hierarchy order; grants; reading by id; quotas.
+* :mod:`.memory` — dict scopes: ancestry is a prefix in hierarchy order; grants; reading by id
+  (and who can: :func:`memory_readers`); quotas.
 * :mod:`.pools` — membership by invitation, sharing needs read, audiences of pool shares, events.
-* :mod:`.handoffs` — parties of a handoff, its delegated grant, checkpointer threads.
+* :mod:`.handoffs` — parties of a handoff, its delegated grant, checkpointer threads, who
+  watches a handoff (the console's list and timeline).
 * :mod:`.store` — LangGraph store namespaces.
 
 Pool shares name an audience (DESIGN.md §5): AGENT_PRIVATE — the author only; USER — agents of
@@ -20,14 +22,17 @@ from __future__ import annotations
 
 from maas_langchain.core.access.handoffs import (
     delegated_shares,
+    handoff_watch,
     require_handoff_inbox,
     require_handoff_initiation,
     require_handoff_party,
     require_handoff_reader,
+    require_handoff_viewer,
     require_open_grant,
     require_thread_access,
     thread_capability,
     thread_handed_over,
+    timeline_shows,
 )
 from maas_langchain.core.access.identity import (
     audit_actors,
@@ -48,11 +53,14 @@ from maas_langchain.core.access.memory import (
     can_read_memory,
     memory_grant,
     memory_quota_counters,
+    memory_readers,
     pool_quota_counter,
+    quarantine_author,
     require_forget,
     require_quota,
     require_readable_memory,
     sees_quarantined,
+    shown_readers,
     store_quota_counters,
 )
 from maas_langchain.core.access.pools import (
@@ -65,9 +73,11 @@ from maas_langchain.core.access.pools import (
     require_permission,
     require_pool_active,
     require_pool_admin,
+    require_pool_viewer,
     require_share_scope,
     require_unshare,
     share_grant,
+    viewable_pools,
 )
 from maas_langchain.core.access.store import (
     StoreAction,
@@ -77,6 +87,14 @@ from maas_langchain.core.access.store import (
 )
 
 __all__ = [
+    "handoff_watch",
+    "memory_readers",
+    "quarantine_author",
+    "require_handoff_viewer",
+    "require_pool_viewer",
+    "shown_readers",
+    "timeline_shows",
+    "viewable_pools",
     "pool_quota_counter",
     "reader_audience",
     "require_forget",

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from maas_langchain.core.access.identity import require_active, require_capability
 from maas_langchain.core.access.pools import audience_filter
-from maas_langchain.core.enums import AgentCapability, HandoffStatus, SharedScope
+from maas_langchain.core.enums import AgentCapability, AgentType, HandoffStatus, SharedScope
 from maas_langchain.core.records import Agent, Handoff, SharedMemory
 from maas_langchain.errors import PermissionDeniedError
 
@@ -25,6 +25,9 @@ _THREAD_CAPABILITY = {
 
 __all__ = [
     "delegated_shares",
+    "handoff_watch",
+    "require_handoff_viewer",
+    "timeline_shows",
     "require_handoff_initiation",
     "require_handoff_inbox",
     "require_handoff_party",
@@ -112,3 +115,37 @@ def thread_handed_over(tx: StateTx, agent_id: str, thread_id: str, owner: str, n
         h.context.thread_id == thread_id and not h.is_expired_at(now)
         for h in tx.list_handoffs(target_id=agent_id, source_id=owner, statuses=_OPEN)
     )
+
+
+def handoff_watch(tx: StateTx, agent: Agent) -> tuple[str, ...]:
+    """The agents whose handoffs ``agent`` may list (the console): itself; for an active HUMAN
+    agent, every agent of its owner. A deactivated agent: none."""
+    if not agent.active:
+        return ()
+    if agent.agent_type is not AgentType.HUMAN:
+        return (agent.agent_id,)
+    return tuple(a.agent_id for a in tx.list_agents(owner_id=agent.owner_id))
+
+
+def require_handoff_viewer(tx: StateTx, agent: Agent, handoff: Handoff) -> None:
+    """A handoff's timeline is seen by its source and target, and by active HUMAN agents of
+    either party's owner.
+
+    Raises:
+        PermissionDeniedError: Anyone else (as :func:`require_handoff_reader`), or a deactivated agent.
+    """
+    require_active(agent)
+    parties = (handoff.source_agent_id, handoff.target_agent_id)
+    if agent.agent_id in parties:
+        return
+    if agent.agent_type is AgentType.HUMAN:
+        owners = {a.owner_id for a in (tx.get_agent(p) for p in parties) if a is not None}
+        if agent.owner_id in owners:
+            return
+    require_handoff_reader(handoff, agent.agent_id)
+
+
+def timeline_shows(handoff: Handoff, actor: str | None) -> bool:
+    """Which audit entries of a handoff its viewers see: its parties' and the system's (expiry,
+    no actor); another agent's refused attempt on it stays in that agent's owner's audit log."""
+    return actor is None or actor in (handoff.source_agent_id, handoff.target_agent_id)

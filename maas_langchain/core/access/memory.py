@@ -5,7 +5,7 @@ Part of the access module (:mod:`maas_langchain.core.access`); see docs/security
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -30,11 +30,14 @@ __all__ = [
     "can_read_memory",
     "memory_grant",
     "memory_quota_counters",
+    "memory_readers",
+    "quarantine_author",
     "require_quota",
     "require_readable_memory",
     "require_forget",
     "pool_quota_counter",
     "sees_quarantined",
+    "shown_readers",
     "store_quota_counters",
 ]
 
@@ -146,6 +149,44 @@ def can_read_memory(
             if source is not None and _reads_directly(source, memory, hierarchy, None):
                 return True
     return False
+
+
+def quarantine_author(agent: Agent) -> str | None:
+    """The quarantine rule as data for a count in storage: quarantined memories count for
+    ``agent`` only when it wrote them (its id), or all of them for a HUMAN reviewer (``None``)."""
+    return None if agent.agent_type is AgentType.HUMAN else agent.agent_id
+
+
+def memory_readers(
+    tx: StateTx, memory: Memory, hierarchy: ScopeHierarchy, candidates: Iterable[Agent], now: float
+) -> list[tuple[Agent, str]]:
+    """Who can read ``memory`` by id ("who can see this?"): each active agent of ``candidates``
+    for which :func:`can_read_memory` holds at its own scope (no key floor), with the reason —
+    ``"author"``; ``"scope"`` (its own scope sees the memory's); ``"reviewer"`` (a HUMAN agent
+    whose scope sees a quarantined memory); ``"handoff"`` (the delegated grant of an open
+    handoff listing the memory). In ``candidates`` order."""
+    open_handoffs = tx.list_handoffs(statuses=(HandoffStatus.PENDING, HandoffStatus.ACCEPTED))
+    delegated = {
+        h.target_agent_id
+        for h in open_handoffs
+        if memory.memory_id in h.context.relevant_memories and not h.is_expired_at(now)
+    }
+    readers: list[tuple[Agent, str]] = []
+    for agent in candidates:
+        if _reads_directly(agent, memory, hierarchy, None):
+            quarantined = memory.status is MemoryStatus.QUARANTINED
+            reason = "author" if memory.author_id == agent.agent_id else "reviewer" if quarantined else "scope"
+            readers.append((agent, reason))
+        elif agent.agent_id in delegated and can_read_memory(tx, agent, memory, hierarchy, None, now):
+            readers.append((agent, "handoff"))
+    return readers
+
+
+def shown_readers(caller: Agent, readers: list[tuple[Agent, str]]) -> tuple[list[tuple[Agent, str]], int]:
+    """What ``caller`` learns of a memory's :func:`memory_readers`: those of its own owner, and
+    only how many others there are (never another tenant's agent ids)."""
+    own = [(agent, reason) for agent, reason in readers if agent.owner_id == caller.owner_id]
+    return own, len(readers) - len(own)
 
 
 def require_readable_memory(

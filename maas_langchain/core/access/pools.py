@@ -11,6 +11,7 @@ from maas_langchain.core.access.identity import load_actor, require_active, requ
 from maas_langchain.core.access.memory import can_read_memory, require_readable_memory
 from maas_langchain.core.enums import (
     AgentCapability,
+    AgentType,
     EventKind,
     PermissionModel,
     PoolStatus,
@@ -32,11 +33,13 @@ __all__ = [
     "require_permission",
     "require_pool_active",
     "require_pool_admin",
+    "require_pool_viewer",
     "require_share_scope",
     "share_grant",
     "reader_audience",
     "require_founding_admin",
     "require_unshare",
+    "viewable_pools",
 ]
 
 
@@ -229,3 +232,36 @@ def reader_audience(tx: StateTx, reader: Agent, pool_id: str, max_scope: SharedS
     require_capability(reader, AgentCapability.MEMORY_READ)
     require_permission(tx.get_membership(pool_id, reader.agent_id), PermissionModel.READ, pool_id, reader.agent_id)
     return audience_filter(reader, max_scope)
+
+
+def _owners_human(agent: Agent, owner_id: str) -> bool:
+    return agent.active and agent.agent_type is AgentType.HUMAN and agent.owner_id == owner_id
+
+
+def require_pool_viewer(tx: StateTx, agent: Agent, pool: Pool) -> Membership | None:
+    """Looking at a pool and its members (the console): its members, and active HUMAN agents of
+    the user who owns it. Returns the agent's membership (``None`` for such a HUMAN agent).
+
+    Raises:
+        PermissionDeniedError: Anyone else, or a deactivated agent.
+    """
+    require_active(agent)
+    membership = tx.get_membership(pool.pool_id, agent.agent_id)
+    if membership is None and not _owners_human(agent, pool.owner_id):
+        raise PermissionDeniedError(
+            f"agent {agent.agent_id} is not a member of pool {pool.pool_id}",
+            agent_id=agent.agent_id,
+            pool_id=pool.pool_id,
+        )
+    return membership
+
+
+def viewable_pools(tx: StateTx, agent: Agent) -> list[Pool]:
+    """The pools :func:`require_pool_viewer` lets ``agent`` look at, oldest first: those it is a
+    member of and, for an active HUMAN agent, every pool its owner owns."""
+    if not agent.active:
+        return []
+    found = {p.pool_id: p for p in tx.list_pools(member_id=agent.agent_id)}
+    if _owners_human(agent, agent.owner_id):
+        found.update((p.pool_id, p) for p in tx.list_pools(owner_id=agent.owner_id))
+    return sorted(found.values(), key=lambda p: (p.created_at, p.pool_id))

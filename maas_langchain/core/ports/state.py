@@ -32,6 +32,7 @@ from maas_langchain.core.ports.filters import AudienceFilter, ScopeFilter
 from maas_langchain.core.ports.idempotency import IdempotencyOps
 from maas_langchain.core.ports.keys import KeyOps
 from maas_langchain.core.ports.kv import KVOps
+from maas_langchain.core.ports.memory_counts import MemoryCountOps
 from maas_langchain.core.ports.threads import ThreadOps
 from maas_langchain.core.records import (
     Agent,
@@ -102,7 +103,7 @@ class AuditQuery:
     newest_first: bool = False
 
 
-class StateTx(KVOps, ThreadOps, KeyOps, EntityOps, IdempotencyOps, abc.ABC):
+class StateTx(KVOps, ThreadOps, KeyOps, EntityOps, IdempotencyOps, MemoryCountOps, abc.ABC):
     """One transaction. Reads see a consistent snapshot; writes commit together."""
 
     # --- agents -----------------------------------------------------------------------
