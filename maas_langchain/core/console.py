@@ -233,7 +233,7 @@ class ConsoleViews:
 
         found, watched = self._read(read, AuditEventType.AGENT_AUTH, "overview", akey, akey)
         now = self._rt.clock()
-        listed = self._handoffs.list_handoffs(watched, statuses=_OPEN) if watched else []
+        listed = self._handoffs.list_handoffs(agent_ids=watched, statuses=_OPEN) if watched else []
         opened = sum(1 for h in listed if not h.is_expired_at(now))
         return dataclasses.replace(found, open_handoffs=opened)
 
@@ -307,7 +307,7 @@ class ConsoleViews:
         )
         statuses = None if status is None else [status]
         try:
-            found = self._handoffs.list_handoffs(watched, statuses=statuses, role=role) if watched else []
+            found = self._handoffs.list_handoffs(agent_ids=watched, statuses=statuses, role=role) if watched else []
         except MaaSError as exc:
             self._rt.record_failure(
                 exc, event_type=AuditEventType.HANDOFF, action="list_handoffs", actor=akey, target=None

@@ -132,10 +132,6 @@ def cancel_open_handoffs(rt: Runtime, tx: StateTx, agent_id: str, reason: str) -
     return len(found)
 
 
-def _as_list(agent_id: str | Sequence[str]) -> list[str]:
-    return [agent_id] if isinstance(agent_id, str) else list(agent_id)
-
-
 class HandoffManager:
     """Initiates handoffs and moves them through their lifecycle.
 
@@ -374,17 +370,21 @@ class HandoffManager:
 
     def list_handoffs(
         self,
-        agent_id: str | Sequence[str] | None = None,
+        agent_id: str | None = None,
         *,
         statuses: list[HandoffStatus | str] | None = None,
         role: str = "any",
+        agent_ids: Sequence[str] | None = None,
     ) -> list[Handoff]:
-        """Return handoffs where ``agent_id`` (or any of several ids) is the source
+        """Return handoffs where ``agent_id`` (or any of ``agent_ids``) is the source
         (``role="source"``), the target (``"target"``) or either (``"any"``), oldest first.
 
-        Without ``agent_id``: every handoff (the trusted orchestrator's view).
+        Without either: every handoff (the trusted orchestrator's view).
         """
-        ids = None if agent_id is None else [check_id(a, "agent_id") for a in _as_list(agent_id)]
+        if agent_ids is not None and (isinstance(agent_ids, str) or not isinstance(agent_ids, (list, tuple))):
+            raise InvalidInputError("agent_ids must be a list of agent ids", field="agent_ids")
+        chosen = ([] if agent_id is None else [agent_id]) + list(agent_ids or [])
+        ids = None if agent_id is None and agent_ids is None else [check_id(a, "agent_id") for a in chosen]
         if statuses is not None and not isinstance(statuses, (list, tuple, set, frozenset)):
             raise InvalidInputError("statuses must be a list of HandoffStatus values", field="statuses")
         if role not in ("source", "target", "any"):
