@@ -1,4 +1,4 @@
-"""Core benchmark: registry lookup, handoff cycle, scoped pool query and concurrent writers.
+"""Core benchmark: registry lookup, handoff cycle, scoped pool query, concurrent writers, write scaling.
 
 Every operation runs on four configurations in one process, side by side: the in-memory
 reference backend, SQLite with ``durability="normal"`` (WAL + ``synchronous=NORMAL``), SQLite
@@ -10,15 +10,21 @@ PostgreSQL runs in a fresh schema ``maas_bench_<random>`` of the database at ``-
 created before the run and dropped after it, also when the run fails. An unreachable server
 skips only that configuration, with a message; ``--no-postgres`` skips it on purpose.
 
+The write-scaling section (``core_scaling.py``) measures ``share_memory`` throughput with 1, 2, 4,
+8 and 16 writer processes, into one pool and into a pool per writer, on SQLite normal and
+PostgreSQL; the report ends with the targets of issue 19, each pass or FAIL.
+
 Usage:
     .venv/bin/python -m benchmarks.core_bench                  # full run
     .venv/bin/python -m benchmarks.core_bench --quick --out /tmp/bench
     .venv/bin/python -m benchmarks.core_bench --no-postgres    # in-memory and SQLite only
+    .venv/bin/python -m benchmarks.core_bench --only write_scaling,registry_lookup --out /tmp/b
 
-A full run writes ``docs/benchmarks.md``, ``docs/img/core_bench.png`` and
-``benchmarks/results/core_bench.json``; with ``--out DIR`` the three files go to
-``DIR/benchmarks.md``, ``DIR/img/core_bench.png`` and ``DIR/core_bench.json`` instead.
-Without matplotlib the plot is skipped and everything else is still written.
+A full run writes ``docs/benchmarks.md``, ``docs/img/core_bench.png``,
+``docs/img/core_write_scaling.png`` and ``benchmarks/results/core_bench.json``; with ``--out DIR``
+they go to ``DIR/benchmarks.md``, ``DIR/img/`` and ``DIR/core_bench.json`` instead (``--only``
+needs ``--out``). Without matplotlib the plots are skipped and everything else is still written.
+``benchmarks/compare_runs.py`` puts two reports side by side (before and after a change).
 """
 
 from __future__ import annotations
@@ -44,12 +50,13 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack, contextmanager
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path, PurePosixPath
 from typing import Any
 from unittest import mock
 from urllib.parse import quote, urlsplit
 
+from benchmarks import core_scaling
 from benchmarks.reporting import write_report
 from maas_langchain import (
     Agent,
@@ -69,6 +76,8 @@ __all__ = [
     "OPS",
     "POSTGRES_URL",
     "QUICK",
+    "SCALING_PROCESSES",
+    "SECTIONS",
     "Config",
     "Op",
     "Sizes",
@@ -139,9 +148,13 @@ OPS = (
 )
 
 
+SCALING_PROCESSES = (1, 2, 4, 8, 16)
+
+
 @dataclass(frozen=True)
 class Sizes:
-    """Iteration counts and data sizes of one run."""
+    """Iteration counts and data sizes of one run. The write-scaling section runs every count of
+    writer processes in ``scaling_processes``, each writer writing ``writes_per_writer`` shares."""
 
     agents: int
     lookups: int
@@ -157,6 +170,7 @@ class Sizes:
     writers: int
     writes_per_writer: int
     rounds: int
+    scaling_processes: tuple[int, ...] = SCALING_PROCESSES
 
 
 FULL = Sizes(1_000, 20_000, 2_000, 3_000, 200, 500, 100_000, 500, 20, 50, 5_000, 16, 200, 10)
@@ -172,6 +186,9 @@ _SCOPE_MIX = (
     (SharedScope.GLOBAL, 15),
 )
 _SPARSE_EVERY = 1_000  # the sparse reader authored one share in this many
+
+# What ``--only`` can select: the operations of ``OPS`` and the write-scaling section.
+SECTIONS = (*(op.key for op in OPS), "write_scaling")
 
 
 def log(message: str) -> None:
@@ -763,21 +780,43 @@ def _writer_result(maas: MaaS, pool_id: str, reader: str, mode: str, outcomes: l
 
 # --- statements per call (PostgreSQL) ----------------------------------------------------------
 def count_statements(maas: MaaS, pool: QueryPool) -> dict[str, int]:
-    """How many SQL statements (each one client-server round trip) one call of each measured
-    operation sends, counted on fresh agents and a fresh pool after the timed runs (untimed).
-    The query is the typical reader's on the full query pool."""
+    """How many client-server round trips one call of each measured operation makes (a statement
+    sent alone is one; a pipelined batch of statements is one), counted on the calling thread
+    (not a listener's), on fresh agents and a fresh pool after the timed runs (untimed).
+    The query is the typical reader's on the full query pool. ``get_agent`` is the first lookup
+    of a just registered agent, ``get_agent_again`` the same lookup repeated (what a cache saves)."""
+    import contextlib
+
     import psycopg
 
-    sent = [0]
+    sent, piped, caller = [0], [False], threading.get_ident()
     execute = psycopg.Cursor.execute
+    pipeline = psycopg.Connection.pipeline
 
     def counting(self: Any, *args: Any, **kwargs: Any) -> Any:
-        sent[0] += 1
+        if threading.get_ident() == caller and not piped[0]:
+            sent[0] += 1
         return execute(self, *args, **kwargs)
+
+    @contextlib.contextmanager
+    def one_trip(self: Any, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        if threading.get_ident() != caller:  # a background thread's batch
+            with pipeline(self, *args, **kwargs) as batch:
+                yield batch
+            return
+        outer, piped[0] = piped[0], True
+        try:
+            with pipeline(self, *args, **kwargs) as batch:
+                yield batch
+        finally:
+            piped[0] = outer
+            if not outer and threading.get_ident() == caller:
+                sent[0] += 1
 
     def count(call: Callable[[], object]) -> int:
         sent[0] = 0
-        call()
+        with mock.patch.object(psycopg.Connection, "pipeline", one_trip):
+            call()
         return sent[0]
 
     src = maas.agents.register_agent(AgentType.CLAUDE_CODE, owner_id="user-probe", name="probe-src")
@@ -796,6 +835,7 @@ def count_statements(maas: MaaS, pool: QueryPool) -> dict[str, int]:
     with mock.patch.object(psycopg.Cursor, "execute", counting):
         return {
             "get_agent": count(lambda: maas.agents.get_agent(src)),
+            "get_agent_again": count(lambda: maas.agents.get_agent(src)),  # served by a cache, if any
             "initiate_handoff": count(initiate),
             "accept_handoff": count(lambda: maas.handoffs.accept_handoff(handoff[0], dst)),
             "complete_handoff": count(lambda: maas.handoffs.complete_handoff(handoff[0], dst, {"status": "done"})),
@@ -807,48 +847,73 @@ def count_statements(maas: MaaS, pool: QueryPool) -> dict[str, int]:
 
 
 # --- running everything --------------------------------------------------------------------
+def _needed_configs(configs: Sequence[Config], sections: Sequence[str]) -> list[Config]:
+    """The configurations ``sections`` measure: all of ``configs`` when an operation of ``OPS``
+    is among them, only the write-scaling ones otherwise."""
+    if any(op.key in sections for op in OPS):
+        return list(configs)
+    return [c for c in configs if c.key in core_scaling.SCALING_CONFIGS]
+
+
 def run_all(
-    sizes: Sizes, tmp: Path, configs: Sequence[Config], postgres_url: str
-) -> tuple[dict[str, dict[str, Result]], Result | None]:
-    """Every operation on every configuration; all stores open at once, timed loops interleaved.
-    Returns the results and the PostgreSQL facts (``None`` without PostgreSQL)."""
+    sizes: Sizes, tmp: Path, configs: Sequence[Config], postgres_url: str, sections: Sequence[str] = SECTIONS
+) -> tuple[dict[str, dict[str, Result]], Result | None, Result | None]:
+    """Every selected section on every configuration; all stores open at once, timed loops
+    interleaved. Returns the results of ``OPS``, the write-scaling section (``None`` when not
+    selected) and the PostgreSQL facts (``None`` without PostgreSQL)."""
+    results: dict[str, dict[str, Result]] = {}
+    scaling: Result | None = None
     with ExitStack() as stack:  # closes every store, then drops the PostgreSQL schema
         locations = {c.key: stack.enter_context(config_location(c, tmp / c.key, postgres_url)) for c in configs}
         pg_facts = next((postgres_facts(locations[c.key]) for c in configs if c.backend == "postgres"), None)
         stores = {c.key: stack.enter_context(open_config(c, locations[c.key])) for c in configs}
-        log(f"registry lookup: {sizes.lookups} per configuration, {sizes.rounds} rounds")
-        results = {"registry_lookup": bench_lookup(stores, sizes)}
-        log(f"handoff cycle: {sizes.handoffs} per configuration, {sizes.rounds} rounds")
-        results["handoff_cycle"] = bench_handoff(stores, sizes)
-        log(f"seeding {sizes.pool_shares} shares per configuration")
-        pools = {key: setup_query_pool(maas, sizes) for key, maas in stores.items()}
+        if "registry_lookup" in sections:
+            log(f"registry lookup: {sizes.lookups} per configuration, {sizes.rounds} rounds")
+            results["registry_lookup"] = bench_lookup(stores, sizes)
+        if "handoff_cycle" in sections:
+            log(f"handoff cycle: {sizes.handoffs} per configuration, {sizes.rounds} rounds")
+            results["handoff_cycle"] = bench_handoff(stores, sizes)
+        pools: dict[str, QueryPool] = {}
+        if "query_shared" in sections or "query_shared_sparse" in sections:
+            log(f"seeding {sizes.pool_shares} shares per configuration")
+            pools = {key: setup_query_pool(maas, sizes) for key, maas in stores.items()}
+            for config in configs:
+                if config.backend == "postgres" and pg_facts is not None:
+                    pg_facts["query_before_analyze"] = query_before_analyze(
+                        stores[config.key], pools[config.key], locations[config.key], sizes
+                    )
+                    log("PostgreSQL: ANALYZE after seeding")
+                    analyze_schema(locations[config.key])
+            log(f"query_shared: {sizes.queries} (worst case {sizes.sparse_queries}) per configuration")
+            for key in ("query_shared", "query_shared_sparse"):
+                if key in sections:
+                    results[key] = bench_query(stores, pools, sizes, sparse=key == "query_shared_sparse")
+        if "concurrent_writes" in sections or "write_scaling" in sections:
+            processes = WriterProcesses(sizes.writers)  # write scaling uses as many as it needs
+            stack.callback(processes.close)  # before the stores close and the schema is dropped
+            if "concurrent_writes" in sections:
+                results["concurrent_writes"] = {}
+                for config in configs:
+                    log(f"[{config.key}] {sizes.writers} writers x{sizes.writes_per_writer}")
+                    writers = bench_writers(stores[config.key], config, locations[config.key], sizes, processes)
+                    results["concurrent_writes"][config.key] = writers
+            if "write_scaling" in sections:
+                scaling = core_scaling.bench_write_scaling(stores, configs, locations, sizes, processes)
         for config in configs:
             if config.backend == "postgres" and pg_facts is not None:
-                pg_facts["query_before_analyze"] = query_before_analyze(
-                    stores[config.key], pools[config.key], locations[config.key], sizes
-                )
-                log("PostgreSQL: ANALYZE after seeding")
-                analyze_schema(locations[config.key])
-        log(f"query_shared: {sizes.queries} (worst case {sizes.sparse_queries}) per configuration")
-        results["query_shared"] = bench_query(stores, pools, sizes, sparse=False)
-        results["query_shared_sparse"] = bench_query(stores, pools, sizes, sparse=True)
-        results["concurrent_writes"] = {}
-        processes = WriterProcesses(sizes.writers)
-        stack.callback(processes.close)  # before the stores close and the schema is dropped
-        for config in configs:
-            log(f"[{config.key}] {sizes.writers} writers x{sizes.writes_per_writer}")
-            writers = bench_writers(stores[config.key], config, locations[config.key], sizes, processes)
-            results["concurrent_writes"][config.key] = writers
-        for config in configs:
-            if config.backend == "postgres" and pg_facts is not None:
-                pg_facts["statements_per_call"] = count_statements(stores[config.key], pools[config.key])
-    return results, pg_facts
+                maas = stores[config.key]
+                pool = pools.get(config.key) or setup_query_pool(maas, replace(sizes, pool_shares=_PROBE_SHARES))
+                pg_facts["statements_per_call"] = count_statements(maas, pool)
+    return results, scaling, pg_facts
+
+
+_PROBE_SHARES = 200  # the query pool counted statements on when the query sections did not run
 
 
 def judge(results: dict[str, dict[str, Result]]) -> None:
     """Add ``target`` and ``passed`` to every cell."""
     for op in OPS:
-        for cell in results[op.key].values():
+        for cell in results.get(op.key, {}).values():
             cell["target"] = op.target_text
             if op.target_p95_ms is None:
                 cell["passed"] = cell["extra"]["lost_writes"] == 0
@@ -964,30 +1029,37 @@ def run(
     configs: Sequence[Config] = CONFIGS,
     postgres_url: str = POSTGRES_URL,
     postgres_skipped: str | None = None,
+    sections: Sequence[str] = SECTIONS,
 ) -> Result:
-    """Run every operation on every configuration in ``configs``; return the JSON-ready report.
-    ``postgres_skipped`` says why PostgreSQL is not among them."""
+    """Run the ``sections`` (default: all) on every configuration in ``configs`` they measure;
+    return the JSON-ready report. ``postgres_skipped`` says why PostgreSQL is not among them."""
+    configs = _needed_configs(configs, sections)
     with tempfile.TemporaryDirectory(prefix="maas-bench-") as tmp_name:
         tmp = Path(tmp_name)
         meta = machine_info(tmp, argv)
         start = (_cpu_busy_s(), _own_cpu_s(), time.monotonic())
-        results, pg_facts = run_all(sizes, tmp, configs, postgres_url)
+        results, scaling, pg_facts = run_all(sizes, tmp, configs, postgres_url, sections)
         others = other_load_pct(start)
     judge(results)
     postgres = pg_facts or {"location": _display(postgres_url), "skipped": postgres_skipped or "not selected"}
-    return {
+    report: Result = {
         "meta": {
             **meta,
             "load_avg_1m_end": _load_average(),
             "other_processes_cpu_pct": others,
             "quick": quick,
+            "sections": [key for key in SECTIONS if key in sections],
             "postgres": postgres,
         },
         "sizes": asdict(sizes),
         "configs": {c.key: c.label for c in configs},
-        "operations": {op.key: {"title": op.title, "target": op.target_text} for op in OPS},
+        "operations": {op.key: {"title": op.title, "target": op.target_text} for op in OPS if op.key in results},
         "results": results,
     }
+    if scaling is not None:
+        report["write_scaling"] = scaling
+    report["targets"] = core_scaling.judge_targets(report)
+    return report
 
 
 # --- output --------------------------------------------------------------------------------
@@ -1004,9 +1076,14 @@ def _verdict(cell: Result) -> str:
     return "pass" if cell["passed"] else "**FAIL**"
 
 
+def _ops(report: Result) -> list[Op]:
+    """The operations of ``OPS`` this report measured (``--only`` may leave some out)."""
+    return [op for op in OPS if op.key in report["results"]]
+
+
 def _main_rows(report: Result) -> list[list[str]]:
     rows = []
-    for op in OPS:
+    for op in _ops(report):
         for config in _configs(report):
             cell = report["results"][op.key][config.key]
             label = config.label
@@ -1076,7 +1153,7 @@ _WRITER_HEAD = [
 def _query_rows(report: Result) -> list[list[str]]:
     rows = []
     for key in ("query_shared", "query_shared_sparse"):
-        for config in _configs(report):
+        for config in _configs(report) if key in report["results"] else []:
             x = report["results"][key][config.key]["extra"]
             rows.append(
                 [
@@ -1121,9 +1198,12 @@ def text_table(head: list[str], rows: list[list[str]]) -> str:
 
 def print_report(report: Result) -> None:
     """The results tables on stdout."""
-    print(text_table(_MAIN_HEAD, _main_rows(report)))
-    print()
-    print(text_table(_WRITER_HEAD, _writer_rows(report)))
+    if _ops(report):
+        print(text_table(_MAIN_HEAD, _main_rows(report)))
+    if "concurrent_writes" in report["results"]:
+        print()
+        print(text_table(_WRITER_HEAD, _writer_rows(report)))
+    core_scaling.print_scaling(report)
 
 
 def _step(report: Result, config: str, step: str) -> str:
@@ -1218,22 +1298,41 @@ def _postgres_text(r: Result) -> str:
     pg = r["meta"]["postgres"]
     if "postgres" not in r["configs"]:
         return f"**PostgreSQL** was not measured in this run: {pg['skipped']}."
-    parts = (_pg_lookup_text, _pg_handoff_text, _pg_query_text, _pg_writers_text)
-    return "\n\n".join(part(r, pg) for part in parts)
+    parts = (
+        (_pg_lookup_text, ("registry_lookup",)),
+        (_pg_handoff_text, ("handoff_cycle",)),
+        (_pg_query_text, ("query_shared", "query_shared_sparse")),
+        (_pg_writers_text, ("concurrent_writes",)),
+    )
+    return "\n\n".join(part(r, pg) for part, needs in parts if all(key in r["results"] for key in needs))
 
 
 def _pg_lookup_text(r: Result, pg: Result) -> str:
-    n = pg["statements_per_call"]
     return (
-        f"**PostgreSQL** ({_pg_where(pg)}) costs more per call than SQLite on lookups, handoffs and the typical "
-        f"query, because the database is another process: MaaS sends its SQL one statement at a time and waits "
-        f"for each answer. A bare `SELECT 1` round trip takes {_fmt(pg['roundtrip_p50_ms'])} ms (p50). A real "
-        f"statement adds the driver's and the server's work, and on {r['meta']['cores']} cores the client and the "
-        f"server process take turns on the CPU. A registry lookup is {n['get_agent']} statements "
-        f"(`BEGIN ... READ ONLY`, the `SELECT`, `COMMIT`): p50 {_p(r, 'registry_lookup', 'postgres', 'p50_ms')} ms, "
-        f"where SQLite answers inside the process in {_p(r, 'registry_lookup', 'sqlite_normal', 'p50_ms')} ms. "
-        f"The lookup target (0.05 ms) is below the cost of a single round trip, so a client-server backend "
-        f"cannot meet it without a cache in the process."
+        f"**PostgreSQL** ({_pg_where(pg)}) is another process: every statement MaaS sends waits for the server's "
+        f"answer. A bare `SELECT 1` round trip takes {_fmt(pg['roundtrip_p50_ms'])} ms (p50). A real statement adds "
+        f"the driver's and the server's work, and on {r['meta']['cores']} cores the client and the server process "
+        f"take turns on the CPU. Agents, pools and memberships read by read transactions come from a cache in the "
+        f"process, which triggers and LISTEN/NOTIFY keep coherent across processes and hosts, and a read "
+        f"transaction begins only when it first needs the server. "
+        f"{_pg_lookup_cost(r, pg['statements_per_call'])}"
+    )
+
+
+def _pg_lookup_cost(r: Result, n: dict[str, int]) -> str:
+    pg_p50, sqlite_p50 = (_p(r, "registry_lookup", k, "p50_ms") for k in ("postgres", "sqlite_normal"))
+    again = n.get("get_agent_again", n["get_agent"])
+    if again < n["get_agent"]:  # the repeated lookup is answered (in part) inside the process
+        return (
+            f"The first lookup of an agent sends {n['get_agent']} statements and the same lookup repeated sends "
+            f"{again}, so the timed lookups (every agent was read during the warm-up) cost p50 {pg_p50} ms, "
+            f"against {sqlite_p50} ms on SQLite normal."
+        )
+    return (
+        f"A registry lookup is {n['get_agent']} statements (`BEGIN ... READ ONLY`, the `SELECT`, `COMMIT`): "
+        f"p50 {pg_p50} ms, where SQLite answers inside the process in {sqlite_p50} ms. The lookup target "
+        f"(0.05 ms) is below the cost of a single round trip, so a client-server backend cannot meet it without a "
+        f"cache in the process."
     )
 
 
@@ -1241,7 +1340,7 @@ def _pg_handoff_text(r: Result, pg: Result) -> str:
     n = pg["statements_per_call"]
     cycle = n["initiate_handoff"] + n["accept_handoff"] + n["complete_handoff"]
     p50 = r["results"]["handoff_cycle"]["postgres"]["p50_ms"]
-    flushes = 3 * max(0.0, pg["insert_commit_sync_on_p50_ms"] - pg["insert_commit_sync_off_p50_ms"])
+    flushes = 6 * max(0.0, pg["insert_commit_sync_on_p50_ms"] - pg["insert_commit_sync_off_p50_ms"])
     share = flushes / p50 if p50 else 0.0
     verdict = (
         "so most of the cycle is round trips, not the disk"
@@ -1250,17 +1349,18 @@ def _pg_handoff_text(r: Result, pg: Result) -> str:
     )
     steps = ", ".join(f"{step} {_step(r, 'postgres', step)}" for step in ("initiate", "accept", "complete"))
     return (
-        f"A **handoff cycle on PostgreSQL** sends {cycle} statements (initiate {n['initiate_handoff']}, accept "
-        f"{n['accept_handoff']}, complete {n['complete_handoff']}). Each write transaction begins with one round "
-        f"trip that opens it and takes the schema's advisory lock (`pg_advisory_xact_lock`), which serialises "
-        f"writers as `BEGIN IMMEDIATE` does on SQLite. Then come the checks, the change, the event row and its "
-        f"`pg_notify`, the audit head read `FOR UPDATE`, the audit entry, the new head and `COMMIT`, each its own "
-        f"round trip. The cycle's p50 is {_fmt(p50)} ms, about {_fmt(p50 / cycle)} ms per statement (per-step "
-        f"p50 in ms: {steps}). The server runs with `synchronous_commit={pg['synchronous_commit']}` and "
+        f"A **handoff cycle on PostgreSQL** makes {cycle} round trips (initiate {n['initiate_handoff']}, accept "
+        f"{n['accept_handoff']}, complete {n['complete_handoff']}; a pipelined batch counts once). A write "
+        f"transaction's `BEGIN` and its advisory locks travel in one batch with its first statement; a handoff "
+        f"transition claims only its handoff, so other handoffs run beside it. Its audit entry and event go to the "
+        f"pending tables in the `COMMIT` batch, which also carries the first half of the sequencing pass that "
+        f"chains them; the pass's second half is one more round trip. The cycle's p50 is {_fmt(p50)} ms, about "
+        f"{_fmt(p50 / cycle)} ms per round trip (per-step p50 in ms: {steps}). The server runs with "
+        f"`synchronous_commit={pg['synchronous_commit']}` and "
         f'`fsync={pg["fsync"]}` (`wal_sync_method={pg["wal_sync_method"]}`), and `durability="normal"` keeps '
-        f"the server's setting, so here every commit waits for the WAL to reach the disk, as on SQLite full. A "
-        f"one-row autocommit `INSERT` takes {_fmt(pg['insert_commit_sync_on_p50_ms'])} ms with "
-        f"`synchronous_commit=on` and {_fmt(pg['insert_commit_sync_off_p50_ms'])} ms with it off. The three "
+        f"the server's setting, so every commit (the writer's and its pass's) waits for the WAL to reach the disk. "
+        f"A one-row autocommit `INSERT` takes {_fmt(pg['insert_commit_sync_on_p50_ms'])} ms with "
+        f"`synchronous_commit=on` and {_fmt(pg['insert_commit_sync_off_p50_ms'])} ms with it off. The six "
         f"flushes of a cycle therefore cost about {_fmt(flushes)} ms of the {_fmt(p50)} ms, {verdict}."
     )
 
@@ -1287,8 +1387,9 @@ def _pg_query_text(r: Result, pg: Result) -> str:
             f"{_fmt(before['p50_ms'])} ms, so statistics made little difference at this pool size."
         )
     return (
-        f"`query_shared` on PostgreSQL sends {n['query_shared']} statements. Its CROSS_AGENT_READ audit entry "
-        f"makes it a write transaction under the advisory lock, with a flush at commit (p50 {_fmt(after)} ms, "
+        f"`query_shared` on PostgreSQL makes {n['query_shared']} round trips. Its CROSS_AGENT_READ audit entry "
+        f"makes it a write transaction, but one that claims nothing, so it runs beside other writers; the entry is "
+        f"chained by the pass after its commit (p50 {_fmt(after)} ms, "
         f"p95 {_p(r, 'query_shared', 'postgres')} ms). With statistics, the planner walks the `seq` primary key "
         f"backwards, filters on the pool and the audience, and stops after 100 matches, as SQLite does. The "
         f"benchmark runs `ANALYZE` after the bulk seed, as autovacuum does soon after a pool grows. {stats} In the "
@@ -1301,23 +1402,18 @@ def _pg_query_text(r: Result, pg: Result) -> str:
 def _pg_writers_text(r: Result, pg: Result) -> str:
     cell, sqlite = (r["results"]["concurrent_writes"][k] for k in ("postgres", "sqlite_normal"))
     x, n = cell["extra"], pg["statements_per_call"]["share_memory"]
-    hold = 1000 / x["throughput_per_s"] if x["throughput_per_s"] else 0.0
-    others = x["writers"] - 1
-    fair = (
-        f"The queue is fair, so the slowest write took {_fmt(cell['max_ms'])} ms, against "
-        f"{_fmt(sqlite['max_ms'])} ms on SQLite normal, whose busy handler lets a writer sleep while others "
-        f"take the lock."
-        if cell["max_ms"] < sqlite["max_ms"]
-        else f"The slowest write took {_fmt(cell['max_ms'])} ms (SQLite normal: {_fmt(sqlite['max_ms'])} ms)."
-    )
+    per_write = 1000 / x["throughput_per_s"] if x["throughput_per_s"] else 0.0
     return (
-        f"With **{x['writers']} writer processes on PostgreSQL**, each `share_memory` holds the advisory lock for "
-        f"its whole transaction of {n} round trips, so the writes run one at a time: {x['throughput_per_s']:.0f} "
-        f"writes/s, or {_fmt(hold)} ms per write (SQLite normal: {sqlite['extra']['throughput_per_s']:.0f} "
-        f"writes/s). Waiters for the lock queue in arrival order, so a write typically waits for the other "
-        f"{others} writers: p50 {_fmt(cell['p50_ms'])} ms, against {others} x {_fmt(hold)} = "
-        f"{_fmt(others * hold)} ms. {fair} Lost writes: {x['lost_writes']}; the audit chain is "
-        f"{'intact' if x['audit_chain_ok'] else '**broken**'}."
+        f"With **{x['writers']} writer processes on PostgreSQL**, all into one pool, each `share_memory` "
+        f"({n} round trips) claims its pool: the capacity check needs the pool's count to hold still, so writers "
+        f"of one pool take turns on the pool's advisory lock, while writers of other pools (and other claimed "
+        f"operations) run beside them. No writer locks the audit head or the event counter; what every writer "
+        f"passes one at a time is the short sequencing pass after its commit, and one pass chains the entries of "
+        f"every writer that committed before it. {x['throughput_per_s']:.0f} writes/s, {_fmt(per_write)} ms per "
+        f"write (SQLite normal: {sqlite['extra']['throughput_per_s']:.0f} writes/s); p50 {_fmt(cell['p50_ms'])} ms, "
+        f"slowest {_fmt(cell['max_ms'])} ms (SQLite normal: {_fmt(sqlite['max_ms'])} ms). The write-scaling "
+        f"table shows the same writers spread over one pool each. Lost writes: {x['lost_writes']}; the audit "
+        f"chain is {'intact' if x['audit_chain_ok'] else '**broken**'}."
     )
 
 
@@ -1325,13 +1421,20 @@ def interpretation(report: Result) -> str:
     """What dominates each cost, with this run's figures."""
     failures = [
         f"{op.title} on {c.label}"
-        for op in OPS
+        for op in _ops(report)
         for c in _configs(report)
         if not report["results"][op.key][c.key]["passed"]
     ]
     missed = "**Missed targets:** " + ("; ".join(failures) if failures else "none") + "."
-    parts = (_lookup_text, _handoff_text, _query_text, _sparse_text, _writers_text, _postgres_text)
-    return "\n\n".join([*(part(report) for part in parts), missed])
+    parts = (
+        (_lookup_text, "registry_lookup"),
+        (_handoff_text, "handoff_cycle"),
+        (_query_text, "query_shared"),
+        (_sparse_text, "query_shared_sparse"),
+        (_writers_text, "concurrent_writes"),
+    )
+    texts = [part(report) for part, key in parts if key in report["results"]]
+    return "\n\n".join([*texts, _postgres_text(report), missed])
 
 
 def _postgres_line(pg: Result) -> str:
@@ -1367,7 +1470,21 @@ def _md_header(m: Result, s: Result, count: int) -> str:
         f"Warm-up calls are not timed. Samples: {s['lookups']:,} lookups over {s['agents']:,} agents; "
         f"{s['handoffs']:,} handoff cycles, with `cleanup_terminal_handoffs()` every {s['cleanup_every']} cycles "
         f"outside the timed region; {s['queries']} queries (worst case: {s['sparse_queries']}); "
-        f"{s['writers']} writers x {s['writes_per_writer']} `share_memory` calls.\n\n"
+        f"{s['writers']} writers x {s['writes_per_writer']} `share_memory` calls; write scaling: "
+        f"{', '.join(str(p) for p in s['scaling_processes'])} writer processes x {s['writes_per_writer']} calls, "
+        "in two layouts.\n\n"
+    )
+
+
+def _sections_line(m: Result) -> str:
+    """A line saying which sections ran, when ``--only`` left some out (empty otherwise)."""
+    ran = m.get("sections", list(SECTIONS))
+    if list(ran) == list(SECTIONS):
+        return ""
+    left_out = [key for key in SECTIONS if key not in ran]
+    return (
+        f"**Partial run** (`--only`): measured {', '.join(f'`{k}`' for k in ran)}; "
+        f"not measured: {', '.join(f'`{k}`' for k in left_out)}.\n\n"
     )
 
 
@@ -1397,24 +1514,38 @@ GENERATED_END = "<!-- end of the generated core benchmark: sections below this l
 
 
 def render_markdown(report: Result, image: str | None) -> str:
-    """The generated part of ``docs/benchmarks.md``, up to and including ``GENERATED_END``."""
+    """The generated part of ``docs/benchmarks.md``, up to and including ``GENERATED_END``.
+    ``image`` is the main plot's path relative to the page; the write-scaling plot lies beside it.
+    Sections that ``--only`` left out are left out of the page too."""
+    results = report["results"]
     plot = f"![p95 per operation and configuration]({image})\n\n" if image else "(plot skipped: no matplotlib)\n\n"
-    return "".join(
-        [
-            _md_header(report["meta"], report["sizes"], len(report["configs"])),
-            "## Results\n\n" + markdown_table(_MAIN_HEAD, _main_rows(report)) + "\n\n" + plot,
-            "## Concurrent writers\n\n" + _WRITERS_INTRO + markdown_table(_WRITER_HEAD, _writer_rows(report)) + "\n\n",
-            "## Query workload\n\n" + _query_intro(report["sizes"]),
-            markdown_table(_QUERY_HEAD, _query_rows(report)) + "\n\n",
-            "## Interpretation\n\n" + interpretation(report) + "\n\n",
-            GENERATED_END + "\n",
-        ]
-    )
+    scaling_image = PurePosixPath(image).with_name(core_scaling.PLOT_NAME).as_posix() if image else None
+    parts = [_md_header(report["meta"], report["sizes"], len(report["configs"])), _sections_line(report["meta"])]
+    if _ops(report):
+        parts.append("## Results\n\n" + markdown_table(_MAIN_HEAD, _main_rows(report)) + "\n\n" + plot)
+    parts.append(core_scaling.targets_markdown(report))
+    if "concurrent_writes" in results:
+        parts.append(
+            "## Concurrent writers\n\n" + _WRITERS_INTRO + markdown_table(_WRITER_HEAD, _writer_rows(report)) + "\n\n"
+        )
+    parts.append(core_scaling.scaling_markdown(report, scaling_image))
+    if "query_shared" in results or "query_shared_sparse" in results:
+        parts.append("## Query workload\n\n" + _query_intro(report["sizes"]))
+        parts.append(markdown_table(_QUERY_HEAD, _query_rows(report)) + "\n\n")
+    if _ops(report):
+        parts.append("## Interpretation\n\n" + interpretation(report) + "\n\n")
+    parts.append(GENERATED_END + "\n")
+    return "".join(parts)
 
 
 def write_plot(report: Result, path: Path) -> bool:
-    """Bar chart of p95 per operation and configuration (log scale, target lines); False
-    when matplotlib is not installed."""
+    """Bar chart of p95 per operation and configuration (log scale, target lines) at ``path``,
+    and the write-scaling line plot beside it (``core_write_scaling.png``); False when matplotlib
+    is not installed. Either is left out when its sections did not run."""
+    scaled = core_scaling.write_scaling_plot(report, path.with_name(core_scaling.PLOT_NAME))
+    ops = _ops(report)
+    if not ops:
+        return scaled
     try:
         import matplotlib
 
@@ -1426,13 +1557,13 @@ def write_plot(report: Result, path: Path) -> bool:
     configs = _configs(report)
     width = 0.84 / len(configs)
     for j, config in enumerate(configs):
-        xs = [i + (j - (len(configs) - 1) / 2) * width for i in range(len(OPS))]
-        ys = [report["results"][op.key][config.key]["p95_ms"] for op in OPS]
+        xs = [i + (j - (len(configs) - 1) / 2) * width for i in range(len(ops))]
+        ys = [report["results"][op.key][config.key]["p95_ms"] for op in ops]
         bars = ax.bar(xs, ys, width, label=config.label)
         ax.bar_label(bars, labels=[_fmt(y) for y in ys], fontsize=6.5, padding=2)
-    _draw_targets(ax)
+    _draw_targets(ax, ops)
     ax.set_yscale("log")
-    ax.set_xticks(range(len(OPS)), [_short(op, report) for op in OPS], fontsize=8)
+    ax.set_xticks(range(len(ops)), [_short(op, report) for op in ops], fontsize=8)
     ax.set_ylabel("p95 latency, ms (log scale)")
     ax.set_title(f"maas_langchain core benchmark — p95 ({report['meta']['date']})")
     ax.legend(fontsize=8)
@@ -1444,7 +1575,8 @@ def write_plot(report: Result, path: Path) -> bool:
 
 
 def _short(op: Op, report: Result) -> str:
-    visible = report["results"]["query_shared"][_configs(report)[0].key]["extra"]["visible_fraction"]
+    query = report["results"].get("query_shared")
+    visible = query[_configs(report)[0].key]["extra"]["visible_fraction"] if query else 0.0
     return {
         "registry_lookup": "registry lookup",
         "handoff_cycle": "handoff cycle",
@@ -1454,9 +1586,9 @@ def _short(op: Op, report: Result) -> str:
     }[op.key]
 
 
-def _draw_targets(ax: Any) -> None:
+def _draw_targets(ax: Any, ops: Sequence[Op]) -> None:
     labelled = False
-    for i, op in enumerate(OPS):
+    for i, op in enumerate(ops):
         if op.target_p95_ms is not None:
             ax.hlines(
                 op.target_p95_ms,
@@ -1470,8 +1602,8 @@ def _draw_targets(ax: Any) -> None:
 
 
 def write_outputs(report: Result, out: Path | None) -> dict[str, Path]:
-    """Write JSON, markdown and (if possible) the plot; return where they went."""
-    return write_report(
+    """Write JSON, markdown and (if possible) the plots; return where they went."""
+    paths = write_report(
         report,
         out,
         name="core_bench",
@@ -1480,6 +1612,33 @@ def write_outputs(report: Result, out: Path | None) -> dict[str, Path]:
         write_plot=write_plot,
         keep_after=GENERATED_END,
     )
+    if "plot" in paths:
+        scaling_plot = paths["plot"].with_name(core_scaling.PLOT_NAME)
+        if report.get("write_scaling") and scaling_plot.exists():
+            paths["scaling_plot"] = scaling_plot
+        if "results" in report and not _ops(report):
+            del paths["plot"]  # a write-scaling-only run draws no bar chart
+    return paths
+
+
+def _section_list(text: str) -> list[str]:
+    keys = [k.strip() for k in text.split(",") if k.strip()]
+    unknown = [k for k in keys if k not in SECTIONS]
+    if unknown or not keys:
+        raise argparse.ArgumentTypeError(
+            f"unknown section {', '.join(unknown) or '(none)'}; choose from {', '.join(SECTIONS)}"
+        )
+    return keys
+
+
+def _process_counts(text: str) -> tuple[int, ...]:
+    try:
+        counts = tuple(sorted({int(k) for k in text.split(",") if k.strip()}))
+    except ValueError:
+        counts = ()
+    if not counts or counts[0] < 1:
+        raise argparse.ArgumentTypeError(f"expected positive integers separated by commas, got {text!r}")
+    return counts
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -1495,13 +1654,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         "(default: $MAAS_BENCH_POSTGRES_URL, else %(default)s)",
     )
     parser.add_argument("--no-postgres", action="store_true", help="leave the PostgreSQL configuration out")
+    parser.add_argument(
+        "--only",
+        metavar="SECTIONS",
+        type=_section_list,
+        default=None,
+        help=f"run only these sections, comma-separated, from: {', '.join(SECTIONS)} (needs --out: the report "
+        "is partial)",
+    )
+    parser.add_argument(
+        "--scaling-processes",
+        metavar="COUNTS",
+        type=_process_counts,
+        default=None,
+        help="writer process counts of the write-scaling section, comma-separated (default: "
+        f"{','.join(map(str, SCALING_PROCESSES))})",
+    )
     args_list = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(args_list)
+    if args.only is not None and args.out is None:
+        parser.error("--only writes a partial report: give --out DIR, so that docs/ keeps the full run")
+    sizes = QUICK if args.quick else FULL
+    if args.scaling_processes is not None:
+        if args.scaling_processes[-1] > sizes.writers:
+            parser.error(f"--scaling-processes: at most {sizes.writers} writer processes")
+        sizes = replace(sizes, scaling_processes=args.scaling_processes)
     configs, skipped = select_configs(None if args.no_postgres else args.postgres)
     if skipped is not None:
         log(f"PostgreSQL configuration skipped: {skipped}")
-    sizes = QUICK if args.quick else FULL
-    report = run(sizes, args_list, args.quick, configs, args.postgres, skipped)
+    sections = SECTIONS if args.only is None else tuple(args.only)
+    report = run(sizes, args_list, args.quick, configs, args.postgres, skipped, sections)
     print_report(report)
     for kind, path in write_outputs(report, args.out).items():
         log(f"wrote {kind}: {path}")
@@ -1509,4 +1691,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    # Run the imported module's main, so that core_scaling and this run share one copy of this module.
+    from benchmarks.core_bench import main as _main
+
+    raise SystemExit(_main())

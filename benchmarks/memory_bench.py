@@ -6,12 +6,16 @@ Three measurements, each with MaaS and its comparisons side by side in one run:
    ``MaaS.memories.remember_many`` (the conversation is the project, the speaker the agent,
    one MaaS session per LoCoMo session), every question is a ``recall`` at the conversation's
    project scope, and recall@5 / recall@10 of the evidence turns is compared with dense-only
-   exact search, SQLite FTS5 ``bm25()`` and LangGraph's ``InMemoryStore`` semantic search over
-   the same texts, plus an ablation of the MaaS ranking terms.
+   exact search, SQLite FTS5 ``bm25()``, their reciprocal-rank fusion (k=60, untuned) and
+   LangGraph's ``InMemoryStore`` semantic search over the same texts, plus an ablation of the
+   MaaS ranking terms; categories 1-4 are also reported apart from the adversarial category 5,
+   and the report says which data chose the ranking weights (the same conversations: no
+   held-out split here).
 2. **Recall latency** with the real model (query embedding included) at 10,000 and 100,000
    memories, at one project's scope and at the org scope: the default (embedded Chroma, exact
    search for small scopes), Chroma's filtered query forced, and the brute-force index, with the
-   time split into its pieces.
+   time split into its pieces (timers patched onto the functions ``recall`` calls; a missing
+   function stops the run with :class:`MissingPatchTargetError`).
 3. **Ingestion throughput**: ``remember_many`` with the real model against the bare model's
    ``SentenceTransformer.encode`` on the same texts and batches.
 
@@ -33,6 +37,7 @@ import argparse
 import contextlib
 import datetime as dt
 import gc
+import inspect
 import json
 import os
 import re
@@ -41,6 +46,7 @@ import sqlite3
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -66,7 +72,7 @@ from benchmarks.reporting import write_report
 from maas_langchain import MaaS
 from maas_langchain.backends.sql_memories import SqlMemoryOps
 from maas_langchain.core import memories as memories_module
-from maas_langchain.core.memories import MemoryInput, MemoryService
+from maas_langchain.core.memories import MemoryInput
 from maas_langchain.core.ports.text import STOP_WORDS
 from maas_langchain.core.ranking import RankingWeights
 from maas_langchain.embeddings import LocalMiniLMEmbeddings
@@ -132,12 +138,54 @@ RANKINGS: dict[str, tuple[str, RankingWeights]] = {
     "maas_lexical": ("MaaS, lexical term only", RankingWeights(semantic=0.0, lexical=1.0, context=0.0, recency=0.0)),
     "maas_sem_lex": ("MaaS, semantic + lexical (no context)", RankingWeights(context=0.0, recency=0.0)),
 }
+# Which data chose what (stated in the report): the ranking defaults were chosen on the very
+# conversations this benchmark scores, so the MaaS figures are in-sample.
+TUNING: Result = {
+    "ranking_weights": (
+        "semantic 0.5, lexical 0.5, context 0.3: chosen in the memories research (docs/design/memories-research.md, "
+        "section 6) on LoCoMo dev, the five conversations conv-26, conv-30, conv-41, conv-42, conv-43 of "
+        "locomo_dev.json that this benchmark scores, among convex weights, z-score and RRF fusions and the "
+        "session-context term; the candidate pool (50 dense + 50 full-text) is the research's recommendation, with "
+        "no sweep recorded (the checks below measure how much evidence it holds on the same data)"
+    ),
+    "context_relevance_scaling": (
+        "the context boost scaled by 0.5 + 0.5 x the memory's own min-max cosine (commit 6b54fa6): checked on the "
+        "same LoCoMo dev conversations (R@10 71.9 vs 72.1 in its commit message) and kept to stop an unrelated "
+        "neighbour outranking a relevant memory"
+    ),
+    "text_format": (
+        '"Speaker: content [shares a photo of <caption>]": chosen on the same conversations (dense R@10 32.0 -> '
+        "46.6); every method here, baselines included, gets these texts"
+    ),
+    "recency": "recency 0.05, half-life 30 days: not tuned on LoCoMo; the term changes no rank here",
+    "baselines": (
+        "nothing tuned: FTS5 = OR of the query words minus stop words; RRF k=60 is the customary constant "
+        "(the research's sweep on these same conversations found smaller k scoring higher, 66.5 R@10 at k=5; "
+        "choosing k here would tune the baseline on the test data, so it is not done)"
+    ),
+    "held_out": (
+        "none: the other five LoCoMo conversations (locomo10.json) are kept aside for independent measurement "
+        "and are not on this machine; every MaaS quality figure in this report is measured on the data its "
+        "weights were chosen on"
+    ),
+}
 BASELINES = {
     "dense": "Dense only: exact cosine, same model, same texts",
     "fts5": "Lexical only: SQLite FTS5 bm25(), porter",
+    "rrf": "Dense + FTS5 bm25(), reciprocal-rank fusion (k=60, untuned)",
     "langgraph": "LangGraph InMemoryStore semantic search",
 }
-SHORT = {"dense": "dense-only exact search", "fts5": "SQLite FTS5 bm25()", "langgraph": "LangGraph InMemoryStore"}
+SHORT = {
+    "dense": "dense-only exact search",
+    "fts5": "SQLite FTS5 bm25()",
+    "rrf": "dense + bm25 RRF (k=60)",
+    "langgraph": "LangGraph InMemoryStore",
+}
+RRF_K = 60
+# Questions reported apart: LoCoMo's category 5 is adversarial (the question asks about something
+# the conversation does not say, or says of the other speaker), categories 1-4 are answerable.
+CATEGORY_GROUPS = {"1-4": (1, 2, 3, 4), "5": (5,)}
+LANGGRAPH_ISSUE = "https://github.com/langchain-ai/langgraph/issues/8822"
 
 
 def log(message: str) -> None:
@@ -423,18 +471,19 @@ def measure_ingestion(turns: Sequence[Turn], batch: int, folder: Path, quiet: bo
 @contextlib.contextmanager
 def timed_writes(maas: MaaS, timer: PieceTimer) -> Iterator[None]:
     """Wrap what ``remember_many`` calls: validation and screening, the model, the write
-    transaction (SQLite rows, FTS5, scopes, audit, events) and the index upsert."""
+    transaction (SQLite rows, FTS5, scopes, audit, events) and the index upsert. A target this
+    MaaS lacks raises :class:`MissingPatchTargetError`."""
     memories = maas.memories
     targets: list[tuple[Any, str, str]] = [
-        (memories, "_prepare", "validate_and_screen"),
+        (memories_module, "prepare_memory", "validate_and_screen"),
+        (memories_module, "screened", "validate_and_screen"),
         (memories.embedder, "embed_documents", "embed"),
         (maas.runtime, "write", "write_transaction"),
         (memories.sync, "apply", "index_upsert"),
     ]
     with contextlib.ExitStack() as stack:
         for owner, name, piece in targets:
-            if hasattr(owner, name):
-                stack.enter_context(mock.patch.object(owner, name, timer.wrap(piece, getattr(owner, name))))
+            patch_timed(stack, owner, name, timer, piece)
         yield
 
 
@@ -476,7 +525,8 @@ def recall_at(ranked: Sequence[str], evidence: Sequence[str], k: int) -> float:
 
 
 def score(questions: Sequence[Question], ranked: Sequence[Sequence[str]]) -> Result:
-    """Recall@5, recall@10 and hit@10 (fractions, 0-1), overall and per category."""
+    """Recall@5, recall@10 and hit@10 (fractions, 0-1), overall, per category and per group of
+    :data:`CATEGORY_GROUPS` (categories 1-4 apart from the adversarial category 5)."""
 
     def cell(pairs: list[tuple[Question, Sequence[str]]]) -> Result:
         return {
@@ -488,7 +538,12 @@ def score(questions: Sequence[Question], ranked: Sequence[Sequence[str]]) -> Res
 
     pairs = list(zip(questions, ranked, strict=True))
     by_cat = {c: [p for p in pairs if p[0].category == c] for c in sorted({q.category for q in questions})}
-    return {**cell(pairs), "categories": {str(c): cell(p) for c, p in by_cat.items() if p}}
+    groups = {name: [p for p in pairs if p[0].category in cats] for name, cats in CATEGORY_GROUPS.items()}
+    return {
+        **cell(pairs),
+        "categories": {str(c): cell(p) for c, p in by_cat.items() if p},
+        "category_groups": {name: cell(p) for name, p in groups.items() if p},
+    }
 
 
 def maas_rankings(
@@ -567,19 +622,105 @@ def fts_rankings(index: FtsIndex, questions: Sequence[Question], k: int = 10) ->
     return [[d for d, _ in index.search(q.conversation, q.text, k)] for q in questions]
 
 
-def langgraph_rankings(
-    turns: Sequence[Turn], questions: Sequence[Question], embeddings: CachedEmbeddings
+def rrf_rankings(
+    corpus: Corpus,
+    fts: FtsIndex,
+    questions: Sequence[Question],
+    qvecs: Mapping[str, list[float]],
+    k: int = RRF_K,
+    top: int = 10,
 ) -> list[list[str]]:
-    """Peer (d): LangGraph ``InMemoryStore(index={"embed": model, "dims": 384, "fields": ["text"]})``,
-    one namespace per conversation, ``search(namespace, query=question, limit=10)``."""
+    """Baseline: reciprocal-rank fusion of the two single-signal baselines, nothing tuned. Each
+    turn of the conversation scores the sum over the dense ranking (every turn, by cosine) and the
+    FTS5 ranking (every matching turn, by ``bm25()``) of ``1 / (k + rank)``, ranks from 1; a turn
+    absent from a list gets nothing from it; ties go to the better dense rank."""
+    ranked = []
+    for q in questions:
+        turns = corpus.by_conv[q.conversation]
+        sims = corpus.cosine(q.conversation, qvecs[q.text])
+        dense = [turns[i].dia_id for i in np.argsort(-sims, kind="stable")]
+        lexical = [d for d, _ in fts.search(q.conversation, q.text, len(turns))]
+        fused: dict[str, float] = defaultdict(float)
+        for ranking in (dense, lexical):
+            for position, dia_id in enumerate(ranking, start=1):
+                fused[dia_id] += 1.0 / (k + position)
+        order = {d: i for i, d in enumerate(dense)}
+        ranked.append(sorted(fused, key=lambda d: (-fused[d], order[d]))[:top])
+    return ranked
+
+
+def duplicate_free_batches(ops: Sequence[Any], size: int, text: Callable[[Any], str]) -> list[list[Any]]:
+    """``ops`` in order, cut into batches of at most ``size`` in which no ``text(op)`` occurs twice
+    (a batch closes early when its next op repeats a text it holds).
+
+    The workaround for LangGraph's ``InMemoryStore.batch`` (:data:`LANGGRAPH_ISSUE`): it embeds
+    each distinct text of a batch once but then pairs the vectors with every (namespace, key,
+    field) position, so a batch holding one text twice raises ``ValueError: Number of embeddings
+    (N) does not match number of indices (M)``. With distinct texts per batch every item is stored
+    with the vector of its own text, the state a fixed store holds: the baseline is neither helped
+    nor hurt, it only makes more ``embed_documents`` calls (cached vectors here)."""
+    batches: list[list[Any]] = []
+    current: list[Any] = []
+    seen: set[str] = set()
+    for op in ops:
+        key = text(op)
+        if len(current) >= size or key in seen:
+            batches.append(current)
+            current, seen = [], set()
+        current.append(op)
+        seen.add(key)
+    if current:
+        batches.append(current)
+    return batches
+
+
+def _length_embedding(texts: Sequence[str]) -> list[list[float]]:
+    """A two-dimensional stand-in for a model (the bug probed is in the store, not the model)."""
+    return [[float(len(t)), 1.0] for t in texts]
+
+
+def langgraph_duplicate_bug() -> str | None:
+    """Whether the installed LangGraph still fails on a batch holding one text twice: the error
+    it raises, or ``None`` when both items are stored and found."""
     from langgraph.store.base import PutOp
     from langgraph.store.memory import InMemoryStore
 
-    store = InMemoryStore(index={"embed": embeddings, "dims": embeddings.dimension, "fields": ["text"]})
+    store = InMemoryStore(index={"embed": _length_embedding, "dims": 2, "fields": ["text"]})
+    same = {"text": "Caroline: Bye!"}
+    try:
+        store.batch([PutOp(("probe",), "a", same), PutOp(("probe",), "b", same)])
+    except ValueError as exc:
+        return f"{type(exc).__name__}: {exc}"
+    found = {item.key for item in store.search(("probe",), query=same["text"], limit=10)}
+    return None if found == {"a", "b"} else f"no error, but search found {sorted(found)} of ['a', 'b']"
+
+
+def langgraph_rankings(
+    turns: Sequence[Turn], questions: Sequence[Question], embeddings: Embeddings, batch: int = 500
+) -> tuple[list[list[str]], Result]:
+    """Peer (d): LangGraph ``InMemoryStore(index={"embed": model, "dims": 384, "fields": ["text"]})``,
+    one namespace per conversation, written with ``batch`` in :func:`duplicate_free_batches` of at
+    most ``batch`` puts, ``search(namespace, query=question, limit=10)``; also how the workaround
+    was used."""
+    from langgraph.store.base import PutOp
+    from langgraph.store.memory import InMemoryStore
+
+    dims = int(getattr(embeddings, "dimension", 0)) or len(embeddings.embed_query("dimension"))
+    store = InMemoryStore(index={"embed": embeddings, "dims": dims, "fields": ["text"]})
     ops = [PutOp((ORG, t.conversation), t.dia_id, {"text": t.text, "speaker": t.speaker}) for t in turns]
-    for start in range(0, len(ops), 500):
-        store.batch(ops[start : start + 500])
-    return [[item.key for item in store.search((ORG, q.conversation), query=q.text, limit=10)] for q in questions]
+    batches = duplicate_free_batches(ops, batch, lambda op: str(op.value["text"]))
+    for chunk in batches:
+        store.batch(chunk)
+    ranked = [[item.key for item in store.search((ORG, q.conversation), query=q.text, limit=10)] for q in questions]
+    texts = Counter(t.text for t in turns)
+    facts = {
+        "upstream_error": langgraph_duplicate_bug(),
+        "issue": LANGGRAPH_ISSUE,
+        "duplicate_texts": sum(n - 1 for n in texts.values() if n > 1),
+        "batches": len(batches),
+        "batches_without_workaround": -(-len(ops) // batch),
+    }
+    return ranked, facts
 
 
 def research_rankings(
@@ -684,8 +825,10 @@ def measure_quality(
     corpus, fts = Corpus(turns, docs), FtsIndex(turns)
     methods["dense"] = {"label": BASELINES["dense"], **score(questions, dense_rankings(corpus, questions, qvecs))}
     methods["fts5"] = {"label": BASELINES["fts5"], **score(questions, fts_rankings(fts, questions))}
+    methods["rrf"] = {"label": BASELINES["rrf"], **score(questions, rrf_rankings(corpus, fts, questions, qvecs))}
+    langgraph: Result = {}
     try:
-        ranked = langgraph_rankings(turns, questions, cached)
+        ranked, langgraph = langgraph_rankings(turns, questions, cached)
         methods["langgraph"] = {"label": BASELINES["langgraph"], **score(questions, ranked)}
     except Exception as exc:  # the peer is optional; say why it is missing
         methods["langgraph"] = {"label": BASELINES["langgraph"], "error": f"{type(exc).__name__}: {exc}"}
@@ -702,6 +845,8 @@ def measure_quality(
         "candidate_coverage_r": coverage,
         "recency_term_max": recency_term_max(turns),
         "document_cache_misses": cached.misses,
+        "langgraph": langgraph,
+        "tuning": TUNING,
     }
 
 
@@ -714,88 +859,174 @@ def recency_term_max(turns: Sequence[Turn]) -> float:
 
 
 def judge_quality(quality: Result) -> Result:
-    """MaaS R@10 against the best baseline (dense, FTS5, LangGraph)."""
+    """MaaS R@10 against the best baseline (dense, FTS5, RRF, LangGraph), on every scored question
+    and on categories 1-4 alone (the adversarial category 5 left out)."""
     methods = quality["methods"]
-    baselines = {k: methods[k]["r10"] for k in BASELINES if "r10" in methods.get(k, {})}
-    best = max(baselines, key=lambda k: baselines[k])
-    margin = 100 * (methods["maas"]["r10"] - baselines[best])
-    return {
+    found = {k: methods[k] for k in BASELINES if "r10" in methods.get(k, {})}
+    best = max(found, key=lambda k: found[k]["r10"])
+    margin = 100 * (methods["maas"]["r10"] - found[best]["r10"])
+    verdict: Result = {
         "best_baseline": best,
-        "best_baseline_r10": baselines[best],
+        "best_baseline_r10": found[best]["r10"],
         "maas_r10": methods["maas"]["r10"],
         "margin_points": round(margin, 2),
         "passed": margin >= TARGET_QUALITY_POINTS,
     }
+    answerable = {k: m["category_groups"]["1-4"]["r10"] for k, m in found.items() if "1-4" in m["category_groups"]}
+    if answerable and "1-4" in methods["maas"]["category_groups"]:
+        best_14 = max(answerable, key=lambda k: answerable[k])
+        margin_14 = 100 * (methods["maas"]["category_groups"]["1-4"]["r10"] - answerable[best_14])
+        verdict["categories_1_4"] = {
+            "best_baseline": best_14,
+            "best_baseline_r10": answerable[best_14],
+            "maas_r10": methods["maas"]["category_groups"]["1-4"]["r10"],
+            "margin_points": round(margin_14, 2),
+            "passed": margin_14 >= TARGET_QUALITY_POINTS,
+        }
+    return verdict
 
 
 # --- 2. recall latency -----------------------------------------------------------------------------------
-# Pieces of a recall that do not overlap (their sum plus "other" is the total) ...
-PIECES = ("embed", "nearest", "lexical", "rows", "candidates", "rank", "explain")
-# ... and parts of "nearest": the index query, or the exact path's id lookup, vector load and scoring.
+# Pieces of a recall that do not overlap (their sum plus "other" is the total): each is the time
+# spent in the wrapped call minus the pieces it calls ("candidates" is what is left of
+# ``MemoryService.candidates`` once its query embedding, nearest-neighbour search, full-text search
+# and row fetch are taken out: the read transaction, decoding the vectors, the exact cosine of every
+# candidate) ...
+PIECES = ("embed", "nearest", "lexical", "rows", "candidates", "rank", "order", "explain")
+# ... the pieces whose inner calls are pieces of their own (a call into a wrapped function from inside
+# any other piece stays in that piece: the rows ``current_first`` reads are "order", not "rows") ...
+TRANSPARENT = frozenset({"candidates"})
+# ... and parts of "nearest" (inclusive, for the breakdown only): the index query, or the exact path's
+# plan (scope count, id lookup, vector load) and scoring.
 NEAREST_PARTS = ("index", "plan", "plan_count", "exact_ids", "exact_vectors", "exact_score")
 
 
 class PieceTimer:
-    """Accumulates the time of the calls a recall makes, per piece, and the result sizes."""
+    """Accumulates the time of the calls a recall (or a write) makes, per piece, and result sizes.
 
-    def __init__(self) -> None:
+    Only calls made by the thread that created the timer count (MaaS's extraction worker runs the
+    same storage code in the background). A piece's time excludes the pieces it calls when it is
+    in ``transparent``; any other piece keeps the time of the wrapped calls it makes. A part of
+    ``parts`` (part -> piece) counts, inclusively and apart from the pieces, only inside its piece.
+    """
+
+    def __init__(
+        self,
+        transparent: frozenset[str] = TRANSPARENT,
+        parts: Mapping[str, str] | None = None,
+    ) -> None:
         self.ns: dict[str, int] = defaultdict(int)
-        self.sizes: dict[str, int] = {}
+        self.sizes: dict[str, int] = defaultdict(int)
+        self.calls: dict[str, int] = defaultdict(int)
+        self.transparent = transparent
+        self.parts = dict({p: "nearest" for p in NEAREST_PARTS} if parts is None else parts)
+        self._thread = threading.get_ident()
+        self._stack: list[list[Any]] = []  # [piece, time of the pieces it called]
+
+    def _counts(self, piece: str) -> bool:
+        if threading.get_ident() != self._thread:
+            return False
+        if piece in self.parts:
+            return any(frame[0] == self.parts[piece] for frame in self._stack)
+        return not self._stack or self._stack[-1][0] in self.transparent
 
     def wrap(self, piece: str, fn: Callable[..., Any], *, size: bool = False) -> Callable[..., Any]:
-        """``fn`` that adds its duration to ``piece`` (and records ``len(result)``)."""
+        """``fn`` that adds its duration to ``piece`` (and ``len(result)`` to its size)."""
         clock = time.perf_counter_ns
+        nested = piece not in self.parts
 
         def timed(*args: Any, **kwargs: Any) -> Any:
+            if not self._counts(piece):
+                return fn(*args, **kwargs)
+            frame: list[Any] = [piece, 0]
+            if nested:
+                self._stack.append(frame)
             start = clock()
             try:
                 result = fn(*args, **kwargs)
             finally:
-                self.ns[piece] += clock() - start
+                elapsed = clock() - start
+                if nested:
+                    self._stack.pop()
+                    if self._stack:
+                        self._stack[-1][1] += elapsed
+                self.ns[piece] += elapsed - frame[1]
+                self.calls[piece] += 1
             if size:
-                self.sizes[piece] = len(result)
+                self.sizes[piece] += len(result)
             return result
 
         return timed
 
     def take(self) -> tuple[dict[str, int], dict[str, int]]:
-        """The pieces and sizes since the last call; resets them."""
+        """The pieces and sizes since the last call; resets them (and the call counts)."""
         found = (dict(self.ns), dict(self.sizes))
         self.ns.clear()
         self.sizes.clear()
+        self.calls.clear()
         return found
+
+
+class MissingPatchTargetError(AttributeError):
+    """A function the benchmark times no longer exists under that name: its timer would be skipped."""
+
+
+def patch_timed(
+    stack: contextlib.ExitStack, owner: Any, name: str, timer: PieceTimer, piece: str, *, size: bool = False
+) -> None:
+    """Replace ``owner.name`` by a wrapper that times it as ``piece``, until ``stack`` closes
+    (a static method stays static).
+
+    Raises:
+        MissingPatchTargetError: ``owner`` is ``None`` or has no ``name``: the code it timed was
+            renamed or removed, and a timer that is skipped silently reports 0 for its piece.
+    """
+    if owner is None or not hasattr(owner, name):
+        where = getattr(owner, "__qualname__", None) or getattr(owner, "__name__", None) or type(owner).__name__
+        raise MissingPatchTargetError(
+            f"memory_bench cannot time {piece!r}: {where} has no attribute {name!r} (renamed or removed?); "
+            "update the targets in benchmarks/memory_bench.py"
+        )
+    wrapped: Any = timer.wrap(piece, getattr(owner, name), size=size)
+    if isinstance(owner, type) and isinstance(inspect.getattr_static(owner, name), staticmethod):
+        wrapped = staticmethod(wrapped)
+    stack.enter_context(mock.patch.object(owner, name, wrapped))
+
+
+def recall_targets(maas: MaaS) -> list[tuple[Any, str, str, bool]]:
+    """``(owner, name, piece, record size)`` of every call :func:`timed_pieces` wraps: what
+    ``MemoryService.recall`` calls in this version of MaaS."""
+    from maas_langchain.core import exact
+
+    memories = maas.memories
+    return [
+        (memories.embedder, "embed_query", "embed", False),
+        (memories, "candidates", "candidates", False),
+        (memories, "_nearest", "nearest", True),
+        (memories.sync.index, "query", "index", True),
+        (exact.ScopePlans, "plan", "plan", False),
+        (SqlMemoryOps, "count_scoped_memories", "plan_count", False),
+        (SqlMemoryOps, "scoped_memory_ids", "exact_ids", True),
+        (SqlMemoryOps, "memory_vectors", "exact_vectors", True),
+        (exact.ScopePlan, "nearest", "exact_score", False),
+        (SqlMemoryOps, "lexical_search", "lexical", True),
+        (SqlMemoryOps, "get_memories", "rows", True),
+        (memories_module, "rank", "rank", False),
+        (memories_module, "current_first", "order", False),
+        (memories_module, "explain", "explain", False),
+    ]
 
 
 @contextlib.contextmanager
 def timed_pieces(maas: MaaS, timer: PieceTimer) -> Iterator[None]:
-    """Wrap, for the duration, what ``MemoryService.recall`` calls: the query embedding, the
-    nearest-neighbour search (the index's filtered query, or the exact path: the scope's ids, the
-    vectors a cache lacks, the scoring), the full-text search, the row fetch, the per-candidate
-    scoring and the ranking. A wrapper whose target an older or newer MaaS lacks is skipped."""
-    from maas_langchain.core import exact
-
-    memories = maas.memories
-    targets: list[tuple[Any, str, str, bool]] = [
-        (memories.embedder, "embed_query", "embed", False),
-        (memories, "_nearest", "nearest", True),
-        (memories.sync.index, "query", "index", True),
-        (SqlMemoryOps, "scoped_memory_ids", "exact_ids", True),
-        (SqlMemoryOps, "memory_vectors", "exact_vectors", True),
-        (getattr(exact, "ScopePlans", None), "plan", "plan", False),
-        (SqlMemoryOps, "count_scoped_memories", "plan_count", False),
-        (getattr(exact, "ScopePlan", None), "nearest", "exact_score", False),
-        (SqlMemoryOps, "lexical_search", "lexical", True),
-        (SqlMemoryOps, "get_memories", "rows", True),
-        (memories_module, "rank", "rank", False),
-    ]
+    """Wrap, for the duration, what ``MemoryService.recall`` calls (:func:`recall_targets`): the
+    query embedding, the candidate gathering with its nearest-neighbour search (the index's query,
+    or the exact path: the scope's ids, the vectors a cache lacks, the scoring), full-text search
+    and row fetch, the ranking, the current-first ordering and the explanations of the returned
+    hits. A target this MaaS lacks raises :class:`MissingPatchTargetError`."""
     with contextlib.ExitStack() as stack:
-        for owner, name, piece, size in targets:
-            if owner is not None and hasattr(owner, name):
-                stack.enter_context(mock.patch.object(owner, name, timer.wrap(piece, getattr(owner, name), size=size)))
-        for name, piece in (("_candidate", "candidates"), ("_explain", "explain")):
-            if isinstance(MemoryService.__dict__.get(name), staticmethod):
-                wrapped = staticmethod(timer.wrap(piece, getattr(MemoryService, name)))
-                stack.enter_context(mock.patch.object(MemoryService, name, wrapped))
+        for owner, name, piece, size in recall_targets(maas):
+            patch_timed(stack, owner, name, timer, piece, size=size)
         yield
 
 
@@ -1159,7 +1390,7 @@ def _verdict(passed: bool) -> str:
     return "pass" if passed else "**FAIL**"
 
 
-QUALITY_ORDER = ("maas", "dense", "fts5", "langgraph")
+QUALITY_ORDER = ("maas", "dense", "fts5", "rrf", "langgraph")
 ABLATION_ORDER = ("maas_semantic", "maas_lexical", "maas_sem_lex", "maas")
 INVESTIGATION_ORDER = ("research_all", "research_pool50", *ALTERNATIVES)
 
@@ -1193,6 +1424,34 @@ def _category_rows(report: Result, keys: Sequence[str]) -> tuple[list[str], list
         if "categories" in m:
             rows.append([m["label"]] + [_pct(m["categories"][c]["r10"]) for c in cats])
     return head, rows
+
+
+def _group_rows(report: Result, keys: Sequence[str]) -> tuple[list[str], list[list[str]]]:
+    """R@5 / R@10 / hit@10 of categories 1-4 and of category 5, per method."""
+    methods = report["quality"]["methods"]
+    groups = methods["maas"].get("category_groups", {})
+    head = ["Method"]
+    for name, cell in groups.items():
+        label = "categories 1-4" if name == "1-4" else f"category {name} (adversarial)"
+        head += [f"{label} R@5", "R@10", "hit@10"]
+        head[-3] += f" (n={cell['n']})"
+    rows = []
+    for key in keys:
+        m = methods.get(key, {})
+        if "category_groups" in m:
+            row = [m["label"]]
+            for name in groups:
+                cell = m["category_groups"][name]
+                row += [_pct(cell["r5"]), _pct(cell["r10"]), _pct(cell["hit10"])]
+            rows.append(row)
+    return head, rows
+
+
+def _group_section(report: Result) -> str:
+    head, rows = _group_rows(report, (*QUALITY_ORDER, *ABLATION_ORDER[:-1]))
+    if not rows:
+        return ""
+    return "Categories 1-4 and the adversarial category 5 apart:\n\n" + markdown_table(head, rows) + "\n\n"
 
 
 def _path(found: Result) -> str:
@@ -1257,9 +1516,10 @@ def _piece(found: Result, piece: str) -> float:
 PIECE_NAMES = {
     "lexical": "full-text search",
     "rows": "row fetch",
-    "candidates": "candidate scoring (`_candidate`)",
+    "candidates": "candidate assembly (rest of `candidates`)",
     "rank": "rank",
-    "explain": "explanations (`_explain`)",
+    "order": "current-first (`current_first`)",
+    "explain": "explanations (`explain`)",
     "other": "other",
 }
 
@@ -1336,6 +1596,17 @@ def _summary_rows(report: Result) -> list[list[str]]:
             _verdict(q["passed"]),
         ]
     ]
+    answerable = q.get("categories_1_4")
+    if answerable is not None:
+        rows.append(
+            [
+                f"LoCoMo R@10, categories 1-4 only (adversarial 5 left out): MaaS ≥ best baseline + "
+                f"{TARGET_QUALITY_POINTS:.0f} points",
+                f"MaaS {_pct(answerable['maas_r10'])} vs {SHORT[answerable['best_baseline']]} "
+                f"{_pct(answerable['best_baseline_r10'])} ({answerable['margin_points']:+.1f} points)",
+                _verdict(answerable["passed"]),
+            ]
+        )
     for v in report["latency"]["verdicts"]:
         rows.append(
             [
@@ -1387,6 +1658,91 @@ def _peer_text(r: Result) -> str:
     )
 
 
+def _langgraph_text(r: Result) -> str:
+    """The upstream crash and the workaround, for the report."""
+    facts = r["quality"].get("langgraph") or {}
+    if not facts:
+        return ""
+    error = facts.get("upstream_error")
+    state = (
+        f"The installed LangGraph still fails on it (`{error}` for two puts of one text in one `batch`)"
+        if error
+        else "The installed LangGraph no longer fails on it (a probe batch with one text twice stored and found both)"
+    )
+    return (
+        "**LangGraph's `InMemoryStore` and identical texts.** `InMemoryStore.batch` embeds each distinct text of a "
+        "batch once and then pairs those vectors with every (namespace, key, field) it indexes, so a batch in which "
+        "two items carry the same text raises `ValueError: Number of embeddings (N) does not match number of "
+        f"indices (N+1)` and stores no vectors ([langgraph#8822]({facts['issue']}), open; two fix PRs were closed "
+        f"unmerged). {state}. The benchmark writes the turns in batches of at most 500 that never hold one text "
+        "twice (a batch closes early instead), so every item is stored with its own text's vector: the state a "
+        "fixed store would hold, with no change to the texts or the search. It neither helps nor hurts the "
+        f"baseline; it only costs more `embed_documents` calls. {_duplicates_sentence(facts)}"
+    )
+
+
+def _duplicates_sentence(facts: Result) -> str:
+    repeated = facts["duplicate_texts"]
+    if not repeated:
+        return (
+            'No `"Speaker: content"` text repeats in this data, so the workaround changed nothing here '
+            f"({facts['batches']} batches, as without it); other data (a second LoCoMo split, content without the "
+            "speaker) would crash without it."
+        )
+    return (
+        f'{repeated} `"Speaker: content"` text(s) repeat in this data, so the turns went in {facts["batches"]} '
+        f"batches instead of {facts['batches_without_workaround']}; without the workaround the baseline crashes."
+    )
+
+
+def _rrf_text(r: Result) -> str:
+    methods = r["quality"]["methods"]
+    if "r10" not in methods.get("rrf", {}):
+        return ""
+    rrf, dense, fts, fused = _m(r, "rrf"), _m(r, "dense"), _m(r, "fts5"), _m(r, "maas_sem_lex")
+    return (
+        f"The two-signal baseline, reciprocal-rank fusion of the dense and FTS5 rankings with the usual k = {RRF_K} "
+        f"and nothing tuned, gives R@10 {_f(rrf)}: {rrf - fts:+.1f} against FTS5 alone and {rrf - dense:+.1f} "
+        f"against dense alone. MaaS's min-max fusion of the same two signals without the context term gives "
+        f"{_f(fused)} ({fused - rrf:+.1f} over RRF), but its weights were chosen on these conversations and RRF's "
+        "were not."
+    )
+
+
+def _groups_text(r: Result) -> str:
+    methods = r["quality"]["methods"]
+    groups = methods["maas"].get("category_groups", {})
+    if "1-4" not in groups or "5" not in groups:
+        return ""
+    v = r["quality"]["verdict"].get("categories_1_4")
+    text = (
+        f"Category 5 (adversarial: the question asks about something the conversation does not say, or says of "
+        f"the other speaker; {groups['5']['n']} of {methods['maas']['n']} questions) is reported apart: its "
+        "evidence is the turn the question distorts, so retrieving it is not answering it. On categories 1-4 "
+        f"(n={groups['1-4']['n']}) MaaS reaches R@10 {_pct(groups['1-4']['r10'])}, on category 5 "
+        f"{_pct(groups['5']['r10'])}."
+    )
+    if v is not None:
+        text += (
+            f" On categories 1-4 the best baseline is {SHORT[v['best_baseline']]} ({_pct(v['best_baseline_r10'])}), "
+            f"a margin of {v['margin_points']:+.1f} points (target +{TARGET_QUALITY_POINTS:.0f})."
+        )
+    return text
+
+
+def _tuning_markdown(r: Result) -> str:
+    tuning = r["quality"].get("tuning") or TUNING
+    names = {
+        "ranking_weights": "Ranking weights",
+        "context_relevance_scaling": "Context scaling",
+        "text_format": "Text format",
+        "recency": "Recency",
+        "baselines": "Baselines",
+        "held_out": "Held-out data",
+    }
+    return "\n".join(f"- **{names.get(k, k)}:** {v}." for k, v in tuning.items()) + "\n\n"
+
+
 def _ablation_text(r: Result) -> str:
     sem, lex, fused, full = (_m(r, k) for k in ("maas_semantic", "maas_lexical", "maas_sem_lex", "maas"))
     rec = r["quality"]["recency_term_max"]
@@ -1406,6 +1762,8 @@ def _category_text(r: Result) -> str:
     cats = r["quality"]["methods"]["maas"]["categories"]
     best = r["quality"]["methods"][v["best_baseline"]]
     gains = {c: 100 * (cats[c]["r10"] - best["categories"][c]["r10"]) for c in cats if c in best.get("categories", {})}
+    if not gains:
+        return ""
     top, low = max(gains, key=lambda c: gains[c]), min(gains, key=lambda c: gains[c])
     weakest = sorted(cats, key=lambda c: cats[c]["r10"])[:2]
     return (
@@ -1432,16 +1790,19 @@ def _check_text(r: Result) -> str:
 def _quality_text(r: Result) -> str:
     v = r["quality"]["verdict"]
     best = SHORT[v["best_baseline"]]
-    return " ".join(
-        [
-            f"**Quality.** The best baseline is {best} (R@10 {_pct(v['best_baseline_r10'])}); dense-only search gives "
-            f"{_f(_m(r, 'dense'))}. {_peer_text(r)} MaaS reaches {_pct(v['maas_r10'])}, {v['margin_points']:+.1f} "
-            f"points over the best baseline (target +{TARGET_QUALITY_POINTS:.0f}).",
-            _ablation_text(r),
-            _category_text(r),
-            _check_text(r),
-        ]
-    )
+    parts = [
+        f"**Quality.** The best baseline is {best} (R@10 {_pct(v['best_baseline_r10'])}); dense-only search gives "
+        f"{_f(_m(r, 'dense'))}. {_peer_text(r)} MaaS reaches {_pct(v['maas_r10'])}, {v['margin_points']:+.1f} "
+        f"points over the best baseline (target +{TARGET_QUALITY_POINTS:.0f}).",
+        _rrf_text(r),
+        _ablation_text(r),
+        _groups_text(r),
+        _category_text(r),
+        _check_text(r),
+        "These MaaS figures are in-sample: the ranking weights were chosen on these same conversations (see "
+        "*Which data chose the weights*).",
+    ]
+    return " ".join(p for p in parts if p)
 
 
 def _cell(r: Result, size: str, index: str, scope: str) -> Result | None:
@@ -1494,6 +1855,20 @@ def _org_sentence(size: int, cell: Result) -> str:
     return text + f", and the FTS5 search {_f(p['lexical']['mean_ms'])} ms, which ranks every match in the store."
 
 
+def _busy_note(meta: Result) -> str:
+    """A warning when other processes used the machine during the run (latency and throughput
+    suffer; the quality figures do not)."""
+    other = float(meta.get("other_processes_cpu_pct") or 0.0)
+    load = max(float(meta.get("load_avg_1m_start") or 0.0), float(meta.get("load_avg_1m_end") or 0.0))
+    if other < 10.0 and load < 0.75 * int(meta.get("cores") or 1):
+        return ""
+    return (
+        f"*Measured on a busy machine: other processes used {other:.0f} % of its {meta.get('cores')} cores during "
+        f"the run (1-minute load average up to {load:.1f}), so the latency and throughput figures are slower and "
+        "noisier than on a quiet machine; compare them only with runs under similar load.* "
+    )
+
+
 def _latency_text(r: Result) -> str:
     found = _found(r)
     embed = [_piece(f, "embed") for *_, f in found]
@@ -1510,9 +1885,12 @@ def _latency_text(r: Result) -> str:
     ]
     if any(_piece(f, "candidates") > 0 for *_, f in found):
         parts.append(
-            "Candidate scoring (`MemoryService._candidate`) builds the search text and the matched terms of every "
-            f"one of the ~{statistics.fmean(f['mean_sizes']['rows'] for *_, f in found):.0f} candidates, though "
-            "only the returned hits show them."
+            "Candidate assembly (what `MemoryService.candidates` spends outside the pieces it calls: the read "
+            "transaction, decoding the stored vectors and the exact cosine of each of the "
+            f"~{statistics.fmean(f['mean_sizes']['rows'] for *_, f in found):.0f} candidates) takes "
+            f"{_span([_piece(f, 'candidates') for *_, f in found])} ms; the current-first ordering "
+            f"(`current_first`, which first applies pending fact extraction) {_span([_piece(f, 'order') for *_, f in found])} "
+            f"ms; the explanations of the returned hits {_span([_piece(f, 'explain') for *_, f in found])} ms."
         )
     for size, cell in r["latency"]["cells"].items():
         if size.isdigit():
@@ -1528,7 +1906,7 @@ def _latency_text(r: Result) -> str:
             )
             + "."
         )
-    return "**Latency.** " + " ".join(parts)
+    return "**Latency.** " + _busy_note(r["meta"]) + " ".join(parts)
 
 
 def _ingest_text(r: Result) -> str:
@@ -1562,7 +1940,13 @@ def interpretation(report: Result) -> str:
     """What the figures say, with this run's numbers."""
     failures = [row[0] for row in _summary_rows(report) if "FAIL" in row[2]]
     missed = "**Missed targets:** " + ("; ".join(failures) if failures else "none") + "."
-    return "\n\n".join([_quality_text(report), _latency_text(report), _ingest_text(report), missed])
+    if _busy_note(report["meta"]) and any("recall p95" in f for f in failures):
+        missed += (
+            " The latency rows were measured on a busy machine (see *Latency*): rerun on a quiet machine before "
+            "reading a missed latency target as a regression."
+        )
+    parts = [_quality_text(report), _langgraph_text(report), _latency_text(report), _ingest_text(report), missed]
+    return "\n\n".join(p for p in parts if p)
 
 
 def _md_header(m: Result) -> str:
@@ -1601,8 +1985,8 @@ def _data_text(r: Result) -> str:
         f"image caption), {d['questions_total']} questions, **{d['questions_scored']} scored**. Evidence strings are "
         'split on `;`, `,` and spaces (`"D8:6; D9:17"` is two ids); an id is kept only if it names a turn of the '
         f"question's conversation. Ids dropped: {dropped or 'none'}. Questions excluded because no evidence id "
-        f"resolves: {excluded or 'none'}. Category 5 (adversarial) questions have evidence ids in this split and are "
-        "scored like the others. Metric: for each question, the share of its evidence ids among the top k dia_ids "
+        f"resolves: {excluded or 'none'}. Category 5 (adversarial) questions have evidence ids in this split; they count "
+        "in the overall figures and are also reported apart from categories 1-4. Metric: for each question, the share of its evidence ids among the top k dia_ids "
         "returned, averaged over the questions (hit@10: any evidence id in the top 10).\n\n"
     )
 
@@ -1625,9 +2009,12 @@ one batch `encode` of all questions (the same model; query embedding time is mea
 one `encode` call over the corpus). Dense: exact cosine between the question and every turn of its conversation.
 FTS5: one in-memory SQLite FTS5 table over all turns (`tokenize = 'porter unicode61'`, so IDF is corpus-wide as in
 MaaS), query = OR of the question's lowercase words minus English stop words, filtered to the conversation,
-ordered by `bm25()`. LangGraph: `InMemoryStore(index={"embed": <same model>, "dims": 384, "fields": ["text"]})`,
-one namespace `("locomo", <conversation id>)` per conversation, `store.search(namespace, query=question,
-limit=10)`. The research rows recompute the research formula (0.5 · min-max cosine + 0.5 · min-max bm25, plus
+ordered by `bm25()`. RRF: reciprocal-rank fusion of those two rankings, each over every turn of the
+conversation (dense: all turns by cosine; FTS5: every matching turn), score = sum of 1 / (60 + rank), ranks from 1,
+nothing tuned, ties to the better dense rank. LangGraph: `InMemoryStore(index={"embed": <same model>, "dims": 384,
+"fields": ["text"]})`, one namespace `("locomo", <conversation id>)` per conversation, written with `batch` in
+batches of at most 500 puts that never hold one text twice (the workaround for langgraph#8822, see the
+interpretation), `store.search(namespace, query=question, limit=10)`. The research rows recompute the research formula (0.5 · min-max cosine + 0.5 · min-max bm25, plus
 0.3 x the better base score of the previous or next turn in the same session) in numpy, once over every turn and
 once over MaaS's candidate pool, to check MaaS against the research.
 
@@ -1648,11 +2035,15 @@ query even for a project) and **bruteforce** (`vectors="bruteforce"`, `exact_lim
 `maas.reindex()` fills the in-process index). Before the timed recalls, a warm-up of at least {warmup} recalls
 per scope touches every project once (so the vector cache is warm, as in a long-running process); the warm-up's
 p50 and maximum are in the JSON (`warmup`). The breakdown wraps the calls `recall` makes with timers: the query
-embedding, the nearest-neighbour search (`MemoryService._nearest`: the index's `query`, or the exact path's id
-lookup, vector load and scoring), the FTS5 search, the row fetch, `rank`, and where the MaaS version has them
-`MemoryService._candidate` (per-candidate scoring) and `MemoryService._explain` (matched terms of the returned
-hits); the wrappers add a few microseconds per call, which the totals include. "Other" is the rest of `recall`
-(validation, the read transaction, candidate scoring when it is inline, redacting the hits).
+embedding (`embed_query`), the nearest-neighbour search (`MemoryService._nearest`: the index's `query`, or the exact
+path's plan, id lookup, vector load and scoring), the FTS5 search (`lexical_search`), the row fetch
+(`get_memories`), the rest of `MemoryService.candidates` (its read transaction, vector decoding and the exact
+cosine of every candidate), `rank`, `current_first` (pending fact extraction applied, superseded memories moved
+after current ones) and `explain` (matched terms of the returned hits). Each piece is its own time without the
+pieces it calls, and only calls from the benchmark's thread count (not MaaS's extraction worker). A wrapped name
+missing from MaaS stops the run (`MissingPatchTargetError`) instead of reporting 0. The wrappers add a few
+microseconds per call, which the totals include. "Other" is the rest of `recall` (validation, scope checks, the
+query's terms, redacting the hits).
 
 **Ingestion.** A fresh store per batch size. For each batch, the bare model (`SentenceTransformer.encode(texts,
 batch_size=<batch>)`, unit vectors) and `remember_many(<the same turns>)` run back to back, taking turns at going
@@ -1662,9 +2053,10 @@ MaaS's adapter embeds in chunks of 64 whatever the batch size.
 """
 
 NOT_MEASURED = """\
-- **The held-out half of LoCoMo.** The ranking weights were chosen on these five conversations (the research
-  tuned them here), so the quality margin is optimistic until it is confirmed on the other five, which this
-  repository does not hold.
+- **The held-out half of LoCoMo.** The ranking weights were chosen on these five conversations (see *Which data
+  chose the weights*), so the MaaS quality figures are in-sample and the margin is optimistic until it is
+  confirmed on the other five, which are kept aside and are not on this machine. The baselines have no weights
+  chosen on this data.
 - **Answer quality.** Only retrieval of the evidence turns is scored; no LLM answers the questions.
 - **The Chroma server (`vectors="http://…"`) and PostgreSQL.** Neither runs here; PostgreSQL's lexical leg is
   `ts_rank`, which the research found 4 points weaker than FTS5 as a baseline, so its quality may differ.
@@ -1695,12 +2087,18 @@ def render_markdown(report: Result, image: str | None) -> str:
     return "".join(
         [
             _md_header(report["meta"]),
-            "## Targets\n\n" + markdown_table(_SUMMARY_HEAD, _summary_rows(report)) + "\n\n" + plot,
+            "## Targets\n\n"
+            + markdown_table(_SUMMARY_HEAD, _summary_rows(report))
+            + "\n\n"
+            + (_busy_note(report["meta"]).strip() + "\n\n" if _busy_note(report["meta"]) else "")
+            + plot,
             "## 1. Retrieval quality (LoCoMo dev)\n\n" + _data_text(report),
             markdown_table(_QUALITY_HEAD, _quality_rows(report, QUALITY_ORDER)) + "\n\n",
             "Ranking ablation (the same MaaS store, reopened with other `RankingWeights`):\n\n",
             markdown_table(_QUALITY_HEAD, _quality_rows(report, ABLATION_ORDER)) + "\n\n",
+            _group_section(report),
             "Per category (R@10):\n\n" + markdown_table(cat_head, cat_rows) + "\n\n",
+            "### Which data chose the weights\n\n" + _tuning_markdown(report),
             "Checks (offline recomputation of the research formula; share of evidence ids in the candidate pool: "
             + ", ".join(
                 f"top {k} dense + top {k} FTS5 {_pct(v)} %"
@@ -1727,11 +2125,12 @@ def render_markdown(report: Result, image: str | None) -> str:
     )
 
 
-PLOT_METHODS = ("dense", "langgraph", "fts5", "maas_semantic", "maas_lexical", "maas_sem_lex", "maas")
+PLOT_METHODS = ("dense", "langgraph", "fts5", "rrf", "maas_semantic", "maas_lexical", "maas_sem_lex", "maas")
 PLOT_LABELS = {
     "dense": "dense only",
     "langgraph": "LangGraph\nInMemoryStore",
     "fts5": "FTS5 bm25",
+    "rrf": "dense + bm25\nRRF k=60",
     "maas_semantic": "MaaS\nsemantic only",
     "maas_lexical": "MaaS\nlexical only",
     "maas_sem_lex": "MaaS sem+lex\n(no context)",
@@ -1749,7 +2148,7 @@ def write_plot(report: Result, path: Path) -> bool:
         import matplotlib.pyplot as plt
     except ImportError:
         return False
-    fig, axes = plt.subplots(1, 3, figsize=(17, 5.5), gridspec_kw={"width_ratios": [3, 3, 1.4]})
+    fig, axes = plt.subplots(1, 3, figsize=(18.5, 5.5), gridspec_kw={"width_ratios": [3.6, 3, 1.4]})
     _plot_quality(axes[0], report)
     _plot_latency(axes[1], report)
     _plot_ingestion(axes[2], report)

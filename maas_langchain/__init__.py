@@ -63,6 +63,8 @@ from maas_langchain.errors import (
     NotSupportedError,
     PermissionDeniedError,
     PolicyViolationError,
+    StorageCorruptedError,
+    StorageFullError,
     VectorStoreLockedError,
 )
 from maas_langchain.maas import MaaS
@@ -131,6 +133,8 @@ __all__ = [
     "SharedMemory",
     "SharedScope",
     "StateView",
+    "StorageCorruptedError",
+    "StorageFullError",
     "Subscription",
     "VectorStoreLockedError",
     "__version__",

@@ -14,7 +14,9 @@ unchanged, a human sentence, and optional ``details``::
     ├── InvalidInputError          invalid_input
     ├── PolicyViolationError       policy_violation
     ├── BackendUnavailableError    backend_unavailable   (``retryable`` is True)
-    │   └── VectorStoreLockedError    (embedded Chroma folder held by another process; not retryable)
+    │   ├── VectorStoreLockedError    (embedded Chroma folder held by another process; not retryable)
+    │   └── StorageFullError          (no room to write: the disk, or a file size limit; retry once freed)
+    ├── StorageCorruptedError      storage_corrupted     (damaged or lost database file; not retryable)
     └── NotSupportedError          not_supported   (also a ``NotImplementedError``)
 
 Driver errors (``sqlite3``, ``psycopg``) are translated at the storage boundary with
@@ -38,6 +40,8 @@ __all__ = [
     "PermissionDeniedError",
     "PolicyViolationError",
     "RequestInProgressError",
+    "StorageCorruptedError",
+    "StorageFullError",
     "VectorStoreLockedError",
 ]
 
@@ -117,6 +121,23 @@ class VectorStoreLockedError(BackendUnavailableError):
     not safe for two processes). Use the service or scale-out mode instead."""
 
     retryable = False
+
+
+class StorageFullError(BackendUnavailableError):
+    """A write found no room: the disk (or the quota) holding ``path`` is full, or a file reached
+    the process's file size limit (``ulimit -f``). The message names the path and the bytes still
+    free there. Retryable once space is freed, and a retry is safe: SQLite rolled the failed
+    transaction back, and the vector index's writes are idempotent upserts."""
+
+
+class StorageCorruptedError(MaaSError):
+    """The stored data is damaged: SQLite reports a malformed page or a file that is not a
+    database, or the database file of a store that existed is missing or empty. Retrying cannot
+    fix it, so ``retryable`` is False, and once it is seen the backend refuses further writes
+    until it is reopened. Repair: restore from a backup (or ``sqlite3 maas.db ".recover"``);
+    ``maas status`` runs SQLite's ``quick_check``."""
+
+    code = "storage_corrupted"
 
 
 class EmbeddingDimensionError(ConflictError):

@@ -409,6 +409,10 @@ class MaaS:
             "index": self._resources.spec,
             "embedding_model": None if stored is None else stored.model,
             "dimension": None if stored is None else stored.dimension,
+            # committed memories not yet in the index (any process; healed by the next sync), and
+            # this process's index writes that failed after their commit (core/memory_index.py)
+            "index_behind": bool(self.runtime.read(lambda tx: tx.dirty_memories(1))),
+            **self.memories.sync.health(),
         }
         return info
 

@@ -127,9 +127,16 @@ def test_every_error_has_a_stable_code() -> None:
         "invalid_input",
         "policy_violation",
         "backend_unavailable",
+        "storage_corrupted",
         "not_supported",
     }
     assert errors.BackendUnavailableError("x").to_dict()["retryable"] is True
+    assert errors.StorageFullError("x").to_dict()["retryable"] is True  # once space is freed
+    assert errors.StorageCorruptedError("x").to_dict() == {
+        "code": "storage_corrupted",
+        "message": "x",
+        "retryable": False,
+    }
 
 
 @pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE)))

@@ -60,7 +60,7 @@ def test_audit_verify_fails_on_tampering(tmp_path) -> None:
 def test_errors_are_one_clear_line(tmp_path, args) -> None:
     (tmp_path / "maas.db").write_bytes(b"this is not a database" * 100)
     out = _run("-m", "maas_langchain.adapters.cli", *args, home=tmp_path, expect=2)
-    assert out.startswith("maas: error [backend_unavailable]") and "Traceback" not in out
+    assert out.startswith("maas: error [storage_corrupted]") and "Traceback" not in out
 
 
 def test_reindex_rebuilds_the_memory_index_with_progress(tmp_path) -> None:

@@ -39,6 +39,8 @@ NOT_A_CALLER_REFUSAL = {
     "InvalidApiKeyError": "unauthenticated: aggregated per source and reason (tests/test_rate_limits.py)",
     "RequestInProgressError": "retryable: the first request with this Idempotency-Key is still running (REST audits it)",
     "NotSupportedError": "a feature this build or backend lacks: raised before any access decision",
+    "StorageCorruptedError": "the database file is damaged (storage fault, tests/test_damaged_files.py)",
+    "StorageFullError": "retryable: the disk is full (storage fault, tests/test_disk_full.py)",
     "MaaSError": "the abstract base",
 }
 

@@ -49,9 +49,14 @@ def test_quick_memory_benchmark_reports_every_figure(tmp_path: Path, monkeypatch
         assert method["r5"] <= method["r10"] <= method["hit10"], key
         for category in method["categories"].values():
             assert 0.0 <= category["r10"] <= 1.0, key
+        groups = method["category_groups"]
+        assert sum(g["n"] for g in groups.values()) == method["n"], key  # categories 1-4 and 5 apart
     assert methods["maas"]["r10"] > methods["dense"]["r10"]  # a sanity floor, not the target
     verdict = report["quality"]["verdict"]
     assert verdict["best_baseline"] in memory_bench.BASELINES
+    assert "rrf" in memory_bench.BASELINES and "langgraph" in methods and "error" not in methods["langgraph"]
+    assert report["quality"]["langgraph"]["issue"].startswith("https://github.com/langchain-ai/langgraph/")
+    assert report["quality"]["tuning"]["held_out"]
     assert isinstance(verdict["passed"], bool)
 
     latency = report["latency"]
@@ -68,6 +73,8 @@ def test_quick_memory_benchmark_reports_every_figure(tmp_path: Path, monkeypatch
             assert 0 < found["p50_ms"] <= found["p95_ms"] <= found["p99_ms"]
             assert found["pieces"]["embed"]["mean_ms"] > 0
             assert found["pieces"]["nearest"]["mean_ms"] > 0
+            for piece in ("lexical", "rows", "candidates", "rank", "order", "explain"):  # no timer skipped
+                assert found["pieces"][piece]["mean_ms"] > 0, (config, scope, piece)
             assert found["mean_sizes"]["nearest"] > 0
         assert cell["chroma_index"]["project"]["index_path"] == report["sizes"]["latency_queries"]
     assert latency["cells"]["document_cache_misses"] == 0

@@ -134,6 +134,22 @@ def test_the_schema_mirrors_sqlite(pg_url: str, tmp_path: Any) -> None:
             if t != "sqlite_sequence" and not t.startswith("memories_fts")
         }
         expected["memories"].insert(expected["memories"].index("search_text") + 1, "search_tsv")
+        # PostgreSQL only: what parallel writers leave for the sequencing pass (postgres_chain.py)
+        expected["audit_log"].append("nonce")
+        expected["audit_pending"] = [
+            "id",
+            "nonce",
+            "mac",
+            "timestamp",
+            "event_type",
+            "action",
+            "actor",
+            "target",
+            "outcome",
+            "reason",
+            "details",
+        ]
+        expected["events_pending"] = ["id", "kind", "timestamp", "pool_id", "data"]
     _backend(pg_url).close()
     rows = _admin(
         pg_url,

@@ -49,9 +49,10 @@ def test_rejects_the_namespaces_langgraph_rejects(store: MaaSStore, namespace: t
         reference.put(namespace, "k", {"v": 1})
     with pytest.raises(InvalidNamespaceError):
         store.put(namespace, "k", {"v": 1})
-    with pytest.raises(InvalidNamespaceError) as raised:  # ops passed to batch directly, too
-        store.batch([PutOp(namespace, "k", {"v": 1})])
-    assert isinstance(raised.value, InvalidInputError) and raised.value.code == "invalid_input"
+    if namespace != ("langgraph", "x"):  # LangGraph's stores take that root below put: test_store_fidelity.py
+        with pytest.raises(InvalidNamespaceError) as raised:  # ops passed to batch directly, too
+            store.batch([PutOp(namespace, "k", {"v": 1})])
+        assert isinstance(raised.value, InvalidInputError) and raised.value.code == "invalid_input"
     assert store.search(()) == []
 
 

@@ -13,8 +13,8 @@ Global options go before or after the command (``maas --home X status`` = ``maas
 - ``--create``: create the store if it does not exist.
 - ``--version``: print ``maas_langchain <version>``.
 
-Exit status: 0 done, 1 a check failed (``audit verify``, a ``keys revoke`` or ``quarantine``
-id that changed nothing, ``extract --resume`` with failed jobs), 2 an error (one line
+Exit status: 0 done, 1 a check failed (``audit verify``, the integrity check of ``status``, a
+``keys revoke`` or ``quarantine`` id that changed nothing, ``extract --resume`` with failed jobs), 2 an error (one line
 ``maas: error [code]: message`` on stderr), 130 interrupted (Ctrl-C: one line on stderr;
 ``kb ingest``, ``extract --resume`` and ``reindex`` resume where they stopped when run again).
 The first command that embeds text prints one line on stderr while the model loads.
@@ -48,9 +48,10 @@ from maas_langchain import __version__
 from maas_langchain.adapters import cli_serve, extract_cli, kb_cli, quarantine_cli
 from maas_langchain.adapters.audit_anchorer import AuditAnchorer, default_interval
 from maas_langchain.adapters.cli_output import dumps, to_json, when
+from maas_langchain.backends.sqlite_files import lost_store_evidence
 from maas_langchain.core.audit import ChainReport
 from maas_langchain.core.redaction import redact, redact_value
-from maas_langchain.errors import InvalidInputError, MaaSError, NotFoundError
+from maas_langchain.errors import InvalidInputError, MaaSError, NotFoundError, StorageCorruptedError
 from maas_langchain.maas import MaaS, resolve_home
 from maas_langchain.resources import Resources
 
@@ -69,20 +70,39 @@ def _emit(args: argparse.Namespace, data: Any, lines: list[str]) -> None:
 
 
 def _cmd_status(maas: MaaS, args: argparse.Namespace) -> int:
-    status = maas.status()
-    chain = maas.audit.verify_chain()
+    """Backend facts, counts, the integrity check (SQLite's ``quick_check``) and the audit chain;
+    exit 1 when the integrity check fails (what is still readable is shown)."""
+    problems = maas.backend.check_integrity()
+    chain: ChainReport | None = None
+    try:
+        status = maas.status()
+        chain = maas.audit.verify_chain()
+    except StorageCorruptedError as exc:  # a damaged page on the way: report it with the check's findings
+        status = {"backend": maas.backend.name, "location": maas.backend.location}
+        problems = [*(problems or []), exc.message]
     rows = [(key.replace("_", " "), str(value)) for key, value in status.items() if not isinstance(value, dict)]
     rows = [("size", f"{status['size_bytes']:,} bytes") if label == "size bytes" else (label, v) for label, v in rows]
-    rows += [(name.replace("_", " "), str(count)) for name, count in status["counts"].items()]
-    vectors = status.get("vectors") or {}
-    model = vectors.get("embedding_model")
-    shown = f" ({model}, {vectors.get('dimension')} dimensions)" if model else ""
-    rows.append(("vectors", f"{vectors.get('index', '-')}{shown}"))
-    bad = "" if chain.first_bad_seq is None else f" at {chain.first_bad_seq}"
-    rows.append(("audit chain", f"{'intact' if chain.ok else 'BROKEN'}{bad} ({chain.checked} entries)"))
+    rows += [(name.replace("_", " "), str(count)) for name, count in status.get("counts", {}).items()]
+    if "vectors" in status:
+        vectors = status["vectors"] or {}
+        model = vectors.get("embedding_model")
+        shown = f" ({model}, {vectors.get('dimension')} dimensions)" if model else ""
+        rows.append(("vectors", f"{vectors.get('index', '-')}{shown}"))
+    checked = "not checked by this backend" if problems is None else "ok (SQLite quick_check)"
+    rows.append(("integrity", f"FAILED (SQLite quick_check): {len(problems)} problem(s)" if problems else checked))
+    if chain is None:
+        rows.append(("audit chain", "not verified: the database is damaged"))
+    else:
+        bad = "" if chain.first_bad_seq is None else f" at {chain.first_bad_seq}"
+        rows.append(("audit chain", f"{'intact' if chain.ok else 'BROKEN'}{bad} ({chain.checked} entries)"))
     width = max(len(label) for label, _ in rows)
-    _emit(args, {**status, "audit_chain_ok": chain.ok}, [f"{label:<{width}}  {value}" for label, value in rows])
-    return 0
+    lines = [f"{label:<{width}}  {value}" for label, value in rows]
+    lines += [f"  - {problem[:300]}" for problem in problems or []]
+    checked_by = None if problems is None else "quick_check"  # None: a backend without the check (PostgreSQL)
+    integrity = {"ok": None if problems is None else not problems, "check": checked_by, "problems": problems or []}
+    data = {**status, "integrity": integrity, "audit_chain_ok": None if chain is None else chain.ok}
+    _emit(args, data, lines)
+    return 1 if problems else 0
 
 
 def _cmd_agents(maas: MaaS, args: argparse.Namespace) -> int:
@@ -343,7 +363,8 @@ def _missing_store(location: str | None) -> Path | None:
         return None
     path = resolve_home(location)
     db = path if path.suffix in _SQLITE_SUFFIXES else path / "maas.db"
-    return None if db.is_file() else path
+    # a database that vanished where a store lived is not "no store": opening it says what was lost
+    return None if db.is_file() or lost_store_evidence(db) else path
 
 
 def _check_store(args: argparse.Namespace) -> str | None:

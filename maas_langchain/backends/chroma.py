@@ -14,6 +14,14 @@ Chroma is imported lazily, never asked to embed (``embedding_function=None`` on 
 *and* get, otherwise it silently restores its downloading default model), and its exceptions
 are translated into :mod:`maas_langchain.errors` at this boundary. Filters are translated by
 :func:`~maas_langchain.backends.chroma_filters.chroma_where`.
+
+A full disk: embedded Chroma never says so (``Error in compaction: Failed to apply logs to the
+metadata segment``; a client opened on a full disk poisons Chroma's per-folder system cache, and
+the next open fails with ``'RustBindingsAPI' object has no attribute 'bindings'``). Such
+failures, when the folder's file system is short of space or the process has a file size
+limit, become :class:`~maas_langchain.errors.StorageFullError` naming the folder and the bytes
+free (:mod:`~maas_langchain.backends.disk_full`); a failed open is dropped from Chroma's cache,
+so the next attempt, once space is freed, starts afresh.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ import numpy.typing as npt
 
 from maas_langchain.backends.chroma_filters import chroma_where
 from maas_langchain.backends.chroma_lock import SEVERAL_PROCESSES, FolderLease, lease_folder, release_folder
+from maas_langchain.backends.disk_full import opaque_write_failure, says_full, short_of_space, storage_full
 from maas_langchain.core.ports.vectors import (
     IndexInfo,
     Metadata,
@@ -69,7 +78,23 @@ _RAISE: Any = object()  # "no fallback" marker
 
 
 def _open_persistent(path: str) -> ClientAPI:
-    return cast("ClientAPI", _boundary(f"Chroma at {path}", lambda: _new_client("PersistentClient", path=path)))
+    try:
+        return cast("ClientAPI", _new_client("PersistentClient", path=path))
+    except Exception as exc:
+        _forget_failed_system(path)
+        raise _translate(exc, f"Chroma at {path}", path) from exc
+
+
+def _forget_failed_system(path: str) -> None:
+    """Drop the system Chroma cached for ``path`` when opening a client on it failed: Chroma keeps
+    a system whose start failed (on a full disk, say), and every later client on the folder in
+    this process would fail with ``'RustBindingsAPI' object has no attribute 'bindings'``. Only
+    this process's lease opens clients on the folder (chroma_lock), so no live client uses it."""
+    with suppress(Exception):  # Chroma's private cache: best effort
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        SharedSystemClient._identifier_to_system.pop(path, None)
+        SharedSystemClient._identifier_to_refcount.pop(path, None)
 
 
 def _new_client(factory: str, **kwargs: Any) -> Any:
@@ -81,17 +106,18 @@ def _new_client(factory: str, **kwargs: Any) -> Any:
     return getattr(chromadb, factory)(settings=Settings(anonymized_telemetry=False), **kwargs)
 
 
-def _boundary(where: str, call: Callable[[], _T]) -> _T:
-    """Run ``call``; translate whatever Chroma raises into a MaaS error."""
+def _boundary(where: str, call: Callable[[], _T], folder: str | None = None) -> _T:
+    """Run ``call``; translate whatever Chroma raises into a MaaS error (``folder``: the
+    embedded store's folder, where a full disk is looked for)."""
     try:
         return call()
     except MaaSError:
         raise
     except Exception as exc:
-        raise _translate(exc, where) from exc
+        raise _translate(exc, where, folder) from exc
 
 
-def _translate(exc: Exception, where: str) -> MaaSError:
+def _translate(exc: Exception, where: str, folder: str | None = None) -> MaaSError:
     from chromadb import errors
 
     text = str(exc).strip() or type(exc).__name__
@@ -99,6 +125,10 @@ def _translate(exc: Exception, where: str) -> MaaSError:
         return NotFoundError(f"{where}: {text}")
     if isinstance(exc, errors.UniqueConstraintError):
         return ConflictError(f"{where}: {text}")
+    if folder is not None and (says_full(exc) or (opaque_write_failure(exc) and short_of_space(folder))):
+        return storage_full(
+            "the vector index (embedded Chroma)", folder, f"Chroma said: {text}", certain=says_full(exc)
+        )
     refused = (errors.InvalidArgumentError, errors.DuplicateIDError, errors.InvalidDimensionException, TypeError)
     if isinstance(exc, refused) or (isinstance(exc, ValueError) and "connect" not in text.lower()):
         return InvalidInputError(f"{where} refused the request: {text}")
@@ -313,7 +343,7 @@ class ChromaIndex(VectorIndex):
         yield
 
     def _call(self, call: Callable[[], _T]) -> _T:
-        return _boundary(f"Chroma ({self.location})", call)
+        return _boundary(f"Chroma ({self.location})", call, self.location if self._lease is not None else None)
 
     def _open_collection(self, name: str, dimension: int, model: str) -> Collection:
         from chromadb import errors

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from maas_langchain.backends.disk_full import says_full, storage_full
 from maas_langchain.errors import BackendUnavailableError, VectorStoreLockedError
 
 __all__ = ["SEVERAL_PROCESSES", "FolderLease", "lease_folder", "release_folder"]
@@ -81,6 +82,8 @@ def lease_folder(folder: Path, open_client: Callable[[str], Any]) -> FolderLease
             lease = _LEASES[path] = FolderLease(path, fd, client)
             return lease
     except OSError as exc:
+        if says_full(exc):
+            raise storage_full("the vector folder", folder, str(exc)) from exc
         raise BackendUnavailableError(f"cannot open the vector folder {folder}: {exc}", path=str(folder)) from exc
 
 
@@ -113,8 +116,12 @@ def _lock(folder: str) -> int:
             path=folder,
             pid=int(pid) if pid.isdigit() else None,
         ) from exc
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)  # needs a block: fails on a full disk
+    except OSError:
+        os.close(fd)  # releases the flock again
+        raise
     return fd
 
 

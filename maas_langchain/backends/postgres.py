@@ -1,17 +1,32 @@
 """PostgreSQL backend: one database shared by many processes and hosts (psycopg 3 and a pool).
 
-Concurrency. A write transaction runs at READ COMMITTED and its first statement takes a
-transaction-scoped advisory lock (``pg_advisory_xact_lock``) keyed by the schema, so writers
-on one schema are serialised the way SQLite's ``BEGIN IMMEDIATE`` serialises them: every
-read-check-write sequence (a handoff's compare-and-set, the capacity checks on ``counters``
-and ``pools.share_count``, the audit chain head) runs alone and sees every earlier commit,
-because PostgreSQL makes a commit visible before it releases the committer's locks. The head
-row is also read ``FOR UPDATE``, so the audit log stays one chain even next to a client that
-does not take the lock. SERIALIZABLE would fit the checks too, but every write moves the audit
-head, so concurrent writers would abort each other constantly, and a
-``with backend.transaction()`` block cannot be re-run from inside the backend to retry.
+Concurrency. A write transaction runs at READ COMMITTED. What it waits for depends on what it
+declared (``postgres_tx.py`` has the details):
+
+* A transaction that claims its resources (:meth:`~maas_langchain.core.ports.state.StateTx.claim`:
+  ``share_memory`` its pool, a handoff transition its handoff, ``initiate_handoff`` the
+  initiations, ``query_shared`` nothing) takes the schema's advisory lock *shared* and one
+  exclusive advisory lock per resource, so it waits only for writers of the same resources.
+* Every other write transaction takes the schema's advisory lock *exclusive*, as all writers did
+  before: it runs alone, so its read-check-write sequences (capacity checks, memory sequence
+  numbers, supersession) see every earlier commit and nothing in flight. PostgreSQL makes a
+  commit visible before it releases the committer's locks.
+* No writer locks the audit head or the event counter. A transaction's audit entries and events
+  go to ``audit_pending`` / ``events_pending`` in its ``COMMIT`` batch; a short sequencing pass
+  right after the commit (``postgres_chain.py``, under an advisory lock of its own) chains the
+  entries (each carries a MAC under the audit key, so a row written without the key is never
+  chained) and numbers the events. The pass is the one point writers pass one at a time, and one
+  pass takes everything committed before it, so under load one disk flush serves many writers.
+  The audit log stays one gap-free chain and event numbers follow the order of the passes' commits;
+  a call returns after its entries are chained.
+
+SERIALIZABLE with a whole-transaction retry was the alternative: it would abort same-pool
+writers against each other on every capacity check, and a ``with backend.transaction()`` block
+cannot be re-run from inside the backend.
 A read transaction is REPEATABLE READ READ ONLY: one snapshot, no locks, never blocked by a
-writer.
+writer; it begins lazily, so one whose reads the registry cache serves (``postgres_cache.py``:
+agents, pools, memberships, kept coherent across hosts by triggers and LISTEN/NOTIFY) sends
+nothing at all.
 
 Failures. Every driver error is translated at this boundary: an integrity error becomes
 :class:`~maas_langchain.errors.ConflictError`; a lost connection, a lock held past
@@ -22,7 +37,7 @@ that died while idle is replaced and the transaction retried, a bounded number o
 before any statement of the caller has run.
 
 Schema. ``migrations/postgres/`` mirrors the SQLite files and is applied the same way, each
-file in its own transaction, under the writers' advisory lock so that concurrent ``migrate()``
+file in its own transaction, under the writers' exclusive advisory lock so that concurrent ``migrate()``
 calls from several processes apply each file once. A ``search_path`` in the URL
 (``?options=-csearch_path%3Dname``) keeps one MaaS instance per schema; locks are per schema.
 """
@@ -32,25 +47,31 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import logging
 import math
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
-from urllib.parse import quote, urlencode
 
 import psycopg
-from psycopg import errors as pg_errors
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.pq import TransactionStatus
-from psycopg_pool import ConnectionPool, PoolTimeout
+from psycopg_pool import ConnectionPool
 
 from maas_langchain.backends.migrations import AUDIT_BOUNDARY, Migration, applied_names, check_applied, load_migrations
-from maas_langchain.backends.sql import POSTGRES, SqlTx
+from maas_langchain.backends.postgres_cache import Listener, RegistryCache, registry_channel
+from maas_langchain.backends.postgres_chain import Hasher, Sequencer, sequence
+from maas_langchain.backends.postgres_errors import display_location, first_line, translate
+from maas_langchain.backends.postgres_tx import PgSession, PgTx, claim_key
+from maas_langchain.backends.sql import POSTGRES
 from maas_langchain.core.ports.state import StateBackend, StateTx
-from maas_langchain.errors import BackendUnavailableError, ConflictError, InvalidInputError, MaaSError
+from maas_langchain.errors import BackendUnavailableError, InvalidInputError, MaaSError
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["DURABILITY", "PostgresBackend", "display_location", "translate"]
 
@@ -64,63 +85,6 @@ _BOOKKEEPING = (
     "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
     "checksum TEXT NOT NULL, applied_at DOUBLE PRECISION NOT NULL)"
 )
-_LOST = ("08", "57P")  # SQLSTATE classes of a connection that is gone (08xxx, admin/crash shutdown)
-# A value PostgreSQL cannot take: too large for an index row or a limit (54xxx), a Python type
-# that maps to no operator for the column (42883, 42804, 42P18).
-_BAD_VALUE = ("54", "42883", "42804", "42P18")
-
-
-def display_location(conninfo: str) -> str:
-    """Return ``conninfo`` as a ``postgresql://`` URL without its password, for people and logs."""
-    params = {k: str(v) for k, v in conninfo_to_dict(conninfo).items() if v is not None and k != "password"}
-    user, host, port = params.pop("user", ""), params.pop("host", ""), params.pop("port", "")
-    dbname = params.pop("dbname", "")
-    if "/" in host or "," in host:  # a socket folder or several hosts: keep them as a parameter
-        params["host"], host = host, ""
-    netloc = (f"{quote(user)}@" if user else "") + host + (f":{port}" if port else "")
-    query = f"?{urlencode(sorted(params.items()))}" if params else ""
-    return f"postgresql://{netloc}/{quote(dbname)}{query}"
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
-
-
-def _connection_lost(exc: psycopg.Error) -> bool:
-    if isinstance(exc, psycopg.InterfaceError):
-        return True
-    return isinstance(exc, psycopg.OperationalError) and (exc.sqlstate is None or exc.sqlstate.startswith(_LOST))
-
-
-def translate(exc: psycopg.Error, where: str) -> MaaSError:
-    """Map a psycopg error onto the MaaS exception tree."""
-    detail = _first_line(exc)
-    if isinstance(exc, psycopg.IntegrityError):
-        return ConflictError(f"the change conflicts with stored data: {detail}")
-    if isinstance(exc, psycopg.DataError) or (exc.sqlstate or "").startswith(_BAD_VALUE):
-        return InvalidInputError(f"PostgreSQL cannot take a value: {detail}")
-    if isinstance(exc, psycopg.ProgrammingError) and exc.sqlstate is None:  # the driver could not adapt a value
-        return InvalidInputError(f"PostgreSQL cannot take a value: {detail}")
-    if isinstance(exc, (pg_errors.SerializationFailure, pg_errors.DeadlockDetected)):
-        return BackendUnavailableError(
-            f"the transaction on {where} collided with a concurrent one and was rolled back; retry", location=where
-        )
-    if isinstance(exc, pg_errors.LockNotAvailable):
-        return BackendUnavailableError(f"the database at {where} stayed locked by other writers; retry", location=where)
-    if isinstance(exc, PoolTimeout):
-        return BackendUnavailableError(
-            f"no connection to PostgreSQL at {where} became available ({detail}); check that the server is "
-            "running, then retry",
-            location=where,
-        )
-    if _connection_lost(exc):
-        return BackendUnavailableError(
-            f"the connection to PostgreSQL at {where} was lost ({detail}); the transaction was rolled back and "
-            "nothing was committed; retry",
-            location=where,
-        )
-    return BackendUnavailableError(f"the database at {where} failed: {detail}", location=where)
 
 
 def _lock_key(schema: str) -> int:
@@ -128,63 +92,9 @@ def _lock_key(schema: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-class _EventListener:
-    """A daemon thread that LISTENs on one schema's event channel on a connection of its own and
-    keeps the highest event sequence number notified, so waiters wake as soon as one commits."""
-
-    def __init__(self, dsn: str, channel: str) -> None:
-        self._dsn, self._channel = dsn, channel
-        self._cond = threading.Condition()
-        self._stop = threading.Event()
-        self.head = 0
-        self.live = False
-        self.pid = os.getpid()
-        threading.Thread(target=self._run, name="maas-postgres-listener", daemon=True).start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            with suppress(psycopg.Error, ValueError), psycopg.connect(self._dsn, autocommit=True) as conn:
-                conn.execute(f'LISTEN "{self._channel}"')
-                row = conn.execute("SELECT value FROM counters WHERE name = 'events'").fetchone()
-                self._saw(int(row[0]) if row else 0, live=True)
-                while not self._stop.is_set():
-                    for note in conn.notifies(timeout=0.5):
-                        self._saw(int(note.payload))
-            self._saw(0, live=False)
-            self._stop.wait(1.0)
-
-    def _saw(self, seq: int, *, live: bool | None = None) -> None:
-        with self._cond:
-            self.head = max(self.head, seq)
-            if live is not None:
-                self.live = live
-            self._cond.notify_all()
-
-    def wait(self, after_seq: int, timeout: float) -> bool:
-        """Wait until an event after ``after_seq`` is notified; False if not listening yet."""
-        with self._cond:
-            if not self.live:
-                return False
-            if self.head <= after_seq:
-                self._cond.wait(timeout)
-            return True
-
-    def stop(self) -> None:
-        """Let the thread end (within half a second)."""
-        self._stop.set()
-
-
-class _PgTx(SqlTx):
-    """:class:`SqlTx` plus the bookkeeping queries this backend needs."""
-
-    def schema_version(self) -> int:
-        return int(self._one("SELECT MAX(version) FROM schema_migrations")[0] or 0)
-
-
 class _ThreadState(threading.local):
     pid: int = 0
-    conn: Connection | None = None
-    write: bool = False
+    session: PgSession | None = None
 
 
 class PostgresBackend(StateBackend):
@@ -236,7 +146,7 @@ class PostgresBackend(StateBackend):
         try:
             given = conninfo_to_dict(conninfo)
         except psycopg.Error as exc:
-            raise InvalidInputError(f"not a PostgreSQL connection string: {_first_line(exc)}") from exc
+            raise InvalidInputError(f"not a PostgreSQL connection string: {first_line(exc)}") from exc
         defaults = {"connect_timeout": str(max(2, math.ceil(connect_timeout))), "application_name": "maas_langchain"}
         self._dsn = make_conninfo(conninfo, **{k: v for k, v in defaults.items() if k not in given})
         self.url = conninfo
@@ -245,9 +155,12 @@ class PostgresBackend(StateBackend):
         self.busy_timeout = busy_timeout
         self.pool_size = pool_size
         self.schema = "public"
-        self._key = 0
+        self._key = self._sequencer_key = 0
         self._dialects = (POSTGRES, POSTGRES)  # (read, write), bound to the schema by migrate()
-        self._listener: _EventListener | None = None
+        self._listener: Listener | None = None
+        self._cache = RegistryCache()
+        self._hasher: Hasher | None = None
+        self._sequencer: Sequencer | None = None
         self._local = _ThreadState()
         self._lock = threading.Lock()
         self._closed = False
@@ -263,7 +176,7 @@ class PostgresBackend(StateBackend):
             params = conninfo_to_dict(self._dsn)
             host = f"{params.get('host') or 'localhost'}:{params.get('port') or 5432}"
             raise BackendUnavailableError(
-                f"cannot connect to PostgreSQL at {host} ({self.location}): {_first_line(exc)}; check that the "
+                f"cannot connect to PostgreSQL at {host} ({self.location}): {first_line(exc)}; check that the "
                 "server is running and accepts connections, then retry",
                 location=self.location,
             ) from exc
@@ -291,39 +204,49 @@ class PostgresBackend(StateBackend):
     def _state(self) -> _ThreadState:
         local = self._local
         if local.pid != os.getpid():
-            local.pid, local.conn, local.write = os.getpid(), None, False
+            local.pid, local.session = os.getpid(), None
         return local
 
-    def _begin_statement(self, write: bool) -> str:
-        if not write:
-            return _BEGIN_READ
+    def _write_settings(self) -> list[str]:
+        """``set_config`` calls (transaction-local) run with a write transaction's locks."""
         wait_ms = max(1, round(self.busy_timeout * 1000))
-        sync = "SET LOCAL synchronous_commit = on; " if self.durability == "full" else ""
-        return (
-            f"BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = {wait_ms}; {sync}"
-            f"SELECT pg_advisory_xact_lock({self._key})"
+        sync = ["set_config('synchronous_commit', 'on', true)"] if self.durability == "full" else []
+        return [f"set_config('lock_timeout', '{wait_ms}', true)", *sync]
+
+    def _exclusive_begin(self) -> str:
+        settings = ", ".join(self._write_settings())
+        return f"BEGIN ISOLATION LEVEL READ COMMITTED; SELECT {settings}, pg_advisory_xact_lock({self._key})"
+
+    def _session(self, pool: ConnectionPool[Connection], write: bool) -> PgSession:
+        try:
+            conn = pool.getconn()
+        except psycopg.Error as exc:
+            raise translate(exc, self.location) from exc
+        return PgSession(
+            pool,
+            conn,
+            write=write,
+            settings=self._write_settings(),
+            schema=self.schema,
+            global_key=self._key,
+            channel=self._channel(),
+            retries=self.pool_size + 2,
+            cache=self._process_cache(),
+            hasher=self._hasher,
+            settle=None if write or self._hasher is None else self._settle,
         )
 
-    def _begin(self, pool: ConnectionPool[Connection], write: bool) -> Connection:
-        """Check out a connection and open a transaction on it, replacing dead pooled ones."""
-        statement = self._begin_statement(write)
-        attempts = self.pool_size + 2
-        for attempt in range(1, attempts + 1):
-            try:
-                conn = pool.getconn()
-            except psycopg.Error as exc:
-                raise translate(exc, self.location) from exc
-            try:
-                conn.execute(statement)
-                return conn
-            except psycopg.Error as exc:
-                retry = attempt < attempts and (
-                    conn.broken or isinstance(exc, (pg_errors.SerializationFailure, pg_errors.DeadlockDetected))
-                )
-                self._release(pool, conn)
-                if not retry:
-                    raise translate(exc, self.location) from exc
-        raise AssertionError("unreachable")
+    def _process_cache(self) -> RegistryCache:
+        """This process's registry cache, its listener started on first use (module docstring)."""
+        listener = self._listener
+        if listener is None or listener.pid != os.getpid():
+            with self._lock:
+                if self._listener is listener and not self._closed:
+                    if listener is not None:  # a forked child: the parent's cache is not kept fresh here
+                        self._cache = RegistryCache()
+                    self._listener = Listener(self._dsn, self._channel(), registry_channel(self.schema), self._cache)
+                    weakref.finalize(self, self._listener.stop)  # an instance dropped unclosed stops it too
+        return self._cache
 
     @staticmethod
     def _rollback(conn: Connection) -> None:
@@ -336,22 +259,23 @@ class PostgresBackend(StateBackend):
         with suppress(Exception):  # a closed pool closes the connection instead
             pool.putconn(conn)
 
-    def _commit(self, conn: Connection) -> None:
+    def _commit(self, session: PgSession) -> bool:
+        conn = session.conn
         if conn.info.transaction_status == TransactionStatus.INERROR:
             raise BackendUnavailableError(
                 f"a statement failed inside the transaction on {self.location}; it was rolled back; retry",
                 location=self.location,
             )
         try:
-            conn.execute("COMMIT")
+            return session.commit()
         except psycopg.Error as exc:
             if conn.broken:
                 raise BackendUnavailableError(
                     f"the connection to PostgreSQL at {self.location} was lost while committing "
-                    f"({_first_line(exc)}); the transaction may or may not have been applied; check, then retry",
+                    f"({first_line(exc)}); the transaction may or may not have been applied; check, then retry",
                     location=self.location,
                 ) from exc
-            raise translate(exc, self.location) from exc
+            raise
 
     # --- transactions -----------------------------------------------------------------
     @contextmanager
@@ -366,30 +290,31 @@ class PostgresBackend(StateBackend):
                 read transaction.
         """
         local = self._state()
-        if local.conn is not None:  # a nested call joins the transaction open on this thread
-            with self._joined(local, write) as tx:
+        if local.session is not None:  # a nested call joins the transaction open on this thread
+            with self._joined(local.session, write) as tx:
                 yield tx
             return
         pool = self._get_pool()
-        conn = self._begin(pool, write)
-        local.conn, local.write = conn, write
+        session = self._session(pool, write)
+        local.session = session
         try:
-            yield _PgTx(conn.cursor(), self._dialects[write])
-            self._commit(conn)
+            yield PgTx(session, self._dialects[write])
+            if self._commit(session):  # it left entries or events for a pass: this process's thread runs it
+                self._process_sequencer().poke()
         except (psycopg.Error, UnicodeEncodeError) as exc:
             raise self._translate(exc) from exc
         finally:
-            local.conn = None
-            self._release(pool, conn)
+            local.session = None
+            if write:
+                session.forget_touched()
+            self._release(pool, session.conn)
 
     @contextmanager
-    def _joined(self, local: _ThreadState, write: bool) -> Iterator[StateTx]:
-        conn = local.conn
-        assert conn is not None
-        if write and not local.write:
+    def _joined(self, session: PgSession, write: bool) -> Iterator[StateTx]:
+        if write and not session.write:
             raise InvalidInputError("a write transaction cannot be opened inside a read transaction")
         try:
-            yield _PgTx(conn.cursor(), self._dialects[local.write])
+            yield PgTx(session, self._dialects[session.write])
         except (psycopg.Error, UnicodeEncodeError) as exc:
             raise self._translate(exc) from exc
 
@@ -401,7 +326,7 @@ class PostgresBackend(StateBackend):
     def _run(self, conn: Connection, step: Callable[[], object]) -> None:
         """Run ``step`` in one transaction on ``conn`` holding the writers' lock."""
         try:
-            conn.execute(self._begin_statement(True))
+            conn.execute(self._exclusive_begin())
             step()
             conn.execute("COMMIT")
         except BaseException as exc:
@@ -452,6 +377,7 @@ class PostgresBackend(StateBackend):
                 location=self.location,
             )
         self.schema, self._key = str(row[0]), _lock_key(str(row[0]))
+        self._sequencer_key = claim_key(self.schema, "audit", "sequencer")
         notify = f"SELECT pg_notify('{self._channel()}', ?)"
         write = dataclasses.replace(POSTGRES, notify_sql=notify, _cache={})
         # Read transactions are READ ONLY, where FOR UPDATE is an error; a snapshot needs no lock.
@@ -460,20 +386,78 @@ class PostgresBackend(StateBackend):
     def _channel(self) -> str:
         return f"maas_events_{_lock_key(self.schema) & 0xFFFFFFFFFFFF:012x}"
 
+    def bind_audit_hasher(self, hasher: Hasher) -> None:
+        """Let write transactions leave their audit entries pending for a sequencing pass, which
+        chains them with ``hasher`` (the runtime's keyed chain hash). The first binding also runs
+        a pass, for entries a process that died after its commit left behind; a server that
+        cannot be reached now is no error here (the next pass does it)."""
+        first, self._hasher = self._hasher is None, hasher
+        if first:
+            try:
+                self.sequence_pending()
+            except MaaSError as exc:
+                logger.warning("no sequencing pass on %s at open: %s", self.location, exc.message)
+
+    def sequence_pending(self) -> int:
+        """Run one sequencing pass now (``postgres_chain.py``); return how many entries it chained."""
+        pool = self._get_pool()
+        try:
+            conn = pool.getconn()
+        except psycopg.Error as exc:
+            raise translate(exc, self.location) from exc
+        try:
+            return sequence(conn, **self._pass_options())
+        except psycopg.Error as exc:
+            raise translate(exc, self.location) from exc
+        finally:
+            self._release(pool, conn)
+
+    def _pass_options(self) -> dict[str, Any]:
+        settings = "".join(f"{s}, " for s in self._write_settings())
+        return {
+            "lock_key": self._sequencer_key,
+            "channel": self._channel(),
+            "hasher": self._hasher,
+            "settings": settings,
+        }
+
+    def _process_sequencer(self) -> Sequencer:
+        """This process's sequencing thread (``postgres_chain.py``), started on first use."""
+        found = self._sequencer
+        if found is None or found.pid != os.getpid():
+            with self._lock:
+                if self._sequencer is found:
+                    self._sequencer = found = Sequencer(self.sequence_pending)
+                    weakref.finalize(self, found.stop)
+        assert found is not None
+        return found
+
+    def _settle(self, conn: Connection) -> None:
+        """Before a read of the audit log or the stream: a pass on ``conn`` if this process owes one."""
+        found = self._sequencer
+        if found is not None and found.pid == os.getpid() and found.behind():
+            try:
+                found.settle(lambda: sequence(conn, **self._pass_options()))
+            except psycopg.Error as exc:  # the read goes on; the entries wait for the next pass
+                self._rollback(conn)
+                logger.warning("a sequencing pass before a read on %s failed (%s)", self.location, first_line(exc))
+
+    def registry_cache_live(self) -> bool:
+        """True while this process's registry cache may serve reads (its listener is connected)."""
+        return self._cache.usable()
+
     def wait_for_events(self, after_seq: int, timeout: float) -> None:
         """Block until an event after ``after_seq`` is committed (LISTEN/NOTIFY), or ``timeout``."""
+        if not self._closed:
+            self._process_cache()
         listener = self._listener
-        if not self._closed and (listener is None or listener.pid != os.getpid()):
-            with self._lock:
-                if self._listener is listener:
-                    self._listener = listener = _EventListener(self._dsn, self._channel())
         if listener is None or self._closed or not listener.wait(after_seq, timeout):
             super().wait_for_events(after_seq, timeout)
 
     def schema_version(self) -> int:
         """Highest applied migration."""
         with self.transaction(write=False) as tx:
-            assert isinstance(tx, _PgTx)
+            assert isinstance(tx, PgTx)
             return tx.schema_version()
 
     def info(self) -> dict[str, Any]:
@@ -489,12 +473,18 @@ class PostgresBackend(StateBackend):
 
     def close(self) -> None:
         """Close the connection pool. Idempotent."""
+        sequencer = self._sequencer
+        if not self._closed and sequencer is not None and sequencer.pid == os.getpid() and sequencer.behind():
+            with suppress(MaaSError):  # chain what this process committed before the pool goes
+                self.sequence_pending()
         with self._lock:
             if self._closed:
                 return
             self._closed = True
         if self._listener is not None:
             self._listener.stop()
+        if sequencer is not None and sequencer.pid == os.getpid():
+            sequencer.stop()
         if self._pid == os.getpid():
             with suppress(Exception):
                 self._pool.close(timeout=5.0)

@@ -55,6 +55,20 @@ _S_COLUMNS = ", ".join(f"s.{c.strip()}" for c in SHARE_COLUMNS.split(",")) + ", 
 _SHARES_JOIN = "shared_memories s LEFT JOIN memories m ON m.memory_id = s.memory_id AND m.status = 'active'"
 
 
+_INSERT_SHARE = f"INSERT INTO shared_memories ({SHARE_COLUMNS.removesuffix(', seq')}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq"
+# PostgreSQL: the upsert and the pool's count in one statement (xmax = 0: the row was inserted).
+_PG_UPSERT_SHARE = (
+    "WITH up AS ("
+    + _INSERT_SHARE.removesuffix(" RETURNING seq")
+    + " ON CONFLICT (pool_id, memory_id) DO UPDATE SET seq = DEFAULT, author_id = excluded.author_id, "
+    "scope_level = excluded.scope_level, owner_id = excluded.owner_id, project_id = excluded.project_id, "
+    "team_id = excluded.team_id, shared_at = excluded.shared_at, metadata = excluded.metadata "
+    "RETURNING seq, xmax = 0 AS inserted), "
+    "counted AS (UPDATE pools SET share_count = share_count + 1 WHERE pool_id = ? "
+    "AND EXISTS (SELECT 1 FROM up WHERE inserted)) SELECT seq FROM up"
+)
+
+
 @dataclass(frozen=True)
 class Dialect:
     """How one SQL engine spells the few things that differ."""
@@ -240,11 +254,15 @@ class SqlTx(SqlMemoryOps, SqlKVOps, SqlThreadOps, SqlKeyOps, SqlEntityOps, SqlId
         return None if row is None else share_from_row(row)
 
     def upsert_share(self, share: SharedMemory) -> SharedMemory:
-        self.delete_share(share.pool_id, share.memory_id)
-        self._exec("UPDATE pools SET share_count = share_count + 1 WHERE pool_id = ?", (share.pool_id,))
+        tail: tuple[str, ...] = ()
+        if self._d.name == "postgres":  # one round trip: a re-share takes a new seq (the newest)
+            sql, tail = _PG_UPSERT_SHARE, (share.pool_id,)
+        else:
+            self.delete_share(share.pool_id, share.memory_id)
+            self._exec("UPDATE pools SET share_count = share_count + 1 WHERE pool_id = ?", (share.pool_id,))
+            sql = _INSERT_SHARE
         row = self._one(
-            f"INSERT INTO shared_memories ({SHARE_COLUMNS.removesuffix(', seq')}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "RETURNING seq",
+            sql,
             (
                 share.pool_id,
                 share.memory_id,
@@ -255,6 +273,7 @@ class SqlTx(SqlMemoryOps, SqlKVOps, SqlThreadOps, SqlKeyOps, SqlEntityOps, SqlId
                 share.team_id,
                 share.shared_at,
                 dump(share.metadata),
+                *tail,
             ),
         )
         return SharedMemory(**{**share.__dict__, "seq": int(row[0])})
@@ -303,8 +322,14 @@ class SqlTx(SqlMemoryOps, SqlKVOps, SqlThreadOps, SqlKeyOps, SqlEntityOps, SqlId
         return None if row is None else handoff_from_row(row)
 
     def insert_handoff(self, handoff: Handoff) -> None:
-        marks = ", ".join("?" * 12)
-        self._exec(f"INSERT INTO handoffs ({HANDOFF_COLUMNS}) VALUES ({marks})", handoff_params(handoff))
+        insert = f"INSERT INTO handoffs ({HANDOFF_COLUMNS}) VALUES ({', '.join('?' * 12)})"
+        if self._d.name == "postgres":  # one round trip: the count moves in the same statement
+            self._exec(
+                f"WITH ins AS ({insert}) UPDATE counters SET value = value + 1 WHERE name = 'handoffs'",
+                handoff_params(handoff),
+            )
+            return
+        self._exec(insert, handoff_params(handoff))
         self._bump("handoffs", 1)
 
     def transition_handoff(self, handoff_id: str, expected: Iterable[HandoffStatus], new: Handoff) -> bool:

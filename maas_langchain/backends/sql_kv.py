@@ -178,8 +178,8 @@ class SqlKVOps(SqlCursorOps):
         if len(puts) == 1 and (one := puts[0]).value is not None and not one.vectors and one.ns in known:
             # the common case, kept short: one put into a namespace whose id is known
             row = _upsert_row(one, known[one.ns], now)
-            if self._d.name == "postgres":  # one round trip: the upsert rides in a data-modifying CTE
-                found = self._cur.execute(self._d.sql(f"WITH up AS ({_UPSERT}) {_BUMP}"), (*row, *bump)).fetchone()
+            if self._d.name == "postgres":  # one round trip (with BEGIN): the upsert rides in a data-modifying CTE
+                found = self._one(f"WITH up AS ({_UPSERT}) {_BUMP}", (*row, *bump))
             else:
                 self._cur.execute(_UPSERT, row)
                 found = self._cur.execute(_BUMP, bump).fetchone()

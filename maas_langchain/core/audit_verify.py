@@ -16,10 +16,10 @@ import hmac
 from dataclasses import dataclass, field
 from typing import Any
 
-from maas_langchain.core.audit_chain import GENESIS_HASH, AnchorLine, AuditAnchor, AuditKey, chain_hash, seal_mac
+from maas_langchain.core.audit_chain import GENESIS_HASH, AnchorLine, AuditAnchor, AuditKey, seal_mac
 from maas_langchain.core.ports.state import AuditQuery, StateTx
 from maas_langchain.core.records import AuditEvent
-from maas_langchain.core.runtime import AuditEntry, Runtime
+from maas_langchain.core.runtime import Runtime, entry_hash
 
 __all__ = ["ChainReport", "boundary_hash", "open_chain", "verify"]
 
@@ -76,11 +76,7 @@ class _Walk:
     keyed_ok: int = 0
 
 
-def _entry_hash(event: AuditEvent, secret: bytes | None) -> str:
-    body = AuditEntry(
-        event.event_type, event.action, event.actor, event.target, event.outcome, event.reason, event.details
-    ).body()
-    return chain_hash(event.prev_hash, event.seq, event.timestamp, body, secret)
+_entry_hash = entry_hash
 
 
 def _page(tx: StateTx, after: int) -> list[AuditEvent]:

@@ -125,12 +125,16 @@ class ExtractionWorker:
             self.kick()
 
     def queued(self, count: int) -> None:
-        """After the remember committed: wake the worker for ``count`` new jobs."""
+        """After the remember committed: wake the worker for ``count`` new jobs. Never raises: the
+        jobs are durable, so a worker that cannot start now finds them at the next wake or open."""
         if count <= 0:
             return
         with self._lock:
             self._local += count
-        self.kick()
+        try:
+            self.kick()
+        except Exception as exc:  # e.g. no thread can be started; the commit stands
+            _log.warning("extraction worker not woken after a commit (%d jobs stay queued): %r", count, exc)
 
     # --- running ------------------------------------------------------------------------
     def kick(self) -> None:

@@ -66,6 +66,8 @@ __all__ = ["HandoffManager", "HandoffSweeper", "cancel_open_handoffs", "finish"]
 
 _HANDOFF = AuditEventType.HANDOFF
 _OPEN = (HandoffStatus.PENDING, HandoffStatus.ACCEPTED)
+# What an initiation contends on: the per-target and total handoff counts it checks.
+_INITIATIONS = ("handoffs", "initiate")
 _TERMINAL = (HandoffStatus.COMPLETED, HandoffStatus.REJECTED, HandoffStatus.EXPIRED, HandoffStatus.CANCELLED)
 _ACTION = {
     HandoffStatus.COMPLETED: "complete",
@@ -179,6 +181,7 @@ class HandoffManager:
         ttl = check_ttl(ttl_seconds, lim.default_handoff_ttl_seconds, lim.max_handoff_ttl_seconds)
 
         def op(tx: StateTx) -> str:
+            tx.claim(_INITIATIONS)  # initiations queue among themselves, not behind other writers
             require_handoff_initiation(load_actor(tx, src), load_agent(tx, dst))
             if ctx.thread_id is not None:  # only a thread's owner may hand it off
                 require_thread_owner(tx, src, ctx.thread_id)
@@ -237,6 +240,7 @@ class HandoffManager:
         hkey, akey = check_id(handoff_id, "handoff_id"), check_id(agent_id, "agent_id")
 
         def op(tx: StateTx) -> bool:
+            tx.claim(("handoff", hkey))  # a compare-and-set on this row; other handoffs run in parallel
             handoff = self._load(tx, hkey)
             require_handoff_party(handoff, load_actor(tx, akey), role, action)
             now = self._rt.clock()
@@ -408,6 +412,7 @@ class HandoffManager:
         hkey, akey = check_id(handoff_id, "handoff_id"), check_id(agent_id, "agent_id")
 
         def op(tx: StateTx) -> list[SharedMemory]:
+            tx.claim()  # a read that writes only its audit entry: it contends on nothing
             handoff = self._load(tx, hkey)
             reader, source = load_actor(tx, akey), load_agent(tx, handoff.source_agent_id)
             listed = tx.shares_by_memory_ids(handoff.context.relevant_memories)

@@ -130,12 +130,16 @@ def string_equalities(flt: Mapping[str, Any] | None) -> tuple[tuple[str, str], .
     """The parts of a filter that say "top-level field equals this string" (``{"tag": "red"}``
     or ``{"tag": {"$eq": "red"}}``), for a backend to apply first; fields of letters, digits
     and ``_`` only. What a backend does with them never changes the result: every row is
-    still checked with :func:`matches_filter`."""
+    still checked with :func:`matches_filter`.
+
+    A string holding NUL is left to that check: PostgreSQL text cannot carry it (the query
+    would fail) and SQLite's JSON functions compare it wrongly (a stored match is missed),
+    while a stored value may hold one (JSON escapes it as ``\\u0000``)."""
     found = []
     for field, wanted in (flt or {}).items():
         if isinstance(wanted, dict) and len(wanted) == 1 and "$eq" in wanted:
             wanted = wanted["$eq"]
-        if type(wanted) is str and isinstance(field, str) and _FIELD.fullmatch(field):
+        if type(wanted) is str and "\x00" not in wanted and isinstance(field, str) and _FIELD.fullmatch(field):
             found.append((field, wanted))
     return tuple(found)
 

@@ -161,9 +161,10 @@ class MemoryService:
         floor: Mapping[str, str] | None = None,
         duplicate: bool = False,
     ) -> Memory:
-        """Store one memory and index it; return the stored record (redacted). The same content
-        again, at the same scope, session, author and category, returns the memory already
-        stored unless ``duplicate`` (:mod:`~maas_langchain.core.memory_dedup`).
+        """Store one memory and index it; return the stored record (redacted). Once it is stored, an
+        index failure is healed later, never raised (:mod:`~maas_langchain.core.memory_index`). The
+        same content again, at the same scope, session, author and category, returns the memory
+        already stored unless ``duplicate`` (:mod:`~maas_langchain.core.memory_dedup`).
 
         Without ``as_agent`` the call is the trusted orchestrator's. With it, the agent is the
         author, needs MEMORY_WRITE, and ``scope`` (default: its own, or ``floor``) must be allowed
@@ -213,7 +214,7 @@ class MemoryService:
             actor=prepared[0].memory.author_id,
             target=prepared[0].memory.session_id,
         )
-        self._index_now(collection, [m.memory_id for m in stored] + ([supersedes] if supersedes else []))
+        self.sync.settle(collection, [m.memory_id for m in stored] + ([supersedes] if supersedes else []))
         if self.extraction is not None:
             self.extraction.queued(sum(1 for m in stored if m.memory_id in new_ids and self.extraction.wants(m)))
         return [self._public(m) for m in stored]
@@ -318,11 +319,7 @@ class MemoryService:
     def index_changed(self, memory_ids: Sequence[str]) -> None:
         """Push status changes made elsewhere to an open index (else the next open syncs them)."""
         if self._collection is not None:
-            self._index_now(self._collection, memory_ids)
-
-    def _index_now(self, collection: str, memory_ids: Sequence[str]) -> None:
-        rows = self._rt.read(lambda tx: tx.get_memories(memory_ids))
-        self.sync.apply(collection, rows)
+            self.sync.settle(self._collection, memory_ids)
 
     # --- status changes ---------------------------------------------------------------
     @audit_refusals(_OP, "forget", "actor_id")
@@ -349,7 +346,7 @@ class MemoryService:
 
         changed = self._rt.write(op, event_type=_OP, action="forget", actor=actor_id, target=key)
         if changed and self._collection is not None:
-            self._index_now(self._collection, [key])
+            self.sync.settle(self._collection, [key])
         return changed
 
     # --- access -----------------------------------------------------------------------
@@ -481,6 +478,7 @@ class MemoryService:
             plan = self._rt.read(lambda tx: self._plans.plan(tx, flt, self._cache, self.exact_limit))
             if plan.ids is not None:
                 return [i for i, _ in plan.nearest(qvec, fetch)]
+        self.sync.catch_up(collection)  # rows a failed post-commit index write left out
         # A wide scope (an org, a supervisor over most of the store): an unfiltered search is
         # ~4 ms where a filter matching most rows costs hundreds at 100k; keep its hits if
         # enough of them are in scope, else fall back to the filtered search (never starved).

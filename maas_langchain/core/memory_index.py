@@ -3,8 +3,18 @@
 Every memory row carries a ``dirty`` flag, set in the same transaction as any change that the
 index must learn about (a new active memory; a status change). After the commit the service
 tells the index and clears the flag. A crash in between leaves the flag set, and the next
-``open()`` (or the next write) finishes the job from the vector stored in the row — no
-re-embedding. ``maas reindex`` marks everything dirty and rebuilds the collection.
+``open()`` finishes the job from the vector stored in the row — no re-embedding. ``maas
+reindex`` marks everything dirty and rebuilds the collection.
+
+The commit is the acknowledgement: a write whose index step fails *after* the commit still
+returns its result (:meth:`IndexSync.settle` never raises), since raising a retryable error for
+a stored memory makes a retrying client store it twice. The failure is logged, counted
+(:meth:`IndexSync.health`, shown by ``MaaS.status()``) and the rows stay dirty; this process
+then catches up at its next write and before its next recall that asks the index
+(:meth:`IndexSync.catch_up`), and any process at its next open. Until then a recall still finds
+them by exact search over the stored vectors in scopes of at most ``exact_limit`` memories and by
+full text, and never returns a memory the store says is no longer current (every index hit is
+re-checked in SQL), so a failed index *deletion* cannot resurface a forgotten memory.
 
 Example:
     >>> collection_name("all-MiniLM-L6-v2", 384, instance="3f2a9c")
@@ -13,8 +23,10 @@ Example:
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -33,6 +45,7 @@ __all__ = ["EmbeddingSpec", "IndexSync", "collection_name", "scope_where"]
 SETTING = "memory_embedding"
 INSTANCE = "instance_id"
 _BATCH = 1_000
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -105,6 +118,13 @@ class IndexSync:
         self._factory = None if isinstance(index, VectorIndex) else index
         self._hierarchy = hierarchy
         self._lock = threading.Lock()
+        self._state = threading.Lock()
+        self._behind = False  # this process left committed rows out of the index
+        self._failures = 0  # post-commit index steps that failed since open
+        self._last_error: str | None = None
+        self._next_try = 0.0
+        self.retry_interval = 1.0
+        """Seconds a recall waits after a failed catch-up before trying again (writes always try)."""
 
     @property
     def index(self) -> VectorIndex:
@@ -186,6 +206,56 @@ class IndexSync:
         ids = [r.memory.memory_id for r in rows]
         with self._rt.backend.transaction(write=True) as tx:
             tx.mark_indexed(ids)
+
+    def settle(self, collection: str, memory_ids: Sequence[str]) -> bool:
+        """After a commit: push the rows of ``memory_ids`` (and, if an earlier attempt failed, every
+        dirty row) to the index. Never raises: the write is durable, so a failure here is logged,
+        counted and left to heal (the rows stay dirty). Returns True when the index is in step."""
+        try:
+            self.apply(collection, self._rt.read(lambda tx: tx.get_memories(memory_ids)))
+        except Exception as exc:  # whatever failed, the commit stands
+            self._deferred(exc, f"{len(memory_ids)} committed memories are not in the index yet")
+            return False
+        return self.catch_up(collection, force=True)
+
+    def catch_up(self, collection: str, *, force: bool = False) -> bool:
+        """If this process left committed rows out of the index, push every dirty row now (at
+        most once per :attr:`retry_interval` unless ``force``). Never raises; True when in step."""
+        with self._state:
+            if not self._behind:
+                return True
+            if not force and time.monotonic() < self._next_try:
+                return False
+            seen = self._failures
+        try:
+            done = self.sync(collection)
+        except Exception as exc:  # a recall goes on with the index as it is
+            self._deferred(exc, "the index is still behind the store")
+            return False
+        with self._state:
+            if self._failures == seen:  # no failure meanwhile left other rows behind
+                self._behind = False
+        _log.info("memory index caught up with the store (%d rows)", done)
+        return True
+
+    def health(self) -> dict[str, object]:
+        """This process's post-commit index failures: ``index_deferred`` (count since open),
+        ``index_last_error`` and ``index_catching_up`` (rows it left behind are still dirty)."""
+        with self._state:
+            return {
+                "index_deferred": self._failures,
+                "index_last_error": self._last_error,
+                "index_catching_up": self._behind,
+            }
+
+    def _deferred(self, exc: Exception, what: str) -> None:
+        text = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+        with self._state:
+            self._behind = True
+            self._failures += 1
+            self._last_error = text[:500]
+            self._next_try = time.monotonic() + self.retry_interval
+        _log.warning("memory index write failed after the commit (%s; healed later): %s", what, text)
 
     def rebuild(self, collection: str, progress: Callable[[int], None] | None = None) -> int:
         """Drop and refill the collection from the stored vectors; return rows examined."""

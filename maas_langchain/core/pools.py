@@ -326,6 +326,7 @@ class PoolRegistry:
         meta = check_json(metadata, "metadata", self._rt.limits.max_metadata_bytes)
 
         def op(tx: StateTx) -> bool:
+            tx.claim(("pool", pkey))  # shares of other pools proceed in parallel (PostgreSQL)
             pool = load_pool(tx, pkey)
             author = load_actor(tx, akey)
             record = tx.get_memories([mem])
@@ -413,6 +414,7 @@ class PoolRegistry:
         start = check_offset(offset)
 
         def op(tx: StateTx) -> list[SharedMemory]:
+            tx.claim()  # a read that writes only its audit entry: it contends on nothing
             load_pool(tx, pkey)
             found = tx.query_shares(pkey, reader_audience(tx, load_actor(tx, akey), pkey, top), page, start)
             others = sorted({m.author_id for m in found if m.author_id != akey})

@@ -35,6 +35,7 @@ __all__ = [
     "audit_refusals",
     "chain_hash",
     "default_runtime",
+    "entry_hash",
     "set_default_factory",
 ]
 
@@ -85,6 +86,14 @@ class AuditEntry:
         }
 
 
+def entry_hash(event: AuditEvent, secret: bytes | None) -> str:
+    """The chain hash of a complete entry (its fields, ``seq``, ``timestamp`` and ``prev_hash``)."""
+    body = AuditEntry(
+        event.event_type, event.action, event.actor, event.target, event.outcome, event.reason, event.details
+    ).body()
+    return chain_hash(event.prev_hash, event.seq, event.timestamp, body, secret)
+
+
 class Runtime:
     """Shared plumbing of the services of one MaaS instance.
 
@@ -118,6 +127,9 @@ class Runtime:
         self.raise_on_denial = raise_on_denial
         self.audit_key = _chain_key(backend, audit_key)
         self.audit_anchors = audit_anchors
+        secret = self.audit_key.secret
+        if self.audit_key.refusal is None:
+            backend.bind_audit_hasher(lambda event: entry_hash(event, secret))
 
     def record(self, tx: StateTx, entry: AuditEntry) -> None:
         """Append ``entry`` to the hash chain inside ``tx``.
@@ -130,11 +142,11 @@ class Runtime:
         key = self.audit_key
         if key.refusal is not None:
             raise AuditKeyError(key.refusal, key_id=key.id)
-        seq, prev = tx.lock_audit_head()
-        now = self.clock()
-        body = entry.body()
-        tx.append_audit(
-            AuditEvent(
+        body, secret, clock = entry.body(), key.secret, self.clock
+
+        def build(seq: int, prev: str) -> AuditEvent:
+            now = clock()  # taken under the chain's lock, so timestamps follow the chain
+            return AuditEvent(
                 seq=seq + 1,
                 timestamp=now,
                 event_type=entry.event_type,
@@ -145,9 +157,10 @@ class Runtime:
                 reason=entry.reason,
                 details=entry.details,
                 prev_hash=prev,
-                hash=chain_hash(prev, seq + 1, now, body, key.secret),
+                hash=chain_hash(prev, seq + 1, now, body, secret),
             )
-        )
+
+        tx.chain_audit(build)
 
     def emit(self, tx: StateTx, kind: EventKind, pool_id: str | None = None, **data: Any) -> None:
         """Append an event of ``kind`` to the stream inside ``tx`` (``None`` values dropped)."""

@@ -3,8 +3,8 @@
 /** What {@link MaaSError}'s constructor takes. */
 export interface MaaSErrorInit {
   /** A stable code: the server's (`invalid_input`, `permission_denied`, `not_found`, `conflict`,
-   * `rate_limited`, `backend_unavailable`...) or the client's own (`network_error`, `timeout`,
-   * `invalid_response`, `http_error`, `configuration`). */
+   * `rate_limited`, `backend_unavailable`, `storage_corrupted`...) or the client's own
+   * (`network_error`, `timeout`, `invalid_response`, `http_error`, `configuration`). */
   code: string;
   /** One sentence for a person. */
   message: string;

@@ -2766,7 +2766,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description backend_unavailable: retryable */
+            /** @description internal_error (a bug) or storage_corrupted (a damaged database): not retryable */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description backend_unavailable: retryable (a full disk once space is freed) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2883,7 +2892,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description backend_unavailable: retryable */
+            /** @description internal_error (a bug) or storage_corrupted (a damaged database): not retryable */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description backend_unavailable: retryable (a full disk once space is freed) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2996,7 +3014,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description backend_unavailable: retryable */
+            /** @description internal_error (a bug) or storage_corrupted (a damaged database): not retryable */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description backend_unavailable: retryable (a full disk once space is freed) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3110,7 +3137,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description backend_unavailable: retryable */
+            /** @description internal_error (a bug) or storage_corrupted (a damaged database): not retryable */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description backend_unavailable: retryable (a full disk once space is freed) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3220,7 +3256,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description backend_unavailable: retryable */
+            /** @description internal_error (a bug) or storage_corrupted (a damaged database): not retryable */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description backend_unavailable: retryable (a full disk once space is freed) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3344,7 +3389,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description backend_unavailable: retryable */
+            /** @description internal_error (a bug) or storage_corrupted (a damaged database): not retryable */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description backend_unavailable: retryable (a full disk once space is freed) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3463,7 +3517,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description backend_unavailable: retryable */
+            /** @description internal_error (a bug) or storage_corrupted (a damaged database): not retryable */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description backend_unavailable: retryable (a full disk once space is freed) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3580,7 +3643,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description backend_unavailable: retryable */
+            /** @description internal_error (a bug) or storage_corrupted (a damaged database): not retryable */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description backend_unavailable: retryable (a full disk once space is freed) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3693,7 +3765,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description backend_unavailable: retryable */
+            /** @description internal_error (a bug) or storage_corrupted (a damaged database): not retryable */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description backend_unavailable: retryable (a full disk once space is freed) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3806,7 +3887,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description backend_unavailable: retryable */
+            /** @description internal_error (a bug) or storage_corrupted (a damaged database): not retryable */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description backend_unavailable: retryable (a full disk once space is freed) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3926,7 +4016,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description backend_unavailable: retryable */
+            /** @description internal_error (a bug) or storage_corrupted (a damaged database): not retryable */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description backend_unavailable: retryable (a full disk once space is freed) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4046,7 +4145,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description backend_unavailable: retryable */
+            /** @description internal_error (a bug) or storage_corrupted (a damaged database): not retryable */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description backend_unavailable: retryable (a full disk once space is freed) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4166,7 +4274,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description backend_unavailable: retryable */
+            /** @description internal_error (a bug) or storage_corrupted (a damaged database): not retryable */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description backend_unavailable: retryable (a full disk once space is freed) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4286,7 +4403,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description backend_unavailable: retryable */
+            /** @description internal_error (a bug) or storage_corrupted (a damaged database): not retryable */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description backend_unavailable: retryable (a full disk once space is freed) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4399,7 +4525,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description backend_unavailable: retryable */
+            /** @description internal_error (a bug) or storage_corrupted (a damaged database): not retryable */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description backend_unavailable: retryable (a full disk once space is freed) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4513,7 +4648,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description backend_unavailable: retryable */
+            /** @description internal_error (a bug) or storage_corrupted (a damaged database): not retryable */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description backend_unavailable: retryable (a full disk once space is freed) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4627,7 +4771,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description backend_unavailable: retryable */
+            /** @description internal_error (a bug) or storage_corrupted (a damaged database): not retryable */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description backend_unavailable: retryable (a full disk once space is freed) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4741,7 +4894,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description backend_unavailable: retryable */
+            /** @description internal_error (a bug) or storage_corrupted (a damaged database): not retryable */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description backend_unavailable: retryable (a full disk once space is freed) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4851,7 +5013,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description backend_unavailable: retryable */
+            /** @description internal_error (a bug) or storage_corrupted (a damaged database): not retryable */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description backend_unavailable: retryable (a full disk once space is freed) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4968,7 +5139,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description backend_unavailable: retryable */
+            /** @description internal_error (a bug) or storage_corrupted (a damaged database): not retryable */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description backend_unavailable: retryable (a full disk once space is freed) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5082,7 +5262,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description backend_unavailable: retryable */
+            /** @description internal_error (a bug) or storage_corrupted (a damaged database): not retryable */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description backend_unavailable: retryable (a full disk once space is freed) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5196,7 +5385,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description backend_unavailable: retryable */
+            /** @description internal_error (a bug) or storage_corrupted (a damaged database): not retryable */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description backend_unavailable: retryable (a full disk once space is freed) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5310,7 +5508,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description backend_unavailable: retryable */
+            /** @description internal_error (a bug) or storage_corrupted (a damaged database): not retryable */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description backend_unavailable: retryable (a full disk once space is freed) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5423,7 +5630,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description backend_unavailable: retryable */
+            /** @description internal_error (a bug) or storage_corrupted (a damaged database): not retryable */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description backend_unavailable: retryable (a full disk once space is freed) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5539,7 +5755,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description backend_unavailable: retryable */
+            /** @description internal_error (a bug) or storage_corrupted (a damaged database): not retryable */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description backend_unavailable: retryable (a full disk once space is freed) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5652,7 +5877,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description backend_unavailable: retryable */
+            /** @description internal_error (a bug) or storage_corrupted (a damaged database): not retryable */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description backend_unavailable: retryable (a full disk once space is freed) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5762,7 +5996,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description backend_unavailable: retryable */
+            /** @description internal_error (a bug) or storage_corrupted (a damaged database): not retryable */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description backend_unavailable: retryable (a full disk once space is freed) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5872,7 +6115,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description backend_unavailable: retryable */
+            /** @description internal_error (a bug) or storage_corrupted (a damaged database): not retryable */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description backend_unavailable: retryable (a full disk once space is freed) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5989,7 +6241,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description backend_unavailable: retryable */
+            /** @description internal_error (a bug) or storage_corrupted (a damaged database): not retryable */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description backend_unavailable: retryable (a full disk once space is freed) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6102,7 +6363,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description backend_unavailable: retryable */
+            /** @description internal_error (a bug) or storage_corrupted (a damaged database): not retryable */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description backend_unavailable: retryable (a full disk once space is freed) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6222,7 +6492,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description backend_unavailable: retryable */
+            /** @description internal_error (a bug) or storage_corrupted (a damaged database): not retryable */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description backend_unavailable: retryable (a full disk once space is freed) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6340,7 +6619,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description backend_unavailable: retryable */
+            /** @description internal_error (a bug) or storage_corrupted (a damaged database): not retryable */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description backend_unavailable: retryable (a full disk once space is freed) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6460,7 +6748,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description backend_unavailable: retryable */
+            /** @description internal_error (a bug) or storage_corrupted (a damaged database): not retryable */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description backend_unavailable: retryable (a full disk once space is freed) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6580,7 +6877,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description backend_unavailable: retryable */
+            /** @description internal_error (a bug) or storage_corrupted (a damaged database): not retryable */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description backend_unavailable: retryable (a full disk once space is freed) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6694,7 +7000,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description backend_unavailable: retryable */
+            /** @description internal_error (a bug) or storage_corrupted (a damaged database): not retryable */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description backend_unavailable: retryable (a full disk once space is freed) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6811,7 +7126,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description backend_unavailable: retryable */
+            /** @description internal_error (a bug) or storage_corrupted (a damaged database): not retryable */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description backend_unavailable: retryable (a full disk once space is freed) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6928,7 +7252,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description backend_unavailable: retryable */
+            /** @description internal_error (a bug) or storage_corrupted (a damaged database): not retryable */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description backend_unavailable: retryable (a full disk once space is freed) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7041,7 +7374,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description backend_unavailable: retryable */
+            /** @description internal_error (a bug) or storage_corrupted (a damaged database): not retryable */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description backend_unavailable: retryable (a full disk once space is freed) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7157,7 +7499,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description backend_unavailable: retryable */
+            /** @description internal_error (a bug) or storage_corrupted (a damaged database): not retryable */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description backend_unavailable: retryable (a full disk once space is freed) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7274,7 +7625,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description backend_unavailable: retryable */
+            /** @description internal_error (a bug) or storage_corrupted (a damaged database): not retryable */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description backend_unavailable: retryable (a full disk once space is freed) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7391,7 +7751,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description backend_unavailable: retryable */
+            /** @description internal_error (a bug) or storage_corrupted (a damaged database): not retryable */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description backend_unavailable: retryable (a full disk once space is freed) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7511,7 +7880,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description backend_unavailable: retryable */
+            /** @description internal_error (a bug) or storage_corrupted (a damaged database): not retryable */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description backend_unavailable: retryable (a full disk once space is freed) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7631,7 +8009,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description backend_unavailable: retryable */
+            /** @description internal_error (a bug) or storage_corrupted (a damaged database): not retryable */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description backend_unavailable: retryable (a full disk once space is freed) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7751,7 +8138,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description backend_unavailable: retryable */
+            /** @description internal_error (a bug) or storage_corrupted (a damaged database): not retryable */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description backend_unavailable: retryable (a full disk once space is freed) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7868,7 +8264,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description backend_unavailable: retryable */
+            /** @description internal_error (a bug) or storage_corrupted (a damaged database): not retryable */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description backend_unavailable: retryable (a full disk once space is freed) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7982,7 +8387,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description backend_unavailable: retryable */
+            /** @description internal_error (a bug) or storage_corrupted (a damaged database): not retryable */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description backend_unavailable: retryable (a full disk once space is freed) */
             503: {
                 headers: {
                     [name: string]: unknown;

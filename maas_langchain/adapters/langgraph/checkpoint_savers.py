@@ -8,7 +8,9 @@ it delegates to the saver LangGraph ships for the backend, on the same database:
   timeout). Their tables ``checkpoints`` and ``writes`` sit next to the MaaS tables.
 * PostgreSQL: ``PostgresSaver`` (on a small pool) and ``AsyncPostgresSaver`` (one connection
   per event loop), connecting with the MaaS URL, so the ``search_path`` in it keeps the saver's
-  tables in the MaaS schema.
+  tables in the MaaS schema. Its ``setup()`` (whose migrations build indexes
+  ``CONCURRENTLY``) runs once per database, safe from many processes at once: see
+  :func:`setup_postgres`.
 * In memory: one ``InMemorySaver`` serves both APIs.
 
 At open, a store whose saver tables were written by a newer saver than the installed one is
@@ -21,8 +23,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import sqlite3
 import threading
+import time
 import weakref
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
@@ -296,12 +300,7 @@ class PostgresHub(SaverHub):
             try:
                 pool.open(wait=True, timeout=busy_timeout)
                 with pool.connection() as conn:
-                    conn.execute("SELECT pg_advisory_lock(%s)", (_PG_LOCK_KEY,))
-                    try:
-                        check_postgres_version(conn, len(PostgresSaver.MIGRATIONS) - 1, location)
-                        PostgresSaver(conn).setup()
-                    finally:
-                        conn.execute("SELECT pg_advisory_unlock(%s)", (_PG_LOCK_KEY,))
+                    setup_postgres(conn, location, timeout=busy_timeout)
             except BaseException:
                 pool.close()
                 raise
@@ -338,26 +337,119 @@ class PostgresHub(SaverHub):
             self._pool.close()
 
 
-def check_postgres_version(conn: Any, known: int, where: str) -> None:
-    """Refuse a ``checkpoint_migrations`` table holding a version above ``known``.
+def check_postgres_version(conn: Any, known: int, where: str) -> int:
+    """The saver migration version of the tables (``-1`` before the first setup).
 
     Raises:
-        CheckpointSchemaError: A newer ``PostgresSaver`` migrated these tables.
+        CheckpointSchemaError: A newer ``PostgresSaver`` migrated these tables (a version above
+            ``known``).
     """
     row = conn.execute("SELECT to_regclass('checkpoint_migrations') AS t").fetchone()
     if row is None or row["t"] is None:
-        return
+        return -1
     found = conn.execute("SELECT MAX(v) AS v FROM checkpoint_migrations").fetchone()
-    version = None if found is None else found["v"]
-    if version is not None and int(version) > known:
+    version = -1 if found is None or found["v"] is None else int(found["v"])
+    if version > known:
         raise CheckpointSchemaError(
             f"the checkpoint tables at {where} are at migration {version}, newer than the {known} the installed "
             "langgraph-checkpoint-postgres knows: they were written by a newer saver; upgrade "
             "langgraph-checkpoint-postgres before opening them",
             location=where,
-            found_version=int(version),
+            found_version=version,
             known_version=known,
         )
+    return version
+
+
+_CONCURRENT_INDEX = re.compile(r"CREATE\s+INDEX\s+CONCURRENTLY\s+IF\s+NOT\s+EXISTS\s+(\w+)\s+ON\s+(\w+)", re.I)
+
+
+def _invalid_indexes(conn: Any, built: dict[str, tuple[str, str]]) -> list[str]:
+    """The indexes the saver builds concurrently that exist but are INVALID (a build was cut off)."""
+    if not built:
+        return []
+    rows = conn.execute(
+        "SELECT c.relname AS name FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+        "WHERE NOT i.indisvalid AND c.relname = ANY(%s) "
+        "AND i.indrelid = ANY(SELECT to_regclass(t) FROM unnest(%s::text[]) AS t)",
+        (list(built), sorted({table for table, _ in built.values()})),
+    ).fetchall()
+    return sorted(str(row["name"]) for row in rows)
+
+
+def _ready(conn: Any, where: str, built: dict[str, tuple[str, str]]) -> bool:
+    from langgraph.checkpoint.postgres import PostgresSaver
+
+    known = len(PostgresSaver.MIGRATIONS) - 1
+    return check_postgres_version(conn, known, where) == known and not _invalid_indexes(conn, built)
+
+
+def _acquire_setup_lock(conn: Any, where: str, timeout: float) -> None:
+    """Take the session-level setup lock by polling ``pg_try_advisory_lock``, never by waiting in
+    a statement: between two polls this connection holds no snapshot, so the holder's
+    ``CREATE INDEX CONCURRENTLY`` (which waits for every older snapshot of the database) does not
+    wait for us while we wait for it.
+
+    Raises:
+        BackendUnavailableError: The lock stayed taken for ``timeout`` seconds.
+    """
+    deadline, pause = time.monotonic() + timeout, 0.005
+    while True:
+        row = conn.execute("SELECT pg_try_advisory_lock(%s) AS got", (_PG_LOCK_KEY,)).fetchone()
+        if row is not None and row["got"]:
+            return
+        if time.monotonic() >= deadline:
+            raise BackendUnavailableError(
+                f"another process kept setting up the checkpoint tables at {where} for more than {timeout:g} s; retry",
+                location=where,
+            )
+        time.sleep(pause)
+        pause = min(pause * 2, 0.2)
+
+
+def setup_postgres(conn: Any, where: str, *, timeout: float) -> None:
+    """Run LangGraph's ``PostgresSaver.setup()`` once per database, safe from many processes at once.
+
+    ``setup()`` runs its migrations as separate autocommit statements, three of them
+    ``CREATE INDEX CONCURRENTLY``. Such a build waits for every transaction of the database
+    that holds an older snapshot — including a process blocked in ``pg_advisory_lock`` (a
+    statement, so a snapshot) waiting for the very lock the builder holds: a deadlock, which
+    PostgreSQL broke by failing the waiters (7 of 8 processes on first use) or, worse, the
+    builder, leaving an INVALID index that ``IF NOT EXISTS`` then skips forever. So:
+
+    * tables already at the installed saver's version with valid indexes: nothing to do and no
+      lock (every use after the first);
+    * otherwise the setup is serialised by a session-level advisory lock taken by polling
+      :func:`_acquire_setup_lock` (a waiter holds no snapshot between polls, so the builder
+      never waits for it), re-checked under the lock, and run on this autocommit connection
+      outside any transaction of ours;
+    * an INVALID index left by an interrupted build is dropped and built again.
+
+    Raises:
+        CheckpointSchemaError: The saver tables are newer than the installed saver.
+        BackendUnavailableError: The setup lock stayed taken for ``timeout`` seconds.
+    """
+    from langgraph.checkpoint.postgres import PostgresSaver
+
+    built = {
+        m.group(1): (m.group(2), sql)
+        for sql in PostgresSaver.MIGRATIONS
+        if (m := _CONCURRENT_INDEX.search(sql)) is not None
+    }
+    if _ready(conn, where, built):
+        return
+    _acquire_setup_lock(conn, where, timeout)
+    try:
+        if _ready(conn, where, built):  # another process finished it while we waited
+            return
+        broken = _invalid_indexes(conn, built)
+        for name in broken:  # a name from LangGraph's own migration text (\w+ only)
+            conn.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{name}"')
+        PostgresSaver(conn).setup()
+        for name in broken:  # a migration already recorded is not run again by setup()
+            conn.execute(built[name][1])
+    finally:
+        conn.execute("SELECT pg_advisory_unlock(%s)", (_PG_LOCK_KEY,))
 
 
 def open_hub(backend: StateBackend) -> SaverHub:

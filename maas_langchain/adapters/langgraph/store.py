@@ -39,6 +39,7 @@ from langgraph.store.base import (
     IndexConfig,
     Item,
     ListNamespacesOp,
+    MatchCondition,
     Op,
     PutOp,
     Result,
@@ -58,7 +59,7 @@ from maas_langchain.core.items import ItemService, PreparedPut, filter_mapping
 from maas_langchain.core.ports.kv import KVPut, encode_namespace
 from maas_langchain.errors import InvalidInputError, NotSupportedError
 
-from .store_values import InvalidStoreNamespaceError, check_key, check_labels, check_namespace
+from .store_values import InvalidStoreNamespaceError, check_key, check_labels, check_match_path, check_op_namespace
 
 if TYPE_CHECKING:
     from maas_langchain.maas import MaaS
@@ -270,9 +271,11 @@ class MaaSStore(BaseStore):
                 if op.query and self.index_config is not None:
                     plan.queries.append(op.query)
             elif isinstance(op, ListNamespacesOp):
-                for condition in op.match_conditions or ():
-                    check_labels(condition.path)
-                plan.reads.append((i, op))
+                conditions = tuple(
+                    MatchCondition(match_type=c.match_type, path=check_match_path(c.path))
+                    for c in op.match_conditions or ()
+                )
+                plan.reads.append((i, op._replace(match_conditions=conditions or None)))
             elif isinstance(op, PutOp):
                 self._plan_put(plan, op)
             else:
@@ -424,8 +427,8 @@ class _Namespaces:
         self._labels: dict[Any, tuple[tuple[str, ...], str]] = {}
 
     def for_put(self, namespace: Any) -> tuple[tuple[str, ...], str]:
-        """A put's namespace (:func:`check_namespace`) and its stored text."""
-        return self._checked(self._puts, namespace, check_namespace)
+        """A put's namespace (:func:`check_op_namespace`) and its stored text."""
+        return self._checked(self._puts, namespace, check_op_namespace)
 
     def labels(self, namespace: Any) -> tuple[tuple[str, ...], str]:
         """A delete's namespace (:func:`check_labels`) and its stored text."""

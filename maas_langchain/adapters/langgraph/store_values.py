@@ -22,7 +22,15 @@ try:  # orjson ships with langgraph (through langgraph-sdk); the core falls back
 except ImportError:  # pragma: no cover - depends on the environment
     pass
 
-__all__ = ["DEFAULT_MAX_VALUE_BYTES", "InvalidStoreNamespaceError", "check_key", "check_labels", "check_namespace"]
+__all__ = [
+    "DEFAULT_MAX_VALUE_BYTES",
+    "InvalidStoreNamespaceError",
+    "check_key",
+    "check_labels",
+    "check_match_path",
+    "check_namespace",
+    "check_op_namespace",
+]
 
 
 class InvalidStoreNamespaceError(InvalidInputError, InvalidNamespaceError):
@@ -75,6 +83,32 @@ def check_namespace(namespace: Any) -> tuple[str, ...]:
     if checked[0] == "langgraph":
         raise InvalidStoreNamespaceError(f'Root label for namespace cannot be "langgraph". Got: {checked}')
     return checked
+
+
+def check_op_namespace(namespace: Any) -> tuple[str, ...]:
+    """The rules for the namespace of a ``PutOp`` handed to ``batch`` directly: valid labels
+    (LangGraph's stores apply ``validate_op_namespace`` there) and not empty (a namespace is
+    stored as its labels joined with ``"."``, which cannot tell ``()`` from ``("",)``).
+
+    The root label ``"langgraph"`` is accepted, as LangGraph's own stores accept it below the
+    public ``put`` (``BaseStore.put`` refuses it before building the operation, for
+    ``MaaSStore`` too). It reserves nothing in MaaS: a bound view stores it in the agent's
+    private space like any other namespace without a reserved root.
+    """
+    if not namespace:
+        raise InvalidStoreNamespaceError("Namespace cannot be empty.")
+    return check_labels(namespace)
+
+
+def check_match_path(path: Any) -> tuple[str, ...]:
+    """A ``MatchCondition``'s path as labels. LangGraph's stores read it as a sequence (their
+    ``validate_op_namespace`` and matching iterate it), so a string path is the tuple of its
+    characters: ``"docs"`` matches the namespace ``("d", "o", "c", "s")``, not ``("docs",)``.
+
+    Raises:
+        InvalidStoreNamespaceError: A label LangGraph rejects (:func:`check_labels`).
+    """
+    return check_labels(tuple(path) if isinstance(path, str) else path)
 
 
 def check_key(key: Any) -> str:

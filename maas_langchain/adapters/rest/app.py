@@ -295,10 +295,10 @@ async def _idempotent(
     result = await anyio.to_thread.run_sync(execute, spec, ctx, args)
     response = _response(result, route.status)
     finish: Callable[[], Any]
-    if result.ok or not (result.retryable or result.code == "internal_error"):
+    if result.ok or not (result.retryable or result.code in ("internal_error", "storage_corrupted")):
         body = bytes(response.body).decode("utf-8")
         finish = lambda: idempotency.finish(principal, raw_key, response.status_code, body)  # noqa: E731
-    else:  # a retry may succeed: let it run
+    else:  # a retry may succeed (after a fix, for a bug or a repaired database): let it run
         finish = lambda: idempotency.abandon(principal, raw_key)  # noqa: E731
     await anyio.to_thread.run_sync(_quietly(finish))
     return response

@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from maas_langchain.adapters.ratelimit import AbuseLimits, RequestLimiter, retry_after, send_too_many_requests
 from maas_langchain.core.keys import ApiKey, InvalidApiKeyError
+from maas_langchain.errors import MaaSError
 
 __all__ = [
     "BODY_LIMIT",
@@ -54,9 +55,11 @@ STATUS: dict[str, int] = {
     "policy_violation": 422,
     "rate_limited": 429,
     "internal_error": 500,
+    "storage_corrupted": 500,
     "backend_unavailable": 503,
 }
-"""HTTP status of each error code (``capacity_exceeded`` is the store's state, not a rate: 409)."""
+"""HTTP status of each error code (``capacity_exceeded`` is the store's state, not a rate: 409;
+``storage_corrupted`` is 500, not 503: no retry helps until an operator repairs the database)."""
 
 
 def status_of(code: str | None) -> int:
@@ -140,6 +143,9 @@ class RestGuard:
         except InvalidApiKeyError as exc:
             challenge = [(b"www-authenticate", b'Bearer realm="maas"')]
             await _send(send, 401, error_body(exc.code, exc.message), challenge)
+            return
+        except MaaSError as exc:  # the store failed while checking the key (busy, full, damaged)
+            await _send(send, status_of(exc.code), error_body(exc.code, exc.message, exc.retryable))
             return
         wait = self.limiter.check_key(key.key_id)
         if wait > 0:

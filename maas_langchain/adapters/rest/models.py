@@ -384,7 +384,8 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     415: _error("invalid_input: the body is not application/json"),
     422: _error("policy_violation: screening refused the content"),
     429: _error("rate_limited: retry after Retry-After seconds"),
-    503: _error("backend_unavailable: retryable"),
+    500: _error("internal_error (a bug) or storage_corrupted (a damaged database): not retryable"),
+    503: _error("backend_unavailable: retryable (a full disk once space is freed)"),
 }
 """The error responses every operation documents."""
 

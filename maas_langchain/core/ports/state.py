@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import abc
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
@@ -105,6 +105,30 @@ class AuditQuery:
 
 class StateTx(KVOps, ThreadOps, KeyOps, EntityOps, IdempotencyOps, MemoryCountOps, abc.ABC):
     """One transaction. Reads see a consistent snapshot; writes commit together."""
+
+    # --- contention -------------------------------------------------------------------
+    def claim(self, *resources: tuple[str, str]) -> None:
+        """Declare, as the first call of a write transaction, the only resources its
+        read-check-write sequences contend on (``("pool", pool_id)``, ``("handoff", id)``);
+        none at all for a read that only appends its audit entry.
+
+        A backend that runs writers in parallel (PostgreSQL) then serialises this transaction
+        only against others claiming one of the same resources and against unclaimed writers,
+        which stay exclusive; a backend that serialises every writer (SQLite, memory) ignores
+        it. A claim after the transaction's first statement changes nothing: it already runs
+        exclusively. Whatever the claim, the audit chain and the event sequence stay in commit
+        order (:meth:`chain_audit`, :meth:`append_event`).
+        """
+
+    def chain_audit(self, build: Callable[[int, str], AuditEvent]) -> None:
+        """Append the entry ``build(head_seq, head_hash)`` returns, right after the chain head.
+
+        A backend may call ``build`` only at commit, under the chain's lock, so that a writer
+        holds the chain for the shortest time; ``build`` must therefore depend on nothing but its
+        arguments and what it captured.
+        """
+        seq, prev = self.lock_audit_head()
+        self.append_audit(build(seq, prev))
 
     # --- agents -----------------------------------------------------------------------
     @abc.abstractmethod
@@ -359,7 +383,8 @@ class StateTx(KVOps, ThreadOps, KeyOps, EntityOps, IdempotencyOps, MemoryCountOp
     @abc.abstractmethod
     def append_event(self, kind: EventKind, timestamp: float, pool_id: str | None, data: dict[str, Any]) -> int:
         """Append an event; its sequence number is taken under a lock held until commit, so
-        sequence order is commit order. Return the sequence number."""
+        sequence order is commit order. Return the sequence number, or 0 when the backend numbers
+        events at commit (PostgreSQL, to hold that lock only for the commit itself)."""
 
     @abc.abstractmethod
     def read_events(self, after_seq: int, pool_id: str | None, limit: int) -> list[MaaSEvent]:
@@ -396,7 +421,9 @@ class StateBackend(abc.ABC):
         """Open a transaction; it commits on normal exit and rolls back on an exception.
 
         Write transactions are serialised against other writers (other threads and other
-        processes), so read-check-write sequences inside one are atomic.
+        processes), so read-check-write sequences inside one are atomic; a transaction that
+        claims its resources (:meth:`StateTx.claim`) is serialised only against writers of the
+        same resources where the backend can run writers in parallel.
 
         Raises:
             BackendUnavailableError: The store could not be reached or stayed busy.
@@ -405,6 +432,11 @@ class StateBackend(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None:
         """Release connections. Idempotent."""
+
+    def bind_audit_hasher(self, hasher: Callable[[AuditEvent], str]) -> None:
+        """Hand the backend the keyed chain hash of a complete entry, for backends that chain
+        audit entries after the writer's commit (PostgreSQL); the others ignore it."""
+        del hasher  # this backend chains every entry inside its writer's transaction
 
     def wait_for_events(self, after_seq: int, timeout: float) -> None:
         """Block until an event after ``after_seq`` may have been committed, or ``timeout``.
@@ -418,6 +450,12 @@ class StateBackend(abc.ABC):
     def info(self) -> dict[str, Any]:
         """Facts for ``maas status``: backend name, location, settings."""
         return {"backend": self.name, "location": self.location}
+
+    def check_integrity(self) -> list[str] | None:
+        """Check that the stored data is undamaged (``maas status``): the problems found, ``[]``
+        when it is sound, ``None`` when this backend has no such check (the default; SQLite runs
+        ``PRAGMA quick_check``)."""
+        return None
 
 
 def iter_chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:

@@ -1,0 +1,191 @@
+"""The PostgreSQL backend's per-process listener and its read cache of agents, pools and memberships.
+
+One daemon thread per process and schema holds a connection of its own that ``LISTEN``\\ s on
+two channels:
+
+* the **event channel**, notified by every commit that appends events (payload: the newest
+  sequence number), so that :meth:`PostgresBackend.wait_for_events` wakes at once;
+* the **registry channel**, notified by triggers on ``agents``, ``pools`` and ``memberships``
+  (migration ``0014_registry_cache.sql``) for every row inserted, deleted or changed by any
+  client on any host (payload: which row), so that :class:`RegistryCache` drops it.
+
+The cache serves ``get_agent`` / ``get_pool`` / ``get_membership`` of *read* transactions;
+write transactions always read the database, under their locks, so every access decision that
+changes state is taken on committed rows. It is coherent within a process (a commit drops what
+it wrote before the call returns, and a fill that raced with a drop is discarded: a generation
+counter) and across processes and hosts within the time a notification takes to arrive (well
+under a millisecond on one machine). The cache is used only while the listener has proven its
+connection alive in the last :data:`LIVENESS` seconds (it runs ``SELECT 1`` every half
+second); a listener that lost its connection empties the cache and every read goes to the
+database until it is back, so a missed notification can never leave a stale entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterable
+
+import psycopg
+
+__all__ = ["APPLICATION_NAME", "LIVENESS", "MISSING", "Listener", "RegistryCache", "registry_channel"]
+
+LIVENESS = 1.5
+"""Seconds after the listener's last successful round trip during which the cache is used."""
+
+APPLICATION_NAME = "maas-listener"
+"""``application_name`` of the listener's connection (visible in ``pg_stat_activity``)."""
+
+logger = logging.getLogger(__name__)
+
+MISSING = object()
+"""What :meth:`RegistryCache.lookup` returns for a key it does not hold."""
+
+_MAX_ENTRIES = 100_000
+
+Key = tuple[str, ...]
+
+
+def registry_channel(schema: str) -> str:
+    """The channel the registry triggers notify for tables of ``schema`` (as the SQL computes it)."""
+    return "maas_registry_" + hashlib.md5(schema.encode(), usedforsecurity=False).hexdigest()[:16]
+
+
+class RegistryCache:
+    """Agents, pools and memberships read by this process, keyed ``("a", id)``, ``("p", id)``,
+    ``("m", pool_id, agent_id)``; ``None`` is cached too (a known absence)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._data: dict[Key, object] = {}
+        self.generation = 0
+        self._live_until = 0.0
+        self.hits = 0
+        self.misses = 0
+
+    def usable(self) -> bool:
+        """True while the listener's connection is known to be alive."""
+        return time.monotonic() < self._live_until
+
+    def confirm(self) -> None:
+        """The listener just completed a round trip: use the cache for :data:`LIVENESS` seconds."""
+        self._live_until = time.monotonic() + LIVENESS
+
+    def lost(self) -> None:
+        """The listener lost (or is (re)opening) its connection: drop everything, stop serving."""
+        with self._lock:
+            self._live_until = 0.0
+            self._data.clear()
+            self.generation += 1
+
+    def clear(self) -> None:
+        """Forget everything (a commit of this process deleted an agent or a pool)."""
+        with self._lock:
+            self._data.clear()
+            self.generation += 1
+
+    def lookup(self, key: Key) -> object:
+        """The cached value (possibly ``None``), or :data:`MISSING`."""
+        value = self._data.get(key, MISSING)
+        if value is MISSING:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return value
+
+    def fill(self, key: Key, value: object, generation: int) -> None:
+        """Keep ``value`` unless something was dropped since ``generation`` was read."""
+        with self._lock:
+            if generation == self.generation and self._live_until > time.monotonic():
+                if len(self._data) >= _MAX_ENTRIES:
+                    self._data.clear()
+                self._data[key] = value
+
+    def drop(self, keys: Iterable[Key]) -> None:
+        """Forget ``keys`` (a commit of this process or a notification changed them)."""
+        with self._lock:
+            for key in keys:
+                self._data.pop(key, None)
+            self.generation += 1
+
+    def drop_payload(self, payload: str) -> None:
+        """Forget the row a trigger's notification names (``a:id``, ``p:id``, ``m:pool:agent``)."""
+        kind, _, rest = payload.partition(":")
+        if kind == "m":
+            pool_id, _, agent_id = rest.partition(":")
+            self.drop([("m", pool_id, agent_id)])
+        elif kind in ("a", "p"):
+            self.drop([(kind, rest)])
+        else:  # unknown payload: be safe
+            self.lost()
+            self._live_until = time.monotonic() + LIVENESS
+
+
+class Listener:
+    """The per-process LISTEN thread (module docstring).
+
+    Args:
+        dsn: How to connect.
+        events: The event channel.
+        registry: The registry channel.
+        cache: The cache fed by the registry channel.
+    """
+
+    def __init__(self, dsn: str, events: str, registry: str, cache: RegistryCache) -> None:
+        self._dsn, self._events, self._registry, self.cache = dsn, events, registry, cache
+        self._cond = threading.Condition()
+        self._stop = threading.Event()
+        self.head = 0
+        self.live = False
+        self.pid = os.getpid()
+        threading.Thread(target=self._run, name="maas-postgres-listener", daemon=True).start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._listen()
+            except Exception:  # any failure: a listener that died silently would leave the cache trusted
+                logger.debug("the PostgreSQL listener lost its connection", exc_info=True)
+            self.cache.lost()
+            self._saw(0, live=False)
+            self._stop.wait(1.0)
+
+    def _listen(self) -> None:
+        with psycopg.connect(self._dsn, autocommit=True, application_name=APPLICATION_NAME) as conn:
+            self.cache.lost()
+            conn.execute(f'LISTEN "{self._events}"; LISTEN "{self._registry}"')
+            row = conn.execute("SELECT value FROM counters WHERE name = 'events'").fetchone()
+            self._saw(int(row[0]) if row else 0, live=True)
+            self.cache.confirm()
+            while not self._stop.is_set():
+                for note in conn.notifies(timeout=0.5):
+                    if note.channel == self._registry:
+                        self.cache.drop_payload(note.payload)
+                    else:
+                        self._saw(int(note.payload))
+                conn.execute("SELECT 1")  # proves the connection alive (notifications arrive in order)
+                self.cache.confirm()
+
+    def _saw(self, seq: int, *, live: bool | None = None) -> None:
+        with self._cond:
+            self.head = max(self.head, seq)
+            if live is not None:
+                self.live = live
+            self._cond.notify_all()
+
+    def wait(self, after_seq: int, timeout: float) -> bool:
+        """Wait until an event after ``after_seq`` is notified; False if not listening yet."""
+        with self._cond:
+            if not self.live:
+                return False
+            if self.head <= after_seq:
+                self._cond.wait(timeout)
+            return True
+
+    def stop(self) -> None:
+        """Let the thread end (within half a second); the cache stops serving."""
+        self._stop.set()
+        self.cache.lost()

@@ -1,0 +1,267 @@
+"""The sequencing pass: pending audit entries into the chain, pending events into the stream.
+
+A PostgreSQL write transaction does not touch the audit head or the event counter: it inserts
+its audit entries into ``audit_pending`` (each with a nonce and a MAC under the audit key) and
+its events into ``events_pending``, and commits. Passes chain them (:func:`sequence`):
+
+1. one pipelined round trip: ``BEGIN``, the sequencer's advisory lock, the pending entries, the
+   chain head, and one statement that moves every pending event into ``events`` numbered from
+   the ``events`` counter row (and notifies listeners);
+2. the entries whose MAC checks out are hashed onto the chain here, in pending order;
+3. one pipelined round trip: each entry inserted and the head moved, the chained pending rows
+   deleted, ``COMMIT``.
+
+Who runs passes: a :class:`Sequencer` thread in each process, woken by that process's commits,
+so writers never wait for one (nor hold anything across their own commit that another writer
+needs); and a read transaction that reads the audit log or the stream while this process still
+owes a pass runs one first, so a process always reads its own writes. One pass takes every entry
+and event committed before it, so under load one pass (one disk flush) serves many writers. The
+audit log stays one gap-free chain; the pass holds its lock until its commit is visible, so
+sequence numbers follow the order of the passes' commits, and an event or entry becomes visible
+to other processes within one pass of its commit (milliseconds).
+
+A pending row whose MAC fails (written without the key) or whose nonce is already in the log (a
+replay) is left where it is, never chained; :func:`refused_pending` counts them, and the audit
+guards report them. A process that dies before its pass leaves its entries pending: the next pass of any process
+chains them (a pass also runs when an instance opens, and when it closes).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+
+from maas_langchain.backends.sql_codec import AUDIT_COLUMNS, dump
+from maas_langchain.core.enums import AuditEventType
+from maas_langchain.core.records import AuditEvent
+
+__all__ = ["Hasher", "Pass", "Sequencer", "mac_of", "pending_event", "refused_pending", "sequence"]
+
+logger = logging.getLogger(__name__)
+
+Hasher = Callable[[AuditEvent], str]
+"""The chain hash of a complete entry (bound by the runtime that holds the audit key)."""
+
+_BATCH = 5_000
+_PENDING = (
+    "SELECT id, nonce, mac, timestamp, event_type, action, actor, target, outcome, reason, details "
+    "FROM audit_pending p WHERE NOT EXISTS (SELECT 1 FROM audit_log l WHERE l.nonce = p.nonce) "
+    f"ORDER BY id LIMIT {_BATCH}"
+)
+_MOVE_EVENTS = (
+    f"WITH moved AS (DELETE FROM events_pending WHERE id IN (SELECT id FROM events_pending ORDER BY id LIMIT {_BATCH}) "
+    "RETURNING id, kind, timestamp, pool_id, data), "
+    "n AS (SELECT count(*) AS k FROM moved), "
+    "c AS (UPDATE counters SET value = value + (SELECT k FROM n) WHERE name = 'events' "
+    "AND EXISTS (SELECT 1 FROM moved) RETURNING value), "
+    "ins AS (INSERT INTO events (seq, kind, timestamp, pool_id, data) "
+    "SELECT c.value - (SELECT k FROM n) + row_number() OVER (ORDER BY m.id), m.kind, m.timestamp, m.pool_id, m.data "
+    "FROM moved m, c) "
+    "SELECT pg_notify(%s, c.value::text) FROM c"
+)
+_INSERT = f"INSERT INTO audit_log ({AUDIT_COLUMNS}, nonce) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+
+
+def pending_event(row: tuple[Any, ...], seq: int, prev: str) -> AuditEvent:
+    """The entry a pending row becomes at ``seq`` after ``prev`` (its hash still to compute)."""
+    return AuditEvent(
+        seq=seq,
+        timestamp=float(row[3]),
+        event_type=AuditEventType.parse(row[4]),
+        action=row[5],
+        actor=row[6],
+        target=row[7],
+        outcome=row[8],
+        reason=row[9],
+        details=_load(row[10]),
+        prev_hash=prev,
+        hash="",
+    )
+
+
+def _load(text: str) -> dict[str, Any]:
+    value = json.loads(text)
+    return value if isinstance(value, dict) else {}
+
+
+def mac_of(event: AuditEvent, nonce: str, hasher: Hasher) -> str:
+    """The MAC a pending entry carries: the chain hash at sequence 0 after ``nonce``."""
+    return hasher(_with(event, seq=0, prev=nonce))
+
+
+def _with(event: AuditEvent, *, seq: int, prev: str) -> AuditEvent:
+    return AuditEvent(
+        seq=seq,
+        timestamp=event.timestamp,
+        event_type=event.event_type,
+        action=event.action,
+        actor=event.actor,
+        target=event.target,
+        outcome=event.outcome,
+        reason=event.reason,
+        details=event.details,
+        prev_hash=prev,
+        hash="",
+    )
+
+
+class Pass:
+    """One sequencing pass on ``conn`` (module docstring), in two round trips: :meth:`queue`
+    sends its first half into an open pipeline (a writer's own ``COMMIT`` batch, or one of its
+    own), :meth:`finish` reads it and sends the second half.
+
+    Without a ``hasher`` (no runtime bound yet) only events move; entries wait for a pass that
+    has the key. ``settings`` are ``set_config`` calls run with the lock (its wait timeout).
+    """
+
+    def __init__(
+        self, conn: psycopg.Connection[Any], *, lock_key: int, channel: str, hasher: Hasher | None, settings: str
+    ) -> None:
+        self._conn, self._key, self._channel, self._hasher, self._settings = conn, lock_key, channel, hasher, settings
+        self._entries = conn.cursor()
+        self._head = conn.cursor()
+
+    def queue(self) -> None:
+        """Send ``BEGIN``, the lock, the event move and the reads (inside an open pipeline)."""
+        conn = self._conn
+        conn.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
+        conn.execute(f"SELECT {self._settings}pg_advisory_xact_lock({self._key})")
+        conn.execute(_MOVE_EVENTS, (self._channel,))
+        if self._hasher is not None:
+            self._entries.execute(_PENDING)
+            self._head.execute("SELECT seq, hash FROM audit_head WHERE id = 1")
+
+    def finish(self) -> int:
+        """Chain what :meth:`queue` read and commit; return how many entries were chained."""
+        conn, hasher = self._conn, self._hasher
+        rows = self._entries.fetchall() if hasher is not None else []
+        if not rows or hasher is None:
+            conn.execute("COMMIT")
+            return 0
+        head = self._head.fetchone()
+        assert head is not None  # the head row is seeded by the first migration and never deleted
+        seq, prev = int(head[0]), str(head[1])
+        chained: list[tuple[int, AuditEvent, str, str]] = []
+        done: list[int] = []
+        for row in rows:
+            event = pending_event(row, 0, row[1])
+            if hasher(event) != row[2]:
+                continue  # not written with the key: never chained (refused_pending reports it)
+            seq += 1
+            linked = _with(event, seq=seq, prev=prev)
+            prev = hasher(linked)
+            chained.append((seq, linked, prev, row[1]))
+            done.append(int(row[0]))
+        with conn.pipeline():
+            for number, linked, digest, nonce in chained:
+                conn.execute(_INSERT, (*_columns(number, linked, digest), nonce))
+                conn.execute("UPDATE audit_head SET seq = %s, hash = %s WHERE id = 1", (number, digest))
+            if done:
+                conn.execute("DELETE FROM audit_pending WHERE id = ANY(%s)", (done,))
+            conn.execute("COMMIT")
+        return len(chained)
+
+
+def _columns(number: int, linked: AuditEvent, digest: str) -> tuple[Any, ...]:
+    return (
+        number,
+        linked.timestamp,
+        linked.event_type.value,
+        linked.action,
+        linked.actor,
+        linked.target,
+        linked.outcome,
+        linked.reason,
+        dump(linked.details),
+        linked.prev_hash,
+        digest,
+    )
+
+
+def sequence(conn: psycopg.Connection[Any], **options: Any) -> int:
+    """Run one whole pass on ``conn`` (idle, autocommit); see :class:`Pass` for ``options``."""
+    run = Pass(conn, **options)
+    with conn.pipeline():
+        run.queue()
+    return run.finish()
+
+
+class Sequencer:
+    """The thread of one backend in one process that runs a pass after this process's commits.
+
+    Writers :meth:`poke` it and return at once; it runs passes (each covering every poke made
+    before it started) until none is owed. A reader that must see this process's own writes calls
+    :meth:`settle`, which runs a pass itself when one is owed. ``run_pass`` gets a connection and
+    runs one whole pass; a failing pass is logged and retried after a second.
+    """
+
+    def __init__(self, run_pass: Callable[[], object]) -> None:
+        self._run_pass = run_pass
+        self._cond = threading.Condition()
+        self._asked = 0
+        self._done = 0
+        self._stopped = False
+        self.pid = os.getpid()
+        threading.Thread(target=self._loop, name="maas-postgres-sequencer", daemon=True).start()
+
+    def poke(self) -> None:
+        """A commit left entries or events pending: a pass is owed."""
+        with self._cond:
+            self._asked += 1
+            self._cond.notify_all()
+
+    def behind(self) -> bool:
+        """True while a commit of this process may still have entries or events pending."""
+        return self._done < self._asked
+
+    def settle(self, run: Callable[[], object]) -> None:
+        """Run a pass with ``run`` now if one is owed (a reader's own writes become readable)."""
+        target = self._asked
+        if self._done >= target:
+            return
+        run()
+        self._covered(target)
+
+    def _covered(self, target: int) -> None:
+        with self._cond:
+            self._done = max(self._done, target)
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._stopped and self._done >= self._asked:
+                    self._cond.wait()
+                if self._stopped:
+                    return
+                target = self._asked
+            try:
+                self._run_pass()
+            except Exception as exc:  # any failure: the entries stay pending, the next pass takes them
+                logger.warning("a sequencing pass failed (%s); retrying in a second", exc)
+                time.sleep(1.0)
+                continue
+            self._covered(target)
+
+    def stop(self) -> None:
+        """Let the thread end once it is idle."""
+        with self._cond:
+            self._stopped = True
+            self._cond.notify_all()
+
+
+def refused_pending(cursor: Any, hasher: Hasher | None) -> int:
+    """Pending entries no pass will chain: a MAC that fails under ``hasher`` (written without the
+    key) or a nonce already in the log (a replay). A sign of tampering; an entry a writer has just
+    committed is neither."""
+    rows = cursor.execute(
+        "SELECT id, nonce, mac, timestamp, event_type, action, actor, target, outcome, reason, details, "
+        "EXISTS (SELECT 1 FROM audit_log l WHERE l.nonce = p.nonce) FROM audit_pending p ORDER BY id LIMIT 10000"
+    ).fetchall()
+    return sum(1 for row in rows if row[11] or (hasher is not None and hasher(pending_event(row, 0, row[1])) != row[2]))

@@ -1,0 +1,413 @@
+"""One PostgreSQL transaction: lazy begin, claimed locks, and the audit/event tail at commit.
+
+How writers proceed in parallel (the module docstring of ``postgres.py`` has the whole picture):
+
+* **Lazy begin.** Nothing is sent when a transaction opens. The first statement (or a claim)
+  sends ``BEGIN`` together with the locks, in one round trip; a read transaction whose reads
+  are all served by the registry cache never talks to the server.
+* **Claims.** A write transaction that calls :meth:`PgTx.claim` first takes the schema's
+  advisory lock *shared* plus one exclusive transaction-scoped advisory lock per claimed
+  resource, so it waits only for writers of the same pool or handoff. Every other write
+  transaction takes the schema lock *exclusive*, as all writers did before: it runs alone, so
+  code that has not declared what it contends on keeps its read-check-write guarantees.
+* **The tail.** Audit entries (:meth:`PgTx.chain_audit`) and events (:meth:`PgTx.append_event`)
+  are kept in the transaction and written at commit into ``audit_pending`` / ``events_pending``,
+  in the same pipelined batch as ``COMMIT``; no writer locks the audit head or the event counter.
+  Right after the commit the backend runs a sequencing pass (``postgres_chain.py``) that chains
+  them. A transaction that reads the audit log or the stream after adding to it (or a backend
+  with no runtime's hasher bound) chains them inside itself instead, under the head's row lock
+  (:meth:`PgSession.flush`), as every transaction did before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable, Sequence
+from contextlib import suppress
+from typing import TYPE_CHECKING, Any
+
+import psycopg
+
+from maas_langchain.backends.postgres_cache import MISSING, RegistryCache
+from maas_langchain.backends.postgres_chain import Hasher, refused_pending
+from maas_langchain.backends.sql import Dialect, SqlTx
+from maas_langchain.backends.sql_codec import (
+    AGENT_COLUMNS,
+    AUDIT_COLUMNS,
+    MEMBER_COLUMNS,
+    POOL_COLUMNS,
+    agent_from_row,
+    dump,
+    member_from_row,
+    pool_from_row,
+)
+from maas_langchain.core.enums import EventKind
+from maas_langchain.core.records import Agent, AuditEvent, MaaSEvent, Membership, Pool
+
+if TYPE_CHECKING:
+    from psycopg_pool import ConnectionPool
+
+__all__ = ["PgSession", "PgTx", "claim_key"]
+
+Connection = psycopg.Connection[Any]
+_READ = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+_EVENTS = (
+    "WITH c AS (UPDATE counters SET value = value + %s WHERE name = 'events' RETURNING value), "
+    "ins AS (INSERT INTO events (seq, kind, timestamp, pool_id, data) "
+    "SELECT c.value - %s + v.n, v.kind, v.ts, v.pool_id, v.data FROM c, "
+    "(VALUES {rows}) AS v(n, kind, ts, pool_id, data)) "
+    "SELECT pg_notify(%s, c.value::text) FROM c"
+)
+_EVENT_ROW = "(%s::bigint, %s::text, %s::float8, %s::text, %s::text)"
+
+
+def claim_key(schema: str, kind: str, name: str) -> int:
+    """The advisory-lock key of one claimed resource of ``schema``."""
+    digest = hashlib.blake2b(f"maas_langchain:{schema}:{kind}:{name}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+class PgSession:
+    """The state of one open transaction, shared by the outer :class:`PgTx` and any joined one.
+
+    Args:
+        pool: The pool ``conn`` came from (a dead connection is swapped for another one).
+        conn: The checked-out connection (autocommit; the transaction is begun explicitly).
+        write: A write transaction.
+        settings: ``set_config`` calls a write transaction runs before taking its locks, in the
+            same statement (timeouts, durability).
+        schema: The schema, for lock keys.
+        global_key: The schema's advisory-lock key.
+        channel: The LISTEN/NOTIFY channel of events.
+        retries: How many times a dead connection is replaced before giving up.
+        cache: The registry cache a read transaction may use (``None``: read the database).
+        hasher: The runtime's chain hash (``None``: none is bound, so audit entries are chained
+            inside the transaction, and pending ones cannot be checked).
+        settle: Runs a pass on the (idle) connection if this process left something pending.
+    """
+
+    def __init__(
+        self,
+        pool: ConnectionPool[Connection],
+        conn: Connection,
+        *,
+        write: bool,
+        settings: Sequence[str],
+        schema: str,
+        global_key: int,
+        channel: str,
+        retries: int,
+        cache: RegistryCache | None = None,
+        hasher: Hasher | None = None,
+        settle: Callable[[Connection], None] | None = None,
+    ) -> None:
+        self.pool, self.conn, self.write = pool, conn, write
+        self.cache = cache
+        self.hasher, self.settle = hasher, settle
+        self.generation = cache.generation if cache is not None else 0  # before any snapshot is taken
+        self.touched: set[tuple[str, ...]] = set()
+        self.touched_all = False
+        self._settings, self._schema, self._global, self._channel = settings, schema, global_key, channel
+        self._retries = retries
+        self.begun = False
+        self._claims: list[int] | None = None  # None: unclaimed, the schema lock exclusive
+        self.audit: list[Callable[[int, str], AuditEvent]] = []
+        self.events: list[tuple[EventKind, float, str | None, dict[str, Any]]] = []
+        self.cursor_obj: Any = None
+
+    def forget_touched(self) -> None:
+        """Drop from the cache what this (committed, or maybe committed) transaction changed."""
+        if self.cache is None:
+            return
+        if self.touched_all:
+            self.cache.clear()
+        elif self.touched:
+            self.cache.drop(self.touched)
+
+    # --- begin ------------------------------------------------------------------------
+    def _begin_statements(self) -> list[str]:
+        if not self.write:
+            return [_READ]
+        if self._claims is not None:
+            keys = "".join(f", pg_advisory_xact_lock({k})" for k in sorted(set(self._claims)))
+            locks = f"pg_advisory_xact_lock_shared({self._global}){keys}"
+        else:
+            locks = f"pg_advisory_xact_lock({self._global})"
+        # the settings come first in the select list: lock_timeout applies to the waits after it
+        return ["BEGIN ISOLATION LEVEL READ COMMITTED", f"SELECT {', '.join([*self._settings, locks])}"]
+
+    def run_first(self, sql: str | None, params: tuple[Any, ...] = ()) -> Any:
+        """Begin the transaction, with the locks, pipelined with its first statement (``sql``):
+        one round trip. A connection found dead is replaced and the whole batch re-sent, which
+        is safe because nothing of it ran."""
+        statements = self._begin_statements()
+        for attempt in range(1, self._retries + 1):
+            cur = self.conn.cursor()
+            try:
+                with self.conn.pipeline():
+                    for statement in statements:
+                        self.conn.execute(statement)
+                    if sql is not None:
+                        cur.execute(sql, params)
+                break
+            except psycopg.Error:
+                if not (attempt < self._retries and self.conn.broken):
+                    self.begun = True  # whatever ran is rolled back when the connection is released
+                    raise
+                with suppress(Exception):
+                    self.pool.putconn(self.conn)
+                self.conn = self.pool.getconn()
+        self.begun = True
+        self.cursor_obj = cur
+        return cur
+
+    def cursor(self) -> Any:
+        """The cursor of the begun transaction (beginning it if it is not yet)."""
+        if not self.begun:
+            self.run_first(None)
+        return self.cursor_obj
+
+    def claim(self, resources: Sequence[tuple[str, str]]) -> None:
+        """Hold the schema lock shared and ``resources`` exclusive, from the first statement on
+        (module docstring); after the first statement a claim changes nothing."""
+        if self.write and not self.begun:
+            self._claims = [claim_key(self._schema, kind, name) for kind, name in resources]
+
+    # --- the tail ---------------------------------------------------------------------
+    def flush(self) -> None:
+        """Chain the kept audit entries and number the kept events inside this transaction, now
+        (a read of the audit log or the stream in the same transaction sees them)."""
+        self._tail(commit=False)
+
+    def commit(self) -> bool:
+        """Commit, the kept entries and events going to the pending tables in the same pipelined
+        batch; True when it left something for a sequencing pass (``postgres_chain.py``).
+        Without a bound hasher entries are chained inside the transaction instead, as before."""
+        if not self.audit and not self.events:
+            if self.begun:
+                self.conn.execute("COMMIT")
+            return False
+        if self.audit and self.hasher is None:
+            self._tail(commit=True)
+            return False
+        cur = self.cursor()
+        pending = [_pending_row(build) for build in self.audit]
+        events = [(kind.value, ts, pool_id, dump(data)) for kind, ts, pool_id, data in self.events]
+        self.audit, self.events = [], []
+        with self.conn.pipeline():
+            if pending:
+                cur.executemany(_PENDING_AUDIT, pending)
+            if events:
+                cur.executemany(_PENDING_EVENT, events)
+            self.conn.execute("COMMIT")
+        return True
+
+    def settle_first(self) -> None:
+        """Before a read transaction's first read of the audit log or the stream: let a pass
+        chain what this process committed, so that it reads its own writes."""
+        if not self.begun and self.settle is not None:
+            self.settle(self.conn)
+
+    def _tail(self, *, commit: bool) -> None:
+        audit, events = self.audit, self.events
+        if not audit and not events:
+            if commit and self.begun:
+                self.conn.execute("COMMIT")
+            return
+        cur = self.cursor()
+        entries: list[AuditEvent] = []
+        if audit:
+            seq, prev = cur.execute("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE").fetchone()
+            seq, prev = int(seq), str(prev)
+            for build in audit:
+                entry = build(seq, prev)
+                entries.append(entry)
+                seq, prev = entry.seq, entry.hash
+        self.audit, self.events = [], []
+        with self.conn.pipeline():
+            for entry in entries:
+                cur.execute(_INSERT_AUDIT, _audit_params(entry))
+                cur.execute("UPDATE audit_head SET seq = %s, hash = %s WHERE id = 1", (entry.seq, entry.hash))
+            if events:
+                rows = ", ".join(_EVENT_ROW for _ in events)
+                params: list[Any] = [len(events), len(events)]
+                for n, (kind, ts, pool_id, data) in enumerate(events, 1):
+                    params += [n, kind.value, ts, pool_id, dump(data)]
+                cur.execute(_EVENTS.format(rows=rows), (*params, self._channel))
+            if commit:
+                self.conn.execute("COMMIT")
+
+
+def _pending_row(build: Callable[[int, str], AuditEvent]) -> tuple[Any, ...]:
+    nonce = secrets.token_hex(32)
+    entry = build(-1, nonce)  # sequence 0 after the nonce: its hash is the pending row's MAC
+    return (
+        nonce,
+        entry.hash,
+        entry.timestamp,
+        entry.event_type.value,
+        entry.action,
+        entry.actor,
+        entry.target,
+        entry.outcome,
+        entry.reason,
+        dump(entry.details),
+    )
+
+
+_PENDING_AUDIT = (
+    "INSERT INTO audit_pending (nonce, mac, timestamp, event_type, action, actor, target, outcome, reason, details) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+)
+_PENDING_EVENT = "INSERT INTO events_pending (kind, timestamp, pool_id, data) VALUES (%s, %s, %s, %s)"
+_AGENT = f"SELECT {AGENT_COLUMNS} FROM agents WHERE agent_id = ?"
+_POOL = f"SELECT {POOL_COLUMNS} FROM pools WHERE pool_id = ?"
+_MEMBER = f"SELECT {MEMBER_COLUMNS} FROM memberships WHERE pool_id = ? AND agent_id = ?"
+_INSERT_AUDIT = f"INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+
+
+def _audit_params(event: AuditEvent) -> tuple[Any, ...]:
+    return (
+        event.seq,
+        event.timestamp,
+        event.event_type.value,
+        event.action,
+        event.actor,
+        event.target,
+        event.outcome,
+        event.reason,
+        dump(event.details),
+        event.prev_hash,
+        event.hash,
+    )
+
+
+class PgTx(SqlTx):
+    """:class:`SqlTx` over a :class:`PgSession`: statements begin the transaction lazily, and
+    audit entries and events wait for the tail (module docstring)."""
+
+    def __init__(self, session: PgSession, dialect: Dialect) -> None:  # not SqlTx.__init__: _cur is lazy
+        self._session = session
+        self._d = dialect
+
+    @property
+    def _cur(self) -> Any:
+        return self._session.cursor()
+
+    def _exec(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        if not self._session.begun:
+            return self._session.run_first(self._d.sql(sql), tuple(params))
+        return super()._exec(sql, params)
+
+    # --- the registry cache (read transactions) and what a write drops from it -----------
+    def _cached(self, key: tuple[str, ...], sql: str, params: tuple[str, ...]) -> Any:
+        cache = self._session.cache
+        if cache is None or self._session.write or not cache.usable():
+            return self._one(sql, params)
+        row = cache.lookup(key)
+        if row is MISSING:
+            row = self._one(sql, params)
+            cache.fill(key, None if row is None else tuple(row), self._session.generation)
+        return row
+
+    def get_agent(self, agent_id: str) -> Agent | None:
+        row = self._cached(("a", agent_id), _AGENT, (agent_id,))
+        return None if row is None else agent_from_row(row)
+
+    def get_pool(self, pool_id: str) -> Pool | None:
+        row = self._cached(("p", pool_id), _POOL, (pool_id,))
+        return None if row is None else pool_from_row(row)
+
+    def get_membership(self, pool_id: str, agent_id: str) -> Membership | None:
+        row = self._cached(("m", pool_id, agent_id), _MEMBER, (pool_id, agent_id))
+        return None if row is None else member_from_row(row)
+
+    def insert_agent(self, agent: Agent) -> None:
+        self._session.touched.add(("a", agent.agent_id))
+        super().insert_agent(agent)
+
+    def set_agent_active(self, agent_id: str, active: bool) -> bool:
+        self._session.touched.add(("a", agent_id))
+        return super().set_agent_active(agent_id, active)
+
+    def delete_agent(self, agent_id: str) -> bool:
+        self._session.touched_all = True  # and every membership of the agent
+        return super().delete_agent(agent_id)
+
+    def insert_pool(self, pool: Pool) -> None:
+        self._session.touched.add(("p", pool.pool_id))
+        super().insert_pool(pool)
+
+    def set_pool_status(self, pool: Pool) -> None:
+        self._session.touched.add(("p", pool.pool_id))
+        super().set_pool_status(pool)
+
+    def delete_pool(self, pool_id: str) -> bool:
+        self._session.touched_all = True  # and every membership of the pool
+        return super().delete_pool(pool_id)
+
+    def upsert_membership(self, membership: Membership) -> None:
+        self._session.touched.add(("m", membership.pool_id, membership.agent_id))
+        super().upsert_membership(membership)
+
+    def delete_membership(self, pool_id: str, agent_id: str) -> bool:
+        self._session.touched.add(("m", pool_id, agent_id))
+        return super().delete_membership(pool_id, agent_id)
+
+    def audit_guards(self) -> list[str]:
+        problems = super().audit_guards()
+        refused = refused_pending(self._cur, self._session.hasher)
+        if refused:
+            problems.append(
+                f"{refused} pending audit entries were written without the audit key or repeat entries already in "
+                "the chain (audit_pending); they were never chained"
+            )
+        return problems
+
+    def schema_version(self) -> int:
+        """Highest applied migration."""
+        return int(self._one("SELECT MAX(version) FROM schema_migrations")[0] or 0)
+
+    def claim(self, *resources: tuple[str, str]) -> None:
+        self._session.claim(resources)
+
+    def chain_audit(self, build: Callable[[int, str], AuditEvent]) -> None:
+        if not self._session.write:
+            super().chain_audit(build)  # the server refuses the write of a read transaction
+            return
+        self._session.audit.append(build)
+
+    def append_event(self, kind: EventKind, timestamp: float, pool_id: str | None, data: dict[str, Any]) -> int:
+        if not self._session.write:
+            return super().append_event(kind, timestamp, pool_id, data)
+        self._session.events.append((kind, timestamp, pool_id, data))
+        return 0
+
+    # Reads of the chain or the stream: a write transaction chains what it kept first (it reads
+    # its own entries); a read transaction lets a pass chain what this process committed.
+    def _before_audit_read(self) -> None:
+        if self._session.write:
+            self._session.flush()
+        else:
+            self._session.settle_first()
+
+    def lock_audit_head(self) -> tuple[int, str]:
+        self._before_audit_read()
+        return super().lock_audit_head()
+
+    def count_audit(self) -> int:
+        self._before_audit_read()
+        return super().count_audit()
+
+    def query_audit(self, query: Any) -> list[AuditEvent]:
+        self._before_audit_read()
+        return super().query_audit(query)
+
+    def read_events(self, after_seq: int, pool_id: str | None, limit: int) -> list[MaaSEvent]:
+        self._before_audit_read()
+        return super().read_events(after_seq, pool_id, limit)
+
+    def event_head(self) -> int:
+        self._before_audit_read()
+        return super().event_head()
