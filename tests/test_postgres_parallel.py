@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -301,6 +302,7 @@ def test_a_replayed_pending_entry_is_never_chained_twice(maas: MaaS) -> None:
 
     with mock.patch.object(Pass, "finish", capture):
         assert maas.pools.share_memory(pool, "once", writer, SharedScope.GLOBAL)
+        maas.audit.count()  # a read waits for the pass that chains its own process's entry
     assert captured
     count = maas.audit.count()
     with psycopg.connect(backend.url, autocommit=True) as admin:
@@ -314,3 +316,24 @@ def test_a_replayed_pending_entry_is_never_chained_twice(maas: MaaS) -> None:
     assert maas.audit.count() == count + 1  # the replayed copy was not chained again
     report = maas.audit.verify_chain()
     assert not report.ok and any("repeat entries already in the chain" in p for p in report.problems)
+
+
+def _share_and_die(url: str, pool: str, writer: str) -> None:
+    maas = MaaS.open(url, sweep_interval=None, handoff_screening="rules")
+    maas.pools.share_memory(pool, "last words", writer, SharedScope.GLOBAL)
+    os._exit(0)  # no close(): whatever this process left pending, another one must chain
+
+
+def test_entries_of_a_process_that_died_after_its_commit_are_chained_by_another(maas: MaaS, url: str) -> None:
+    pool, writer = _pool_with_writer(maas, "dies")
+    maas.agents.get_agent(writer)  # this process's listener is up (and leads: it came first)
+    before = maas.audit.count()
+    child = _SPAWN.Process(target=_share_and_die, args=(url, pool, writer))
+    child.start()
+    child.join(60)
+    assert child.exitcode == 0
+    assert maas.runtime.read(lambda tx: tx.count_shares(pool)) == 1
+    assert _wait_until(lambda: maas.audit.count() == before + 1)  # chained without any write here
+    entry = maas.audit.query(action="share", target=pool)[-1]
+    assert entry.details["memory_id"] == "last words"
+    assert maas.audit.verify_chain().ok

@@ -216,3 +216,25 @@ def test_a_kb_write_has_one_step_so_its_failure_means_nothing_stored(
     broken.heal()
     decisions.add_decision("Sessions use opaque tokens", "We store session tokens server-side.", topic="auth")
     assert [r.title for r in decisions.search_decisions("session tokens", limit=5)] == ["Sessions use opaque tokens"]
+
+
+def test_a_store_batch_whose_ttl_touch_fails_after_its_puts_committed_reports_them_done(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from langgraph.store.base import GetOp, PutOp
+
+    with MaaS.open(str(tmp_path / "ttl-home"), sweep_interval=None) as maas:
+        store = maas.store(ttl={"default_ttl": 60, "refresh_on_read": True})
+        store.put(("notes",), "old", {"v": 0})
+        engine = store._engine
+
+        def touch_fails(ids: list[int]) -> None:
+            if ids:
+                raise BackendUnavailableError("the database went away after the commit")
+
+        monkeypatch.setattr(engine, "refresh", touch_fails)
+        results = store.batch([GetOp(("notes",), "old", True), PutOp(("notes",), "new", {"v": 1})])
+        assert results[0] is not None and results[0].value == {"v": 0}
+        monkeypatch.undo()
+        found = store.get(("notes",), "new")
+        assert found is not None and found.value == {"v": 1}

@@ -12,17 +12,15 @@ declared (``postgres_tx.py`` has the details):
   numbers, supersession) see every earlier commit and nothing in flight. PostgreSQL makes a
   commit visible before it releases the committer's locks.
 * No writer locks the audit head or the event counter. A transaction's audit entries and events
-  go to ``audit_pending`` / ``events_pending`` in its ``COMMIT`` batch; a short sequencing pass
-  right after the commit (``postgres_chain.py``, under an advisory lock of its own) chains the
-  entries (each carries a MAC under the audit key, so a row written without the key is never
-  chained) and numbers the events. The pass is the one point writers pass one at a time, and one
-  pass takes everything committed before it, so under load one disk flush serves many writers.
-  The audit log stays one gap-free chain and event numbers follow the order of the passes' commits;
-  a call returns after its entries are chained.
+  go to ``audit_pending`` / ``events_pending`` in its ``COMMIT`` batch. Sequencing passes
+  (``postgres_chain.py``, under an advisory lock of their own) chain the entries (each carries a
+  MAC under the audit key, so a row written without the key is never chained) and number the
+  events: the *leader* process's listener thread (one process at a time holds the leader lock)
+  runs one within milliseconds of any commit, and a read of the audit log or the stream runs one
+  first if its own process still owes one, so every process reads its own writes. One pass takes
+  everything committed before it, so under load one disk flush serves many writers. The audit
+  log stays one gap-free chain; event numbers follow the order of the passes' commits.
 
-SERIALIZABLE with a whole-transaction retry was the alternative: it would abort same-pool
-writers against each other on every capacity check, and a ``with backend.transaction()`` block
-cannot be re-run from inside the backend.
 A read transaction is REPEATABLE READ READ ONLY: one snapshot, no locks, never blocked by a
 writer; it begins lazily, so one whose reads the registry cache serves (``postgres_cache.py``:
 agents, pools, memberships, kept coherent across hosts by triggers and LISTEN/NOTIFY) sends
@@ -46,7 +44,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
 import logging
 import math
 import os
@@ -64,9 +61,9 @@ from psycopg_pool import ConnectionPool
 
 from maas_langchain.backends.migrations import AUDIT_BOUNDARY, Migration, applied_names, check_applied, load_migrations
 from maas_langchain.backends.postgres_cache import Listener, RegistryCache, registry_channel
-from maas_langchain.backends.postgres_chain import Hasher, Sequencer, sequence
+from maas_langchain.backends.postgres_chain import PENDING_EXISTS, Hasher, Sequencer, leader_duty, sequence
 from maas_langchain.backends.postgres_errors import display_location, first_line, translate
-from maas_langchain.backends.postgres_tx import PgSession, PgTx, claim_key
+from maas_langchain.backends.postgres_tx import PgSession, PgTx, ThreadState, claim_key, schema_lock_key
 from maas_langchain.backends.sql import POSTGRES
 from maas_langchain.core.ports.state import StateBackend, StateTx
 from maas_langchain.errors import BackendUnavailableError, InvalidInputError, MaaSError
@@ -85,16 +82,6 @@ _BOOKKEEPING = (
     "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
     "checksum TEXT NOT NULL, applied_at DOUBLE PRECISION NOT NULL)"
 )
-
-
-def _lock_key(schema: str) -> int:
-    digest = hashlib.blake2b(f"maas_langchain:{schema}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
-
-
-class _ThreadState(threading.local):
-    pid: int = 0
-    session: PgSession | None = None
 
 
 class PostgresBackend(StateBackend):
@@ -161,7 +148,7 @@ class PostgresBackend(StateBackend):
         self._cache = RegistryCache()
         self._hasher: Hasher | None = None
         self._sequencer: Sequencer | None = None
-        self._local = _ThreadState()
+        self._local = ThreadState()
         self._lock = threading.Lock()
         self._closed = False
         self.fresh_audit_boundary = AUDIT_BOUNDARY in applied_names("postgres", self.migrate())
@@ -201,7 +188,7 @@ class PostgresBackend(StateBackend):
                     self._pool, self._pid = self._new_pool(), os.getpid()
         return self._pool
 
-    def _state(self) -> _ThreadState:
+    def _state(self) -> ThreadState:
         local = self._local
         if local.pid != os.getpid():
             local.pid, local.session = os.getpid(), None
@@ -244,7 +231,14 @@ class PostgresBackend(StateBackend):
                 if self._listener is listener and not self._closed:
                     if listener is not None:  # a forked child: the parent's cache is not kept fresh here
                         self._cache = RegistryCache()
-                    self._listener = Listener(self._dsn, self._channel(), registry_channel(self.schema), self._cache)
+                    self._listener = Listener(
+                        self._dsn,
+                        self._channel(),
+                        registry_channel(self.schema),
+                        self._cache,
+                        duty=functools.partial(leader_duty, weakref.ref(self)),
+                        leader_key=claim_key(self.schema, "audit", "leader"),
+                    )
                     weakref.finalize(self, self._listener.stop)  # an instance dropped unclosed stops it too
         return self._cache
 
@@ -376,7 +370,7 @@ class PostgresBackend(StateBackend):
                 "the search_path option",
                 location=self.location,
             )
-        self.schema, self._key = str(row[0]), _lock_key(str(row[0]))
+        self.schema, self._key = str(row[0]), schema_lock_key(str(row[0]))
         self._sequencer_key = claim_key(self.schema, "audit", "sequencer")
         notify = f"SELECT pg_notify('{self._channel()}', ?)"
         write = dataclasses.replace(POSTGRES, notify_sql=notify, _cache={})
@@ -384,7 +378,7 @@ class PostgresBackend(StateBackend):
         self._dialects = (dataclasses.replace(write, for_update="", _cache={}), write)
 
     def _channel(self) -> str:
-        return f"maas_events_{_lock_key(self.schema) & 0xFFFFFFFFFFFF:012x}"
+        return f"maas_events_{schema_lock_key(self.schema) & 0xFFFFFFFFFFFF:012x}"
 
     def bind_audit_hasher(self, hasher: Hasher) -> None:
         """Let write transactions leave their audit entries pending for a sequencing pass, which
@@ -398,15 +392,16 @@ class PostgresBackend(StateBackend):
             except MaaSError as exc:
                 logger.warning("no sequencing pass on %s at open: %s", self.location, exc.message)
 
-    def sequence_pending(self) -> int:
-        """Run one sequencing pass now (``postgres_chain.py``); return how many entries it chained."""
+    def sequence_pending(self, *, wait: bool = True) -> int | None:
+        """Run one sequencing pass now (``postgres_chain.py``); return how many entries it chained
+        (``None``: ``wait=False`` and another process's pass held the lock)."""
         pool = self._get_pool()
         try:
             conn = pool.getconn()
         except psycopg.Error as exc:
             raise translate(exc, self.location) from exc
         try:
-            return sequence(conn, **self._pass_options())
+            return sequence(conn, wait=wait, **self._pass_options())
         except psycopg.Error as exc:
             raise translate(exc, self.location) from exc
         finally:
@@ -422,15 +417,26 @@ class PostgresBackend(StateBackend):
         }
 
     def _process_sequencer(self) -> Sequencer:
-        """This process's sequencing thread (``postgres_chain.py``), started on first use."""
+        """What this process owes (``postgres_chain.py``); the leader's listener runs the passes."""
         found = self._sequencer
         if found is None or found.pid != os.getpid():
             with self._lock:
                 if self._sequencer is found:
-                    self._sequencer = found = Sequencer(self.sequence_pending)
-                    weakref.finalize(self, found.stop)
+                    self._sequencer = found = Sequencer()
         assert found is not None
+        self._process_cache()  # the listener: if this process leads, it chains what was just committed
         return found
+
+    def leader_pass(self, conn: Connection) -> None:
+        """The leader's look for pending rows, and a pass if there are some (on its listener's
+        connection)."""
+        row = conn.execute(PENDING_EXISTS).fetchone()
+        if row is not None and row[0]:
+            try:
+                sequence(conn, **self._pass_options())
+            except psycopg.Error:
+                self._rollback(conn)
+                raise
 
     def _settle(self, conn: Connection) -> None:
         """Before a read of the audit log or the stream: a pass on ``conn`` if this process owes one."""
@@ -441,6 +447,11 @@ class PostgresBackend(StateBackend):
             except psycopg.Error as exc:  # the read goes on; the entries wait for the next pass
                 self._rollback(conn)
                 logger.warning("a sequencing pass before a read on %s failed (%s)", self.location, first_line(exc))
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` ran."""
+        return self._closed
 
     def registry_cache_live(self) -> bool:
         """True while this process's registry cache may serve reads (its listener is connected)."""
@@ -474,7 +485,8 @@ class PostgresBackend(StateBackend):
     def close(self) -> None:
         """Close the connection pool. Idempotent."""
         sequencer = self._sequencer
-        if not self._closed and sequencer is not None and sequencer.pid == os.getpid() and sequencer.behind():
+        owes = sequencer is not None and sequencer.pid == os.getpid() and sequencer.behind()
+        if owes and not self._closed:
             with suppress(MaaSError):  # chain what this process committed before the pool goes
                 self.sequence_pending()
         with self._lock:
@@ -483,8 +495,6 @@ class PostgresBackend(StateBackend):
             self._closed = True
         if self._listener is not None:
             self._listener.stop()
-        if sequencer is not None and sequencer.pid == os.getpid():
-            sequencer.stop()
         if self._pid == os.getpid():
             with suppress(Exception):
                 self._pool.close(timeout=5.0)

@@ -1,13 +1,18 @@
 """The PostgreSQL backend's per-process listener and its read cache of agents, pools and memberships.
 
-One daemon thread per process and schema holds a connection of its own that ``LISTEN``\\ s on
-two channels:
+One daemon thread per process and schema holds a connection of its own that listens on two
+channels:
 
-* the **event channel**, notified by every commit that appends events (payload: the newest
-  sequence number), so that :meth:`PostgresBackend.wait_for_events` wakes at once;
+* the **event channel**, notified by every sequencing pass that numbers events (payload: the
+  newest sequence number), so that :meth:`PostgresBackend.wait_for_events` wakes at once;
 * the **registry channel**, notified by triggers on ``agents``, ``pools`` and ``memberships``
-  (migration ``0014_registry_cache.sql``) for every row inserted, deleted or changed by any
+  (migration ``0014_parallel_writers.sql``) for every row inserted, deleted or changed by any
   client on any host (payload: which row), so that :class:`RegistryCache` drops it.
+
+The same thread may be the schema's *leader*: the one process at a time that holds the
+session-level leader lock runs the sequencing passes (``postgres_chain.py``) every
+:data:`LEADER_PERIOD` seconds while rows are pending; when it exits, its connection closes, the
+lock is released, and another process's listener takes over within half a second.
 
 The cache serves ``get_agent`` / ``get_pool`` / ``get_membership`` of *read* transactions;
 write transactions always read the database, under their locks, so every access decision that
@@ -27,11 +32,15 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import psycopg
 
-__all__ = ["APPLICATION_NAME", "LIVENESS", "MISSING", "Listener", "RegistryCache", "registry_channel"]
+__all__ = ["APPLICATION_NAME", "LEADER_PERIOD", "LIVENESS", "MISSING", "Listener", "RegistryCache", "registry_channel"]
+
+LEADER_PERIOD = 0.005
+"""Seconds between the leader's looks for pending audit entries and events."""
 
 LIVENESS = 1.5
 """Seconds after the listener's last successful round trip during which the cache is used."""
@@ -132,10 +141,25 @@ class Listener:
         events: The event channel.
         registry: The registry channel.
         cache: The cache fed by the registry channel.
+        duty: What the thread runs every :data:`LEADER_PERIOD` seconds on its connection while it
+            holds the session-level advisory lock ``leader_key`` (one process at a time does):
+            the sequencing pass (``postgres_chain.py``).
+        leader_key: The leader lock's key.
     """
 
-    def __init__(self, dsn: str, events: str, registry: str, cache: RegistryCache) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        events: str,
+        registry: str,
+        cache: RegistryCache,
+        *,
+        duty: Callable[[psycopg.Connection[Any]], None] | None = None,
+        leader_key: int = 0,
+    ) -> None:
         self._dsn, self._events, self._registry, self.cache = dsn, events, registry, cache
+        self._duty, self._leader_key = duty, leader_key
+        self.leader = False
         self._cond = threading.Condition()
         self._stop = threading.Event()
         self.head = 0
@@ -156,17 +180,26 @@ class Listener:
     def _listen(self) -> None:
         with psycopg.connect(self._dsn, autocommit=True, application_name=APPLICATION_NAME) as conn:
             self.cache.lost()
+            self.leader = False
             conn.execute(f'LISTEN "{self._events}"; LISTEN "{self._registry}"')
             row = conn.execute("SELECT value FROM counters WHERE name = 'events'").fetchone()
             self._saw(int(row[0]) if row else 0, live=True)
             self.cache.confirm()
+            checked = 0.0
             while not self._stop.is_set():
-                for note in conn.notifies(timeout=0.5):
+                if self._duty is not None and not self.leader and time.monotonic() - checked > 0.5:
+                    checked = time.monotonic()
+                    got = conn.execute("SELECT pg_try_advisory_lock(%s)", (self._leader_key,)).fetchone()
+                    self.leader = bool(got and got[0])  # held until this connection closes
+                for note in conn.notifies(timeout=LEADER_PERIOD if self.leader else 0.5):
                     if note.channel == self._registry:
                         self.cache.drop_payload(note.payload)
                     else:
                         self._saw(int(note.payload))
-                conn.execute("SELECT 1")  # proves the connection alive (notifications arrive in order)
+                if self.leader and self._duty is not None:
+                    self._duty(conn)  # its round trips prove the connection alive too
+                else:
+                    conn.execute("SELECT 1")  # proves the connection alive (notifications arrive in order)
                 self.cache.confirm()
 
     def _saw(self, seq: int, *, live: bool | None = None) -> None:

@@ -11,10 +11,11 @@ its events into ``events_pending``, and commits. Passes chain them (:func:`seque
 3. one pipelined round trip: each entry inserted and the head moved, the chained pending rows
    deleted, ``COMMIT``.
 
-Who runs passes: a :class:`Sequencer` thread in each process, woken by that process's commits,
-so writers never wait for one (nor hold anything across their own commit that another writer
-needs); and a read transaction that reads the audit log or the stream while this process still
-owes a pass runs one first, so a process always reads its own writes. One pass takes every entry
+Who runs passes: one *leader* process at a time (its listener thread holds a session-level
+advisory lock and looks for pending rows every few milliseconds), so writers never wait for a
+pass, nor hold anything across their own commit that another writer needs; and a read
+transaction that reads the audit log or the stream while its process still owes a pass
+(:class:`Sequencer`) runs one first, so a process always reads its own writes. One pass takes every entry
 and event committed before it, so under load one pass (one disk flush) serves many writers. The
 audit log stays one gap-free chain; the pass holds its lock until its commit is visible, so
 sequence numbers follow the order of the passes' commits, and an event or entry becomes visible
@@ -32,7 +33,7 @@ import json
 import logging
 import os
 import threading
-import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -42,7 +43,20 @@ from maas_langchain.backends.sql_codec import AUDIT_COLUMNS, dump
 from maas_langchain.core.enums import AuditEventType
 from maas_langchain.core.records import AuditEvent
 
-__all__ = ["Hasher", "Pass", "Sequencer", "mac_of", "pending_event", "refused_pending", "sequence"]
+__all__ = [
+    "PENDING_EXISTS",
+    "Hasher",
+    "Pass",
+    "Sequencer",
+    "leader_duty",
+    "mac_of",
+    "pending_event",
+    "refused_pending",
+    "sequence",
+]
+
+PENDING_EXISTS = "SELECT EXISTS (SELECT 1 FROM events_pending) OR EXISTS (SELECT 1 FROM audit_pending)"
+"""One cheap statement: is there anything for a pass to do?"""
 
 logger = logging.getLogger(__name__)
 
@@ -128,11 +142,26 @@ class Pass:
         self._entries = conn.cursor()
         self._head = conn.cursor()
 
-    def queue(self) -> None:
-        """Send ``BEGIN``, the lock, the event move and the reads (inside an open pipeline)."""
+    def try_lock(self) -> bool:
+        """Begin and try the lock without waiting (one round trip); False (and rolled back) if
+        another pass holds it, which will take, or has taken, what is pending."""
+        conn, got = self._conn, self._conn.cursor()
+        with conn.pipeline():
+            conn.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
+            got.execute(f"SELECT pg_try_advisory_xact_lock({self._key})")
+        row = got.fetchone()
+        if row is not None and row[0]:
+            return True
+        conn.execute("ROLLBACK")
+        return False
+
+    def queue(self, *, locked: bool = False) -> None:
+        """Send ``BEGIN`` and the lock (unless :meth:`try_lock` took it), the event move and the
+        reads (inside an open pipeline)."""
         conn = self._conn
-        conn.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
-        conn.execute(f"SELECT {self._settings}pg_advisory_xact_lock({self._key})")
+        if not locked:
+            conn.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
+            conn.execute(f"SELECT {self._settings}pg_advisory_xact_lock({self._key})")
         conn.execute(_MOVE_EVENTS, (self._channel,))
         if self._hasher is not None:
             self._entries.execute(_PENDING)
@@ -185,37 +214,35 @@ def _columns(number: int, linked: AuditEvent, digest: str) -> tuple[Any, ...]:
     )
 
 
-def sequence(conn: psycopg.Connection[Any], **options: Any) -> int:
-    """Run one whole pass on ``conn`` (idle, autocommit); see :class:`Pass` for ``options``."""
+def sequence(conn: psycopg.Connection[Any], *, wait: bool = True, **options: Any) -> int | None:
+    """Run one whole pass on ``conn`` (idle, autocommit); see :class:`Pass` for ``options``.
+    With ``wait=False``, return ``None`` at once if another pass holds the lock."""
     run = Pass(conn, **options)
+    locked = not wait and run.try_lock()
+    if not wait and not locked:
+        return None
     with conn.pipeline():
-        run.queue()
+        run.queue(locked=locked)
     return run.finish()
 
 
 class Sequencer:
-    """The thread of one backend in one process that runs a pass after this process's commits.
+    """What one process owes: every commit that left entries or events pending calls :meth:`poke`,
+    and :meth:`settle` runs a (waiting) pass when one is owed, so a process reads its own writes.
+    The passes that chain everyone's entries soon after their commits are run by one process at
+    a time, the *leader*: whichever process's listener thread holds the session-level leader
+    lock (``postgres_cache.Listener``), checking every few milliseconds for pending rows."""
 
-    Writers :meth:`poke` it and return at once; it runs passes (each covering every poke made
-    before it started) until none is owed. A reader that must see this process's own writes calls
-    :meth:`settle`, which runs a pass itself when one is owed. ``run_pass`` gets a connection and
-    runs one whole pass; a failing pass is logged and retried after a second.
-    """
-
-    def __init__(self, run_pass: Callable[[], object]) -> None:
-        self._run_pass = run_pass
-        self._cond = threading.Condition()
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
         self._asked = 0
         self._done = 0
-        self._stopped = False
         self.pid = os.getpid()
-        threading.Thread(target=self._loop, name="maas-postgres-sequencer", daemon=True).start()
 
     def poke(self) -> None:
         """A commit left entries or events pending: a pass is owed."""
-        with self._cond:
+        with self._lock:
             self._asked += 1
-            self._cond.notify_all()
 
     def behind(self) -> bool:
         """True while a commit of this process may still have entries or events pending."""
@@ -227,33 +254,16 @@ class Sequencer:
         if self._done >= target:
             return
         run()
-        self._covered(target)
-
-    def _covered(self, target: int) -> None:
-        with self._cond:
+        with self._lock:
             self._done = max(self._done, target)
 
-    def _loop(self) -> None:
-        while True:
-            with self._cond:
-                while not self._stopped and self._done >= self._asked:
-                    self._cond.wait()
-                if self._stopped:
-                    return
-                target = self._asked
-            try:
-                self._run_pass()
-            except Exception as exc:  # any failure: the entries stay pending, the next pass takes them
-                logger.warning("a sequencing pass failed (%s); retrying in a second", exc)
-                time.sleep(1.0)
-                continue
-            self._covered(target)
 
-    def stop(self) -> None:
-        """Let the thread end once it is idle."""
-        with self._cond:
-            self._stopped = True
-            self._cond.notify_all()
+def leader_duty(backend: weakref.ref[Any], conn: psycopg.Connection[Any]) -> None:
+    """The leader listener's duty: the backend's ``leader_pass`` on ``conn``. Only a weak
+    reference is held, so a backend dropped without ``close()`` is still collected."""
+    found = backend()
+    if found is not None and not found.closed:
+        found.leader_pass(conn)
 
 
 def refused_pending(cursor: Any, hasher: Hasher | None) -> int:

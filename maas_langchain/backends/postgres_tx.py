@@ -13,16 +13,22 @@ How writers proceed in parallel (the module docstring of ``postgres.py`` has the
 * **The tail.** Audit entries (:meth:`PgTx.chain_audit`) and events (:meth:`PgTx.append_event`)
   are kept in the transaction and written at commit into ``audit_pending`` / ``events_pending``,
   in the same pipelined batch as ``COMMIT``; no writer locks the audit head or the event counter.
-  Right after the commit the backend runs a sequencing pass (``postgres_chain.py``) that chains
-  them. A transaction that reads the audit log or the stream after adding to it (or a backend
-  with no runtime's hasher bound) chains them inside itself instead, under the head's row lock
-  (:meth:`PgSession.flush`), as every transaction did before.
+  Sequencing passes chain them (``postgres_chain.py``). A transaction that reads the audit log
+  or the stream after adding to it (or a backend with no runtime's hasher bound) chains them
+  inside itself instead, under the head's row lock (:meth:`PgSession.flush`), as every
+  transaction did before; a read transaction that reaches the server runs a pass first if its
+  process still owes one, so its snapshot holds that process's own entries.
+
+SERIALIZABLE with a whole-transaction retry was the alternative: it would abort same-pool
+writers against each other on every capacity check, and a ``with backend.transaction()`` block
+cannot be re-run from inside the backend.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 from collections.abc import Callable, Sequence
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any
@@ -48,7 +54,7 @@ from maas_langchain.core.records import Agent, AuditEvent, MaaSEvent, Membership
 if TYPE_CHECKING:
     from psycopg_pool import ConnectionPool
 
-__all__ = ["PgSession", "PgTx", "claim_key"]
+__all__ = ["PgSession", "PgTx", "ThreadState", "claim_key", "schema_lock_key"]
 
 Connection = psycopg.Connection[Any]
 _READ = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
@@ -60,6 +66,19 @@ _EVENTS = (
     "SELECT pg_notify(%s, c.value::text) FROM c"
 )
 _EVENT_ROW = "(%s::bigint, %s::text, %s::float8, %s::text, %s::text)"
+
+
+def schema_lock_key(schema: str) -> int:
+    """The advisory-lock key of ``schema`` itself (its writers' shared or exclusive lock)."""
+    digest = hashlib.blake2b(f"maas_langchain:{schema}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+class ThreadState(threading.local):
+    """The transaction open on this thread (joined by nested calls), per process."""
+
+    pid: int = 0
+    session: PgSession | None = None
 
 
 def claim_key(schema: str, kind: str, name: str) -> int:
@@ -84,7 +103,8 @@ class PgSession:
         cache: The registry cache a read transaction may use (``None``: read the database).
         hasher: The runtime's chain hash (``None``: none is bound, so audit entries are chained
             inside the transaction, and pending ones cannot be checked).
-        settle: Runs a pass on the (idle) connection if this process left something pending.
+        settle: Runs a pass on the (idle) connection if this process left something pending; a read
+            transaction calls it before it begins.
     """
 
     def __init__(
@@ -141,6 +161,8 @@ class PgSession:
         """Begin the transaction, with the locks, pipelined with its first statement (``sql``):
         one round trip. A connection found dead is replaced and the whole batch re-sent, which
         is safe because nothing of it ran."""
+        if not self.write and self.settle is not None:  # its snapshot then holds this process's own entries
+            self.settle(self.conn)
         statements = self._begin_statements()
         for attempt in range(1, self._retries + 1):
             cur = self.conn.cursor()
@@ -202,12 +224,6 @@ class PgSession:
                 cur.executemany(_PENDING_EVENT, events)
             self.conn.execute("COMMIT")
         return True
-
-    def settle_first(self) -> None:
-        """Before a read transaction's first read of the audit log or the stream: let a pass
-        chain what this process committed, so that it reads its own writes."""
-        if not self.begun and self.settle is not None:
-            self.settle(self.conn)
 
     def _tail(self, *, commit: bool) -> None:
         audit, events = self.audit, self.events
@@ -385,12 +401,11 @@ class PgTx(SqlTx):
         return 0
 
     # Reads of the chain or the stream: a write transaction chains what it kept first (it reads
-    # its own entries); a read transaction lets a pass chain what this process committed.
+    # its own entries); a read transaction has already let a pass chain what this process
+    # committed, before it began (run_first).
     def _before_audit_read(self) -> None:
         if self._session.write:
             self._session.flush()
-        else:
-            self._session.settle_first()
 
     def lock_audit_head(self) -> tuple[int, str]:
         self._before_audit_read()

@@ -57,7 +57,7 @@ from maas_langchain.core.item_search import IndexedSearch
 from maas_langchain.core.item_values import DEFAULT_MAX_VALUE_BYTES, encode_value, encode_vector
 from maas_langchain.core.items import ItemService, PreparedPut, filter_mapping
 from maas_langchain.core.ports.kv import KVPut, encode_namespace
-from maas_langchain.errors import InvalidInputError, NotSupportedError
+from maas_langchain.errors import InvalidInputError, MaaSError, NotSupportedError
 
 from .store_values import InvalidStoreNamespaceError, check_key, check_labels, check_match_path, check_op_namespace
 
@@ -341,6 +341,11 @@ class MaaSStore(BaseStore):
                 put = plan.puts[ident]
                 put.vectors = [(path, encode_vector(dvecs[text])) for path, text in pairs]
             self._engine.write(agent_id, list(plan.puts.values()))
+            try:  # the puts are committed: a failed TTL touch of the reads must not report them failed
+                self._engine.refresh(refresh)
+            except MaaSError as exc:
+                _log.warning("the TTL refresh after a committed batch failed: %s", exc.message)
+            return results
         self._engine.refresh(refresh)
         return results
 
