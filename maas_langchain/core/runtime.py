@@ -145,7 +145,7 @@ class Runtime:
         body, secret, clock = entry.body(), key.secret, self.clock
 
         def build(seq: int, prev: str) -> AuditEvent:
-            now = clock()  # taken under the chain's lock, so timestamps follow the chain
+            now = clock()  # when the entry is built: under the chain's lock, or at commit (PostgreSQL)
             return AuditEvent(
                 seq=seq + 1,
                 timestamp=now,
