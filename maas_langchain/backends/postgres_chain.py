@@ -29,6 +29,7 @@ chains them (a pass also runs when an instance opens, and when it closes).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -39,7 +40,7 @@ from typing import Any
 
 import psycopg
 
-from maas_langchain.backends.sql_codec import AUDIT_COLUMNS, dump
+from maas_langchain.backends.sql_codec import AUDIT_COLUMNS, audit_params
 from maas_langchain.core.enums import AuditEventType
 from maas_langchain.core.records import AuditEvent
 
@@ -111,19 +112,7 @@ def mac_of(event: AuditEvent, nonce: str, hasher: Hasher) -> str:
 
 
 def _with(event: AuditEvent, *, seq: int, prev: str) -> AuditEvent:
-    return AuditEvent(
-        seq=seq,
-        timestamp=event.timestamp,
-        event_type=event.event_type,
-        action=event.action,
-        actor=event.actor,
-        target=event.target,
-        outcome=event.outcome,
-        reason=event.reason,
-        details=event.details,
-        prev_hash=prev,
-        hash="",
-    )
+    return dataclasses.replace(event, seq=seq, prev_hash=prev, hash="")
 
 
 class Pass:
@@ -190,28 +179,12 @@ class Pass:
             done.append(int(row[0]))
         with conn.pipeline():
             for number, linked, digest, nonce in chained:
-                conn.execute(_INSERT, (*_columns(number, linked, digest), nonce))
+                conn.execute(_INSERT, (*audit_params(dataclasses.replace(linked, hash=digest)), nonce))
                 conn.execute("UPDATE audit_head SET seq = %s, hash = %s WHERE id = 1", (number, digest))
             if done:
                 conn.execute("DELETE FROM audit_pending WHERE id = ANY(%s)", (done,))
             conn.execute("COMMIT")
         return len(chained)
-
-
-def _columns(number: int, linked: AuditEvent, digest: str) -> tuple[Any, ...]:
-    return (
-        number,
-        linked.timestamp,
-        linked.event_type.value,
-        linked.action,
-        linked.actor,
-        linked.target,
-        linked.outcome,
-        linked.reason,
-        dump(linked.details),
-        linked.prev_hash,
-        digest,
-    )
 
 
 def sequence(conn: psycopg.Connection[Any], *, wait: bool = True, **options: Any) -> int | None:

@@ -44,6 +44,7 @@ from maas_langchain.backends.sql_codec import (
     MEMBER_COLUMNS,
     POOL_COLUMNS,
     agent_from_row,
+    audit_params,
     dump,
     member_from_row,
     pool_from_row,
@@ -243,7 +244,7 @@ class PgSession:
         self.audit, self.events = [], []
         with self.conn.pipeline():
             for entry in entries:
-                cur.execute(_INSERT_AUDIT, _audit_params(entry))
+                cur.execute(_INSERT_AUDIT, audit_params(entry))
                 cur.execute("UPDATE audit_head SET seq = %s, hash = %s WHERE id = 1", (entry.seq, entry.hash))
             if events:
                 rows = ", ".join(_EVENT_ROW for _ in events)
@@ -281,22 +282,6 @@ _AGENT = f"SELECT {AGENT_COLUMNS} FROM agents WHERE agent_id = ?"
 _POOL = f"SELECT {POOL_COLUMNS} FROM pools WHERE pool_id = ?"
 _MEMBER = f"SELECT {MEMBER_COLUMNS} FROM memberships WHERE pool_id = ? AND agent_id = ?"
 _INSERT_AUDIT = f"INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-
-
-def _audit_params(event: AuditEvent) -> tuple[Any, ...]:
-    return (
-        event.seq,
-        event.timestamp,
-        event.event_type.value,
-        event.action,
-        event.actor,
-        event.target,
-        event.outcome,
-        event.reason,
-        dump(event.details),
-        event.prev_hash,
-        event.hash,
-    )
 
 
 class PgTx(SqlTx):

@@ -17,7 +17,7 @@ import sqlite3
 from typing import Any
 
 from maas_langchain.backends.migrations import load_migrations, split_statements
-from maas_langchain.backends.sql_codec import AUDIT_COLUMNS, audit_from_row, dump
+from maas_langchain.backends.sql_codec import AUDIT_COLUMNS, audit_from_row, audit_params
 from maas_langchain.backends.sql_cursor import SqlCursorOps
 from maas_langchain.core.ports.state import AuditQuery
 from maas_langchain.core.records import AuditEvent
@@ -74,20 +74,7 @@ class SqlAuditOps(SqlCursorOps):
 
     def append_audit(self, event: AuditEvent) -> None:
         self._exec(
-            f"INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                event.seq,
-                event.timestamp,
-                event.event_type.value,
-                event.action,
-                event.actor,
-                event.target,
-                event.outcome,
-                event.reason,
-                dump(event.details),
-                event.prev_hash,
-                event.hash,
-            ),
+            f"INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", audit_params(event)
         )
         self._exec("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", (event.seq, event.hash))
 

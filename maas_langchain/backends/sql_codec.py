@@ -34,6 +34,7 @@ from maas_langchain.core.records import (
 __all__ = [
     "AGENT_COLUMNS",
     "AUDIT_COLUMNS",
+    "audit_params",
     "EVENT_COLUMNS",
     "HANDOFF_COLUMNS",
     "MEMBER_COLUMNS",
@@ -60,6 +61,23 @@ HANDOFF_COLUMNS = (
 )
 AUDIT_COLUMNS = "seq, timestamp, event_type, action, actor, target, outcome, reason, details, prev_hash, hash"
 EVENT_COLUMNS = "seq, kind, timestamp, pool_id, data"
+
+
+def audit_params(event: Any) -> tuple[Any, ...]:
+    """The values of :data:`AUDIT_COLUMNS` for an :class:`~maas_langchain.core.records.AuditEvent`."""
+    return (
+        event.seq,
+        event.timestamp,
+        event.event_type.value,
+        event.action,
+        event.actor,
+        event.target,
+        event.outcome,
+        event.reason,
+        dump(event.details),
+        event.prev_hash,
+        event.hash,
+    )
 
 
 def dump(value: Any) -> str:
