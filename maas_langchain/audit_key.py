@@ -83,7 +83,7 @@ def read_key_file(path: Path) -> bytes:
 def _create_key_file(path: Path) -> bytes:
     """Create ``path`` with a fresh key (mode 0600) unless another process just did; return the
     key in the file. The file appears whole (written aside, then hard-linked into place)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # a home MaaS creates is its owner's only
     aside = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
     fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:

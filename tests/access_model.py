@@ -19,6 +19,7 @@ function answers one question of the doc:
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -274,7 +275,7 @@ class World:
             return False
         if memory_id in self.memories:
             return self.readable_memory(p, memory_id)
-        return True  # an external reference carries no content
+        return not _uuid_shaped(memory_id)  # an unknown memory id is denied; an external reference is not
 
     def audience_admits(self, reader: AgentRec, share: ShareRec) -> bool:
         author = self.agent(share.author)
@@ -382,3 +383,12 @@ class World:
 
     def may_search_kb(self, p: Principal) -> bool:
         return self.can(p, KB)
+
+
+def _uuid_shaped(memory_id: str) -> bool:
+    """Whether ``memory_id`` has the form of the ids MaaS gives memories (a UUID)."""
+    try:
+        uuid.UUID(memory_id)
+    except ValueError:
+        return False
+    return True

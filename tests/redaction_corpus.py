@@ -178,6 +178,45 @@ SECRETS: list[Secret] = [
     _secret("x_api_key_header", "Requests carry x-api-key: {v} for the partner API.", _s(_ALNUM, 40)),
     _secret("maas_api_key", "The supervisor's MaaS key is {v} for the MCP server.", _MAAS),
     _secret("passwd_env", "export DB_PASSWD={v} in the shell profile.", _PW[11]),
+    # formats an outside red-team pass found leaking (kept after the original list so its values do not change)
+    _secret("docker_pat", "The registry mirror pulls with {v} at night.", "dckr_pat_" + _s(_URLSAFE, 27)),
+    _secret("slack_app_token", "Socket mode connects with {v} on boot.", f"xapp-1-A{_s(_UPPER, 10)}-{_s(_HEX, 40)}"),
+    _secret(
+        "teams_webhook",
+        "Incidents post to https://acme.webhook.office.com/webhookb2/{v} for the on-call team.",
+        f"{_s(_HEX, 32)}@{_s(_HEX, 32)}/IncomingWebhook/{_s(_HEX, 32)}",
+    ),
+    _secret("google_oauth_token", "The sync job received {v} from the token endpoint.", "ya29.a0" + _s(_URLSAFE, 80)),
+    _secret("alibaba_access_key", "Uploads to OSS use {v} as the access key id.", "LTAI5t" + _s(_ALNUM, 18)),
+    _secret(
+        "azure_ad_client_secret", "The app registration signs in with {v} daily.", f"{_s(_ALNUM, 3)}8Q~{_s(_ALNUM, 34)}"
+    ),
+    _secret(
+        "mailgun_new_key", "Mail for the shop goes through {v} now.", f"{_s(_HEX, 32)}-{_s(_HEX, 8)}-{_s(_HEX, 8)}"
+    ),
+    _secret("okta_ssws", "The directory sync sends Authorization: SSWS {v} each hour.", "00" + _s(_URLSAFE, 40)),
+    _secret(
+        "apim_subscription_key", "Partner calls carry Ocp-Apim-Subscription-Key: {v} on each request.", _s(_HEX, 32)
+    ),
+    _secret("pgpassword_env", "Run PGPASSWORD={v} psql -h db -U app for the report.", _PW[0] + "x"),
+    _secret("mysql_cli_password", "Restore with mysql -uroot -p{v} shop < dump.sql tonight.", _PW[1] + "x"),
+    _secret("curl_user_password", "Check it with curl -u admin:{v} https://ci.internal/api/json please.", _PW[2] + "x"),
+    _secret(
+        "url_password_with_at",
+        "Connect to postgres://admin:{v}@db.internal:5432/app for the audit.",
+        "Pa@ss" + _s(_ALNUM, 9),
+    ),
+    _secret("russian_password", "The Moscow reseller wrote: пароль: {v} до пятницы, for the kiosk.", _PW[3] + "x"),
+    _secret(
+        "chinese_password",
+        "The Shenzhen vendor's note says 测试环境数据库密码\uff1a{v} for the staging kiosk.",
+        _PW[4] + "x",
+    ),
+    _secret("api_key_is", "The API key is {v} for the geocoder.", _s(_HEX, 32)),
+    _secret("private_key_hex", "The wallet private key: 0x{v} must never leave the box.", _s(_HEX, 64)),
+    _secret("card_with_dots", "Charge the card 4111.1111.1111.1111 for the deposit.", "4111.1111.1111.1111"),
+    _secret("ssn_with_dots", "The form lists SSN 536.22.8714 for the employee.", "536.22.8714"),
+    _secret("escaped_json_password", 'The log line was {{\\"password\\": \\"{v}\\"}} in plain text.', _PW[5] + "x"),
 ]
 """Every secret type, in a sentence that screening accepts."""
 
@@ -224,6 +263,19 @@ BENIGN: list[str] = [
     "password: Optional[str] = None",
     "export PATH=/usr/local/bin:$PATH",
     "Tracking number 1Z999AA10123456784 is in transit.",
+    "STRIPE_KEY=sk_test_XXXXXXXXXXXXXXXXXXXXXXXX in the README example.",
+    "aws_access_key_id = AKIAXXXXXXXXXXXXXXXX in the template.",
+    "The phone reports IMEI 490154203237518 after the reset.",
+    "Docs: postgresql://user:password@localhost:5432/mydb for a local setup.",
+    "password_hash: bcrypt",
+    "Пароль должен содержать не менее 12 символов.",
+    "密码长度至少12位",
+    "Pay the invoice to IBAN DE89 3704 0044 0532 0130 00 by Friday.",
+    "docker run -p 8080:80 nginx after docker login registry.example.com",
+    "Run mysql -u root -p shop and type the password when asked.",
+    "encryption key: AES-256",
+    "The image digest is sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855.",
+    "The API key is required for the v2 endpoints.",
 ]
 """Texts that resemble secrets and must be read back as written."""
 
@@ -232,5 +284,10 @@ DICT_KEY_SECRETS: list[tuple[dict[str, object], list[str]]] = [
     ({"stripe": {SECRETS[21].value: True}}, [SECRETS[21].value]),
     ({SECRETS[0].value: 1, SECRETS[4].value: 2, "[REDACTED]": 3}, [SECRETS[0].value, SECRETS[4].value]),
     ({"state": [{f"password: {_PW[4]}": "x"}]}, [_PW[4]]),
+    ({"db": {"user": "app", "password": _PW[6] + "y"}}, [_PW[6] + "y"]),
+    ({"Credentials": {"SecretAccessKey": (_k := _s(_B64, 40)), "SessionToken": _k + "Zz9"}}, [_k]),
+    ({"env": [{"name": "DB_PASSWORD", "value": _PW[7] + "y"}]}, [_PW[7] + "y"]),
+    ({"PGPASSWORD": _PW[8] + "y", "oauth": {"client_secret": (_c := _s(_URLSAFE, 24))}}, [_PW[8] + "y", _c]),
 ]
-"""Values whose keys are secrets: every key must be redacted and every entry kept."""
+"""Values whose keys are secrets, or whose values sit under a secret-sounding key (``{"password": ...}``,
+Kubernetes' ``{"name": "DB_PASSWORD", "value": ...}``): every such string must be redacted and every entry kept."""

@@ -344,6 +344,34 @@ def test_6c_a_sqlite_trigger_redefined_as_a_no_op_is_reported(tmp_path: Path) ->
         )
 
 
+def test_entries_edited_into_undecodable_values_are_reported_not_a_crash(
+    store: tuple[str, Callable[[], Attacker]], tmp_path: Path
+) -> None:
+    """Details that are not JSON, an unknown event type, garbage far beyond the head: verify names
+    each entry (and goes on verifying the ones after it) instead of raising out of the decoder."""
+    location, attacker = store
+    far = 10**12
+    with _open(location) as maas:
+        _workflow(maas)
+        shipped = _shipped(maas, tmp_path)
+        count = maas.audit.count()
+        evil = attacker()
+        with evil.careful():
+            evil.sql("UPDATE audit_log SET details = ? WHERE seq = 3", ("not json",))
+            evil.sql("UPDATE audit_log SET event_type = ? WHERE seq = 6", ("NOPE",))
+            evil.sql(
+                f"INSERT INTO audit_log ({_COLUMNS}) VALUES ({', '.join('?' * 11)})",
+                (far, 1.0, "AGENT_AUTH", "x", None, None, "success", None, "[", GENESIS, GENESIS),
+            )
+        report = maas.audit.verify_chain(anchors=shipped)
+    assert not report.ok and report.first_bad_seq == 3 and report.checked == 2
+    first, second, third, beyond = report.problems
+    assert first.startswith("entry 3: cannot be decoded: stored fields were edited") and "JSONDecodeError" in first
+    assert second.startswith("entry 6: cannot be decoded") and "'NOPE' is not a valid AuditEventType" in second
+    assert third.startswith(f"entry {count + 1}: missing or cannot be decoded, up to entry {far}:")
+    assert beyond == f"entries {count + 1}..{far} lie beyond the chain head (appended without moving it)"
+
+
 def test_the_protections_hold_without_tampering(store: tuple[str, Callable[[], Attacker]]) -> None:
     """What the triggers refuse, so rewrites 1-5 need them switched off first."""
     location, attacker = store
@@ -645,6 +673,32 @@ def test_serve_anchors_periodically_and_at_shutdown(tmp_path: Path) -> None:
         assert report.ok and report.anchors_checked == 3
     with _open(":memory:") as memory:
         assert AuditAnchorer(memory, 60).enabled is False
+
+
+def test_serve_logs_a_log_cut_back_and_grown_again_between_its_anchors(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The running server appends onto whatever head it finds: cut back, the log grows past the
+    old head again with valid entries. The head never *went* back between two anchors, but the
+    entry anchored before no longer holds its hash: logged at once."""
+    with _open(str(tmp_path)) as maas:
+        _workflow(maas)
+        anchorer = AuditAnchorer(maas, 60.0)  # driven by hand: no thread
+        anchorer.anchor()
+        anchored = maas.audit.count()
+        evil = Attacker("sqlite", lambda: sqlite3.connect(tmp_path / "maas.db", isolation_level=None))
+        with evil.careful():
+            evil.write_log(evil.rows()[:-3])
+        evil.close()
+        for _ in range(4):
+            maas.agents.register_agent(AgentType.HUMAN, owner_id="u")
+        assert maas.audit.count() > anchored and maas.audit.verify_chain(anchors=[]).ok
+        with caplog.at_level("ERROR", logger="maas_langchain.adapters.audit_anchorer"):
+            anchorer.anchor(only_if_moved=True)
+        assert anchorer.written == 2
+        assert f"audit entry {anchored} no longer holds the hash this process anchored" in caplog.text
+        report = maas.audit.verify_chain()  # and the anchor file says so too
+        assert not report.ok and f"entry {anchored} differs from the anchored one" in report.problems[0]
 
 
 def test_runtime_copies_made_by_adapters_sign_with_the_instance_key(tmp_path: Path) -> None:

@@ -69,3 +69,25 @@ def test_reindex_rebuilds_the_memory_index_with_progress(tmp_path) -> None:
     assert "reindexed: 2 memories examined" in out
     status = json.loads(_run("-m", "maas_langchain.adapters.cli", "--json", "status", home=tmp_path))
     assert status["counts"]["memories"] == 2 and status["vectors"]["embedding_model"] == "all-MiniLM-L6-v2"
+
+
+def test_audit_listing_of_an_undecodable_row_is_one_clear_error(tmp_path) -> None:
+    from maas_langchain import AgentType, MaaS
+
+    with MaaS.open(tmp_path, sweep_interval=None) as maas:
+        maas.agents.register_agent(AgentType.HUMAN, owner_id="u1")  # an audited write
+    conn = sqlite3.connect(tmp_path / "maas.db")
+    conn.execute("DROP TRIGGER audit_log_no_update")
+    conn.execute("UPDATE audit_log SET details = 'not json' WHERE seq = (SELECT MAX(seq) FROM audit_log)")
+    conn.commit()
+    conn.close()
+    out = _run("-m", "maas_langchain.adapters.cli", "audit", home=tmp_path, expect=1)
+    assert "Traceback" not in out and "cannot be decoded" in out and "maas audit verify" in out
+    conn = sqlite3.connect(tmp_path / "maas.db")
+    conn.execute(
+        "UPDATE audit_log SET details = '{}', event_type = 'NOPE' WHERE seq = (SELECT MAX(seq) FROM audit_log)"
+    )
+    conn.commit()
+    conn.close()
+    out = _run("-m", "maas_langchain.adapters.cli", "audit", home=tmp_path, expect=1)
+    assert "Traceback" not in out and "cannot be decoded" in out and "maas audit verify" in out

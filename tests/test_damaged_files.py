@@ -17,6 +17,7 @@ import json
 import os
 import re
 import sqlite3
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -220,3 +221,26 @@ def test_over_rest_a_damaged_page_is_500_storage_corrupted_not_retryable(populat
     finally:
         server.stop()
         maas.close()
+
+
+def test_a_new_home_and_its_database_are_private(tmp_path: Path) -> None:
+    """The folder MaaS creates is 0700, the database (and its -wal/-shm) 0600, like the audit key;
+    a folder that already exists keeps its mode."""
+    home = tmp_path / "new" / "home"
+    with _open(home) as maas:
+        maas.agents.register_agent(AgentType.HUMAN, owner_id="u1")
+        modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in home.iterdir()}
+        assert stat.S_IMODE(home.stat().st_mode) == 0o700
+        assert {name: modes[name] for name in ("maas.db", "maas.db-wal", "maas.db-shm", "audit.key")} == {
+            "maas.db": 0o600,
+            "maas.db-wal": 0o600,
+            "maas.db-shm": 0o600,
+            "audit.key": 0o600,
+        }
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o755)
+    shared.chmod(0o755)
+    with _open(shared):
+        pass
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o755
+    assert stat.S_IMODE((shared / "maas.db").stat().st_mode) == 0o600

@@ -7,16 +7,19 @@ from collections.abc import Callable
 import pytest
 
 from maas_langchain import (
+    AgentCapability,
     AgentType,
     AuditEventType,
     CapacityExceededError,
     ConflictError,
     InvalidInputError,
     MaaS,
+    PermissionDeniedError,
     PermissionModel,
     PoolStatus,
     SharedScope,
 )
+from maas_langchain.embeddings import HashingEmbeddings
 
 S = SharedScope
 P = PermissionModel
@@ -233,3 +236,36 @@ def test_pools_per_owner_are_capped_without_touching_other_owners(open_maas: Cal
     assert maas.pools.create_pool("c", owner_id="u2")  # another tenant is unaffected
     assert maas.pools.delete_pool(first)  # deleting frees the owner's quota
     assert maas.pools.create_pool("c", owner_id="u1")
+
+
+def test_sharing_cannot_probe_which_memory_ids_exist(open_maas: Callable[..., MaaS]) -> None:
+    """docs/security.md, "Memories by id": a memory id that names no memory is denied exactly like
+    a stored memory the sharer cannot read (same error, same message, one audit row); a string that
+    is not a memory id is still an external reference."""
+    maas = open_maas(embeddings=HashingEmbeddings(), vectors="bruteforce", raise_on_denial=True)
+    caps = [AgentCapability.MEMORY_READ, AgentCapability.MEMORY_WRITE]
+    writer, prober = (
+        maas.agents.register_agent(AgentType.CLAUDE_CODE, owner_id=owner, project_id=project, capabilities=caps)
+        for owner, project in (("alice", "apollo"), ("dave", "hermes"))
+    )
+    pool = maas.pools.create_pool("p", owner_id="alice", scope=S.GLOBAL)
+    for agent in (writer, prober):
+        maas.pools.join_pool(pool, agent, P.WRITE)
+    hidden = maas.memories.remember("the launch date is 3 May", as_agent=writer).memory_id
+    seen = []
+    for memory_id in (hidden, "00000000-0000-4000-8000-00000000abcd"):
+        before = maas.audit.count()
+        with pytest.raises(PermissionDeniedError) as raised:
+            maas.pools.share_memory(pool, memory_id, prober, S.GLOBAL)
+        rows = maas.audit.query(after_seq=before)
+        seen.append(
+            (
+                raised.value.message.replace(memory_id, "<id>"),
+                sorted(raised.value.details),
+                [(e.event_type, e.outcome, e.actor, (e.reason or "").replace(memory_id, "<id>")) for e in rows],
+            )
+        )
+    assert seen[0] == seen[1]
+    assert len(seen[0][2]) == 1
+    assert maas.pools.share_memory(pool, "mem-bug-123", prober, S.GLOBAL)  # an external reference
+    assert [m.memory_id for m in maas.pools.query_shared(pool, prober)] == ["mem-bug-123"]

@@ -257,7 +257,13 @@ def test_the_classifier_scores_held_out_style_texts(minilm_vectors: dict[str, li
     assert all(r.score is not None for r in results.values())
     for text in HELD_OUT_STYLE_BENIGN:
         assert not results[text].suspicious, (text, results[text])
-    assert sum("learned" in results[t].categories for t in HELD_OUT_STYLE_ATTACKS) >= 2
+    # the threshold is set by false positives on broad benign sets (0.925 since the model also
+    # learns from red-team tools' sets), so the scores carry the test: far apart, not all above it
+    assert sum("learned" in results[t].categories for t in HELD_OUT_STYLE_ATTACKS) >= 1
     attack = sum(results[t].score or 0.0 for t in HELD_OUT_STYLE_ATTACKS) / len(HELD_OUT_STYLE_ATTACKS)
     benign = sum(results[t].score or 0.0 for t in HELD_OUT_STYLE_BENIGN) / len(HELD_OUT_STYLE_BENIGN)
-    assert attack > benign + 0.3
+    assert attack > benign + 0.5
+    assert all(
+        min(results[t].score or 0.0 for t in HELD_OUT_STYLE_ATTACKS) > (results[b].score or 0.0) * 5
+        for b in HELD_OUT_STYLE_BENIGN
+    )

@@ -6,9 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from langgraph.store.base import InvalidNamespaceError
 
 from maas_langchain import AgentCapability, AgentType, MaaS, PermissionModel
-from maas_langchain.errors import ConflictError, PermissionDeniedError, PolicyViolationError
+from maas_langchain.adapters.langgraph.store import InvalidStoreNamespaceError
+from maas_langchain.errors import ConflictError, MaaSError, PermissionDeniedError, PolicyViolationError
 
 
 @dataclass
@@ -159,3 +161,21 @@ def test_screening_and_redaction(world: World) -> None:
     assert "[REDACTED]" in quarantining.get(("notes",), "secret").value["text"]
     trusted = maas.store()  # the trusted in-process layer sees what was stored
     assert trusted.get(("agents", world.a, "notes"), "secret").value == secret
+
+
+@pytest.mark.parametrize("namespace", [(), ("",), ("a.b",), ("langgraph", "x")])
+def test_a_bound_put_refuses_a_bad_namespace_as_a_typed_audited_error(world: World, namespace: tuple[str, ...]) -> None:
+    """LangGraph's ``put`` checks the namespace before ``batch``: a bound view refuses it as
+    ``InvalidStoreNamespaceError`` (still LangGraph's ``InvalidNamespaceError``) with one audit row;
+    the trusted store keeps LangGraph's own behaviour (its exception, no row)."""
+    before = world.maas.audit.count()
+    with pytest.raises(InvalidStoreNamespaceError) as raised:
+        world.maas.store(agent_id=world.a).put(namespace, "k", {"v": 1})
+    assert isinstance(raised.value, InvalidNamespaceError) and raised.value.code == "invalid_input"
+    rows = world.maas.audit.query(after_seq=before)
+    assert [(r.actor, r.outcome) for r in rows] == [(world.a, "invalid_input")]
+    before = world.maas.audit.count()
+    with pytest.raises(InvalidNamespaceError) as raised:
+        world.maas.store().put(namespace, "k", {"v": 1})
+    assert not isinstance(raised.value, MaaSError)
+    assert world.maas.audit.count() == before

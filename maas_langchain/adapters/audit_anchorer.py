@@ -3,7 +3,9 @@
 Every interval the chain head is signed into the instance's anchor file
 (``<home>/audit.anchors``) if it moved, and once more at shutdown, so a log cut short or wiped
 after the last anchor is caught by ``maas audit verify`` (docs/audit.md). A head that went back
-since this process's previous anchor is logged as an error at once.
+since this process's previous anchor, or an entry that process anchored which no longer holds the
+hash it anchored (the log cut back and grown again by this very server, or rewritten), is logged
+as an error at once.
 
 Example:
     >>> from maas_langchain import MaaS
@@ -20,6 +22,7 @@ import os
 import threading
 from typing import Any
 
+from maas_langchain.core.audit_chain import AuditAnchor
 from maas_langchain.errors import MaaSError
 from maas_langchain.maas import MaaS
 
@@ -52,7 +55,7 @@ class AuditAnchorer:
         self.written = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="maas-audit-anchor", daemon=True)
-        self._last: int | None = None
+        self._last: AuditAnchor | None = None
 
     @staticmethod
     def add_arguments(parser: Any) -> None:
@@ -77,17 +80,41 @@ class AuditAnchorer:
     def anchor(self, *, only_if_moved: bool = False) -> None:
         """Write one anchor now; with ``only_if_moved``, only if the head moved since the last one.
         A failure is logged, never raised (the server keeps serving)."""
+        previous = self._last
         try:
-            if only_if_moved and self._last is not None and self.maas.audit.count() == self._last:
+            if only_if_moved and previous is not None and self.maas.audit.count() == previous.seq:
                 return
-            seq = self.maas.audit.anchor().seq
+            anchor = self.maas.audit.anchor()
         except (MaaSError, OSError) as exc:
             _log.warning("audit anchor not written: %s", getattr(exc, "message", exc))
             return
-        if self._last is not None and seq < self._last:
-            _log.error("the audit chain head went back from entry %d to %d: entries were removed", self._last, seq)
-        self._last = seq
+        except Exception:  # anything else must not end the thread: anchoring is the witness
+            _log.exception("audit anchor not written")
+            return
+        if previous is not None and anchor.seq < previous.seq:
+            _log.error(
+                "the audit chain head went back from entry %d to %d: entries were removed", previous.seq, anchor.seq
+            )
+        elif previous is not None:
+            self._check_kept(previous)
+        self._last = anchor
         self.written += 1
+
+    def _check_kept(self, previous: AuditAnchor) -> None:
+        """Log an error if the entry ``previous`` anchored no longer holds the anchored hash: the
+        log was cut back and has grown past it again (this server appends onto whatever head it
+        finds), or was rewritten up to it."""
+        try:
+            found = self.maas.audit.query(after_seq=previous.seq - 1, limit=1) if previous.seq else []
+        except Exception as exc:  # an entry edited into values that do not decode
+            _log.error("audit entry %d, anchored by this process, cannot be read: %s", previous.seq, exc)
+            return
+        if previous.seq and (not found or found[0].seq != previous.seq or found[0].hash != previous.hash):
+            _log.error(
+                "audit entry %d no longer holds the hash this process anchored: the log was cut back or rewritten "
+                "(run `maas audit verify`)",
+                previous.seq,
+            )
 
     def stop(self) -> None:
         """Stop the thread and write the shutdown anchor."""

@@ -159,9 +159,17 @@ def _cmd_audit(maas: MaaS, args: argparse.Namespace) -> int:
         legacy = f"entries 1..{keyed_from - 1} legacy (SHA-256), " if keyed_from > 1 else ""
         _emit(args, {"keyed_from": keyed_from}, [f"keyed boundary sealed: {legacy}keyed from entry {keyed_from}"])
         return 0
-    events = maas.audit.query(
-        event_type=args.type, actor=args.actor, target=args.target, limit=args.limit, newest_first=True
-    )[::-1]
+    try:
+        events = maas.audit.query(
+            event_type=args.type, actor=args.actor, target=args.target, limit=args.limit, newest_first=True
+        )[::-1]
+    except (ValueError, TypeError, KeyError) as exc:  # a stored row edited outside MaaS (not JSON, unknown type)
+        print(
+            f"maas: error: an audit entry cannot be decoded ({type(exc).__name__}: {str(exc)[:200]}); the log was "
+            "changed outside MaaS. Run `maas audit verify` to find the first damaged entry.",
+            file=sys.stderr,
+        )
+        return 1
     lines = [
         f"{e.seq:>6} {when(e.timestamp)} {e.event_type.value:<17} {e.action:<16} {e.outcome:<9} "
         f"actor={(e.actor or 'system')[:8]} target={(e.target or '-')[:8]}"

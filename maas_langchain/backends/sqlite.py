@@ -49,7 +49,7 @@ from maas_langchain.backends.migrations import (
     split_statements,
 )
 from maas_langchain.backends.sql import SQLITE, SqlTx
-from maas_langchain.backends.sqlite_files import refuse_lost_store, write_marker
+from maas_langchain.backends.sqlite_files import create_private, make_home, refuse_lost_store, write_marker
 from maas_langchain.core.ports.state import StateBackend, StateTx
 from maas_langchain.errors import (
     BackendUnavailableError,
@@ -152,8 +152,9 @@ class SQLiteBackend(StateBackend):
         self._lock = threading.Lock()
         self._closed = False
         self._damage: str | None = None  # what showed this file is damaged: writes are refused
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_home(self.path.parent)
         refuse_lost_store(self.path)  # before SQLite turns a lost database into a new, empty one
+        create_private(self.path)
         self.fresh_audit_boundary = AUDIT_BOUNDARY in applied_names("sqlite", self.migrate())
         write_marker(self.path)
         self._stop = threading.Event()

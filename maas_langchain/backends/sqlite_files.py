@@ -42,7 +42,15 @@ from pathlib import Path
 
 from maas_langchain.errors import StorageCorruptedError
 
-__all__ = ["MARKER_SUFFIX", "lost_store_evidence", "marker_path", "refuse_lost_store", "write_marker"]
+__all__ = [
+    "MARKER_SUFFIX",
+    "create_private",
+    "lost_store_evidence",
+    "make_home",
+    "marker_path",
+    "refuse_lost_store",
+    "write_marker",
+]
 
 MARKER_SUFFIX = ".created"
 """Appended to the database file's name to name its marker (``maas.db`` → ``maas.db.created``)."""
@@ -96,6 +104,20 @@ def refuse_lost_store(db: Path) -> None:
         path=str(db),
         evidence=[str(path) for path in evidence],
     )
+
+
+def make_home(folder: Path) -> None:
+    """Create the store's folder, if missing, readable by its owner only (0700); a folder that
+    exists keeps its mode (missing parents get the default one: they are not the store's)."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
+def create_private(db: Path) -> None:
+    """Create the database file ``db``, if missing, empty and with mode 0600 before SQLite opens
+    it: SQLite would make it 0644, and it gives the ``-wal`` and ``-shm`` files the database's
+    mode. An existing file is left as it is; a failure here is left to SQLite to report."""
+    with suppress(OSError):
+        os.close(os.open(db, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def write_marker(db: Path) -> None:

@@ -24,6 +24,10 @@ from maas_langchain.core.runtime import Runtime, entry_hash
 __all__ = ["ChainReport", "boundary_hash", "open_chain", "verify"]
 
 _PAGE = 5_000
+_UNREADABLE = (ValueError, TypeError, KeyError)
+"""What decoding a stored entry raises when its fields were altered to values no writer produces
+(details that are not JSON, an unknown event type): reported as a problem, never a crash."""
+_PROBES = 64  # single-entry reads that look for the end of an unreadable stretch, before doubling
 
 
 @dataclass(frozen=True)
@@ -74,20 +78,65 @@ class _Walk:
     bad_after: int = 0
     keyed_total: int = 0
     keyed_ok: int = 0
+    unreadable: list[str] = field(default_factory=list)
 
 
 _entry_hash = entry_hash
 
 
-def _page(tx: StateTx, after: int) -> list[AuditEvent]:
-    return tx.query_audit(AuditQuery(after_seq=after, limit=_PAGE))
+def _page(tx: StateTx, after: int, limit: int = _PAGE) -> list[AuditEvent]:
+    return tx.query_audit(AuditQuery(after_seq=after, limit=limit))
+
+
+def _readable(rt: Runtime, after: int) -> bool:
+    """Whether the entry after sequence number ``after`` (if any) decodes."""
+    try:
+        rt.read(functools.partial(_page, after=after, limit=1))
+    except _UNREADABLE:
+        return False
+    return True
+
+
+def _unreadable_until(rt: Runtime, after: int) -> int:
+    """The first entry after ``after`` does not decode: the sequence number up to which no entry
+    does (single steps first, then doubling and bisecting, so a forged huge sequence number
+    stays cheap)."""
+    step, probes, failed, end = 1, 0, after, after + 1
+    while not _readable(rt, end):
+        probes += 1
+        if probes >= _PROBES:
+            step *= 2
+        failed, end = end, end + step
+    while end - failed > 1:
+        mid = (failed + end) // 2
+        failed, end = (failed, mid) if _readable(rt, mid) else (mid, end)
+    return end
 
 
 def _walk(rt: Runtime, key: AuditKey, keyed_from: int, wanted: set[int]) -> _Walk:
     w = _Walk(keyed_from, wanted)
-    prev, expected = GENESIS_HASH, 1
+    prev: str | None = GENESIS_HASH
+    expected, limit = 1, _PAGE
     while True:
-        page = rt.read(functools.partial(_page, after=w.last))
+        try:
+            page = rt.read(functools.partial(_page, after=w.last, limit=limit))
+        except _UNREADABLE as exc:
+            if limit > 1:  # some entry of this page does not decode: find it, one entry at a time
+                limit = 1
+                continue
+            limit = _PAGE
+            end = _unreadable_until(rt, w.last)
+            what = "cannot be decoded" if end == w.last + 1 else f"missing or cannot be decoded, up to entry {end}"
+            unreadable = (
+                f"{what}: stored fields were edited to values no writer produces "
+                f"({type(exc).__name__}: {str(exc)[:120]})"
+            )
+            if w.first_bad is None:
+                w.first_bad, w.problem = w.last + 1, unreadable
+            else:
+                w.unreadable.append(f"entry {w.last + 1}: {unreadable}")
+            prev, expected, w.last = None, end + 1, end  # the next entry's link cannot be checked
+            continue
         if not page:
             return w
         for event in page:
@@ -99,7 +148,7 @@ def _walk(rt: Runtime, key: AuditKey, keyed_from: int, wanted: set[int]) -> _Wal
                 w.seen[event.seq] = event.hash
             if event.seq != expected:
                 problem: str | None = f"entry {expected} is missing (found {event.seq})"
-            elif event.prev_hash != prev:
+            elif prev is not None and event.prev_hash != prev:
                 problem = "prev_hash does not match the previous entry"
             elif not own_ok:
                 how = "HMAC-SHA256 under the audit key" if keyed else "legacy SHA-256"
@@ -130,6 +179,7 @@ def verify(rt: Runtime, anchors: list[AnchorLine]) -> ChainReport:
     if w.problem is not None:
         more = f"; {w.bad_after} later entries do not verify either" if w.bad_after else ""
         chain.append(f"entry {w.first_bad}: {w.problem}{more}")
+    chain += w.unreadable
     if w.last < head_seq:
         chain.append(f"the chain head records entry {head_seq}; the log ends at {w.last}")
         first_bad = w.last + 1 if first_bad is None else first_bad

@@ -49,7 +49,7 @@ from maas_langchain.core.records import Memory
 from maas_langchain.core.redaction import redact
 from maas_langchain.core.runtime import AuditEntry, Runtime, audit_refusals
 from maas_langchain.core.scopes import ScopeHierarchy
-from maas_langchain.core.validation import check_text, new_id
+from maas_langchain.core.validation import check_text, check_time, new_id
 
 __all__ = ["Applied", "EntityService", "FactSchema"]
 
@@ -366,9 +366,10 @@ class EntityService:
 
         Raises:
             PermissionDeniedError: The agent may not read at ``scope``.
-            InvalidInputError: A malformed scope or entity name.
+            InvalidInputError: A malformed scope or entity name, an ``as_of`` that is not a finite number.
         """
         scope, descendants = self.gate.reader_scope(scope, descendants, as_agent, floor)
+        as_of = check_time(as_of, "as_of")
         checked = self.hierarchy.check(scope)
         flt = self.hierarchy.filter(checked, descendants=descendants)
         want = None if entity is None else norm_name(check_text(entity, "entity", MAX_NAME))

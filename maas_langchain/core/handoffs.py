@@ -41,7 +41,7 @@ from maas_langchain.core.pools import load_agent
 from maas_langchain.core.ports.state import StateTx
 from maas_langchain.core.records import Handoff, HandoffContext, SharedMemory
 from maas_langchain.core.redaction import redact_handoff
-from maas_langchain.core.runtime import AuditEntry, Runtime, default_runtime
+from maas_langchain.core.runtime import AuditEntry, Runtime, audit_refusals, default_runtime
 from maas_langchain.core.screening import ScreeningResult, redact_share, screen_text
 from maas_langchain.core.threads import require_thread_owner
 from maas_langchain.core.validation import (
@@ -59,7 +59,6 @@ from maas_langchain.errors import (
     MaaSError,
     NotFoundError,
     PermissionDeniedError,
-    PolicyViolationError,
 )
 
 __all__ = ["HandoffManager", "HandoffSweeper", "cancel_open_handoffs", "finish"]
@@ -150,6 +149,7 @@ class HandoffManager:
         manager: HandoffManager = default_runtime().handoffs
         return manager
 
+    @audit_refusals(_HANDOFF, "initiate", "source_agent_id", "target_agent_id")
     def initiate_handoff(
         self,
         source_agent_id: str,
@@ -172,12 +172,8 @@ class HandoffManager:
         src, dst = check_id(source_agent_id, "source_agent_id"), check_id(target_agent_id, "target_agent_id")
         if src == dst:
             raise InvalidInputError("an agent cannot hand off to itself", field="target_agent_id")
-        try:
-            ctx = check_context(context, lim.max_context_bytes)
-            refuse_flagged(ctx, "context", self._screen)
-        except PolicyViolationError as exc:
-            self._rt.record_failure(exc, event_type=_HANDOFF, action="initiate", actor=src, target=dst)
-            raise
+        ctx = check_context(context, lim.max_context_bytes)
+        refuse_flagged(ctx, "context", self._screen)
         ttl = check_ttl(ttl_seconds, lim.default_handoff_ttl_seconds, lim.max_handoff_ttl_seconds)
 
         def op(tx: StateTx) -> str:
@@ -282,6 +278,7 @@ class HandoffManager:
 
         return self._rt.deny(False, run)
 
+    @audit_refusals(_HANDOFF, "accept", "agent_id", "handoff_id")
     def accept_handoff(self, handoff_id: str, agent_id: str) -> bool:
         """The target takes the task. False on a denial.
 
@@ -293,6 +290,7 @@ class HandoffManager:
             handoff_id, agent_id, "accept", role="target", to=HandoffStatus.ACCEPTED, allowed=(HandoffStatus.PENDING,)
         )
 
+    @audit_refusals(_HANDOFF, "reject", "agent_id", "handoff_id")
     def reject_handoff(self, handoff_id: str, agent_id: str, reason: str | None = None) -> bool:
         """The target declines a PENDING or ACCEPTED handoff. False on a denial."""
         why = check_optional_text(reason, "reason", 2_000)
@@ -300,6 +298,7 @@ class HandoffManager:
             handoff_id, agent_id, "reject", role="target", to=HandoffStatus.REJECTED, allowed=_OPEN, reason=why
         )
 
+    @audit_refusals(_HANDOFF, "complete", "agent_id", "handoff_id")
     def complete_handoff(self, handoff_id: str, agent_id: str, result: dict[str, Any] | None = None) -> bool:
         """The target finishes an ACCEPTED handoff with ``result``. False on a denial.
 
@@ -307,11 +306,7 @@ class HandoffManager:
             ConflictError: Not ACCEPTED, or expired.
         """
         payload = check_json(result, "result", self._rt.limits.max_context_bytes)
-        try:
-            refuse_flagged(payload, "result", self._screen)
-        except PolicyViolationError as exc:
-            self._rt.record_failure(exc, event_type=_HANDOFF, action="complete", actor=agent_id, target=handoff_id)
-            raise
+        refuse_flagged(payload, "result", self._screen)
         return self._transition(
             handoff_id,
             agent_id,
@@ -322,6 +317,7 @@ class HandoffManager:
             result=payload,
         )
 
+    @audit_refusals(_HANDOFF, "cancel", "agent_id", "handoff_id")
     def cancel_handoff(self, handoff_id: str, agent_id: str, reason: str | None = None) -> bool:
         """The source withdraws an open handoff. False on a denial."""
         why = check_optional_text(reason, "reason", 2_000)
@@ -329,10 +325,11 @@ class HandoffManager:
             handoff_id, agent_id, "cancel", role="source", to=HandoffStatus.CANCELLED, allowed=_OPEN, reason=why
         )
 
+    @audit_refusals(_HANDOFF, "get", "agent_id", "handoff_id")
     def get_handoff(self, handoff_id: str, agent_id: str | None = None) -> Handoff | None:
         """Return the handoff (secrets redacted), or None if unknown. With ``agent_id``, only its
         source or target may see it: others get None, audited as a denial, and an unknown id is
-        audited too (``not_found``); a strict instance raises either."""
+        audited too (``not_found``), as is a malformed id; a strict instance raises either."""
         hkey = check_id(handoff_id, "handoff_id")
         akey = None if agent_id is None else check_id(agent_id, "agent_id")
         handoff = self._rt.read(lambda tx: tx.get_handoff(hkey))
@@ -350,6 +347,7 @@ class HandoffManager:
         shown: Handoff = redact_handoff(handoff)
         return shown
 
+    @audit_refusals(_HANDOFF, "get_pending", "agent_id", "agent_id")
     def get_pending_handoffs(self, agent_id: str) -> list[Handoff]:
         """Return the unexpired PENDING handoffs waiting for ``agent_id``, oldest first."""
         akey = check_id(agent_id, "agent_id")
@@ -405,6 +403,7 @@ class HandoffManager:
 
         return [redact_handoff(h) for h in self._rt.read(op)]
 
+    @audit_refusals(_HANDOFF, "handoff_memories", "agent_id", "handoff_id")
     def get_handoff_memories(self, handoff_id: str, agent_id: str) -> list[SharedMemory]:
         """The target's delegated grant: while the handoff is open and unexpired, return the
         shares of its ``relevant_memories`` that the *source* may read. The source may call it

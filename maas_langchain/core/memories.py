@@ -55,7 +55,7 @@ from maas_langchain.core.records import Memory
 from maas_langchain.core.runtime import AuditEntry, Runtime, audit_refusals
 from maas_langchain.core.scopes import ScopeFilter, ScopeHierarchy
 from maas_langchain.core.screening import MEXTRAValidator, redact, redact_value
-from maas_langchain.core.validation import check_id, check_positive_int, check_seq, check_text
+from maas_langchain.core.validation import check_id, check_positive_int, check_seq, check_text, check_time
 from maas_langchain.errors import (
     CapacityExceededError,
     ConflictError,
@@ -423,20 +423,21 @@ class MemoryService:
         seconds) answers for that moment: the memories that were current then.
 
         Raises:
-            InvalidInputError: Empty query, bad scope, ``top_k`` outside 1..``max_recall_top_k``.
+            InvalidInputError: Empty query, bad scope, ``top_k`` outside 1..``max_recall_top_k``, an
+                ``as_of`` that is not a finite number.
         """
         text = check_text(query, "query", self._rt.limits.max_memory_chars)
         k = check_positive_int(top_k, "top_k", self._rt.limits.max_recall_top_k)
         scope, descendants = self.gate.reader_scope(scope, descendants, as_agent, floor)
         flt = self.hierarchy.filter(self.hierarchy.check(scope), descendants=descendants)
-        terms = lexical_terms(text)
-        if as_of is not None:
-            candidates, by_id = candidates_as_of(self, text, flt, float(as_of))
-            now = float(as_of)
+        terms, when = lexical_terms(text), check_time(as_of, "as_of")  # NaN or inf: invalid_input
+        if when is not None:
+            candidates, by_id = candidates_as_of(self, text, flt, when)
+            now = when
         else:
             candidates, by_id = self.candidates(text, flt, max(3 * k, 50), terms=terms)
             now = self._rt.clock()
-        ranked = current_first(self._rt, self.extraction, rank(candidates, now, self.weights), by_id, flt, as_of)[:k]
+        ranked = current_first(self._rt, self.extraction, rank(candidates, now, self.weights), by_id, flt, when)[:k]
         return [
             RecallHit(self._public(by_id[s.memory_id]), s.score, explain(s, by_id[s.memory_id], terms)) for s in ranked
         ]

@@ -8,6 +8,8 @@ Who may do what (DESIGN.md §5):
 * Membership management — adding *another* agent, changing a permission, archiving, deleting —
   needs ADMIN in the pool when an ``actor_id`` is given. Calls without ``actor_id`` come from
   the trusted orchestrator (the in-process Python API) and are allowed.
+* Every refusal of a call made for an agent (the ``agent_id`` that shares, unshares or queries;
+  the ``actor_id`` managing members) is audited once, malformed arguments included.
 
 Example:
     >>> from maas_langchain import MaaS, AgentType, PermissionModel, SharedScope
@@ -49,7 +51,7 @@ from maas_langchain.core.enums import (
 )
 from maas_langchain.core.ports.state import StateTx
 from maas_langchain.core.records import Agent, Membership, Pool, SharedMemory
-from maas_langchain.core.runtime import AuditEntry, Runtime, default_runtime
+from maas_langchain.core.runtime import AuditEntry, Runtime, audit_refusals, default_runtime
 from maas_langchain.core.scopes import ScopeHierarchy
 from maas_langchain.core.screening import redact_share
 from maas_langchain.core.validation import (
@@ -179,6 +181,7 @@ class PoolRegistry:
         owner = check_optional_text(owner_id, "owner_id", self._rt.limits.max_name_chars)
         return self._rt.read(lambda tx: tx.list_pools(owner_id=owner, member_id=member))
 
+    @audit_refusals(_POOL, "archive", "actor_id", "pool_id")
     def archive_pool(self, pool_id: str, *, actor_id: str | None = None) -> bool:
         """Make the pool read-only. Needs ADMIN when ``actor_id`` is given; False on denial."""
         key = check_id(pool_id, "pool_id")
@@ -195,6 +198,7 @@ class PoolRegistry:
 
         return self._rt.write_or(False, op, event_type=_POOL, action="archive", actor=actor, target=key)
 
+    @audit_refusals(_POOL, "delete", "actor_id", "pool_id")
     def delete_pool(self, pool_id: str, *, actor_id: str | None = None) -> bool:
         """Delete the pool with its members and shares. Needs ADMIN with ``actor_id``."""
         key = check_id(pool_id, "pool_id")
@@ -211,6 +215,7 @@ class PoolRegistry:
         return self._rt.write_or(False, op, event_type=_POOL, action="delete", actor=actor, target=key)
 
     # --- membership -------------------------------------------------------------------
+    @audit_refusals(_POOL, "join", "actor_id", "pool_id")
     def join_pool(
         self,
         pool_id: str,
@@ -266,6 +271,7 @@ class PoolRegistry:
 
         return self._rt.write_or(False, op, event_type=_POOL, action="join", actor=actor, target=pkey)
 
+    @audit_refusals(_POOL, "leave", "actor_id", "pool_id")
     def leave_pool(self, pool_id: str, agent_id: str, *, actor_id: str | None = None) -> bool:
         """Remove ``agent_id`` from the pool. An agent may always remove itself; removing
         another needs ADMIN. Returns False if it was not a member or on a denial."""
@@ -295,6 +301,7 @@ class PoolRegistry:
         return None if membership is None else membership.permission
 
     # --- sharing ----------------------------------------------------------------------
+    @audit_refusals(_POOL, "share", "agent_id", "pool_id")
     def share_memory(
         self,
         pool_id: str,
@@ -308,8 +315,9 @@ class PoolRegistry:
         """Share ``memory_id`` into the pool at ``scope``, authored by ``agent_id``.
 
         A stored memory may be shared only by an agent that can read it (its author, or an agent
-        whose own scope — ``floor`` for an API key — sees the memory's scope); an unknown id is an
-        external reference.
+        whose own scope — ``floor`` for an API key — sees the memory's scope). An unknown id in the
+        form of a memory id (a UUID) is denied alike, so ids cannot be probed; any other string is
+        an external reference (``"mem-bug-123"``).
 
         Sharing the same memory id again by its author updates scope and metadata.
         Returns False when the agent lacks MEMORY_WRITE or WRITE permission (audited).
@@ -330,7 +338,7 @@ class PoolRegistry:
             pool = load_pool(tx, pkey)
             author = load_actor(tx, akey)
             record = tx.get_memories([mem])
-            memory = record[0].memory if record else None
+            memory = record[0].memory if record else mem  # an unknown id: see share_grant
             share_grant(tx, pool, author, level, memory, self._hierarchy, self._rt.clock(), floor)
             existing = tx.get_share(pkey, mem)
             if existing is not None and existing.author_id != akey:
@@ -371,6 +379,7 @@ class PoolRegistry:
 
         return self._rt.write_or(False, op, event_type=_POOL, action="share", actor=akey, target=pkey)
 
+    @audit_refusals(_POOL, "unshare", "agent_id", "pool_id")
     def unshare_memory(self, pool_id: str, memory_id: str, agent_id: str) -> bool:
         """Withdraw a share. Needs MEMORY_DELETE, and authorship with WRITE or ADMIN in the pool.
         Returns False on a denial or when the memory is not shared there."""
@@ -389,6 +398,7 @@ class PoolRegistry:
 
         return self._rt.write_or(False, op, event_type=_POOL, action="unshare", actor=akey, target=pkey)
 
+    @audit_refusals(_POOL, "query_shared", "agent_id", "pool_id")
     def query_shared(
         self,
         pool_id: str,

@@ -6,19 +6,18 @@ The coverage follows the plugins of Yelp's detect-secrets (Apache-2.0,
 https://github.com/Yelp/detect-secrets: AWS, Azure storage, basic auth, Discord, GitHub, GitLab,
 JWT, keyword, Mailchimp, npm, OpenAI, private key, PyPI, SendGrid, Slack, Square, Stripe,
 Telegram, Twilio, Artifactory) plus other providers' published token formats (Google, Anthropic,
-Hugging Face, DigitalOcean, Shopify, Vault, Databricks, ...). They are re-implemented here as our
-own regular expressions rather than imported: core depends on the standard library and numpy only
-(DESIGN.md §2), detect-secrets scans files line by line with file-type rules and optional network
-verification, none of which a redactor of free text wants, and its keyword plugin matches any
-value (``api_key: string``), which this module must leave readable.
+Hugging Face, DigitalOcean, Shopify, Vault, Databricks, ...), re-implemented as our own regular
+expressions (core depends on the standard library and numpy only, DESIGN.md §2; detect-secrets
+scans files line by line, and its keyword plugin flags ``api_key: string``, which must stay readable).
 
 Every pattern is bounded: no nested quantifiers, every repetition has an upper limit, and rules
 that start with a character class only start where a run of such characters starts, so a text
 of a megabyte — or a megabyte of ``a``, ``=``, digits or ``-----BEGIN`` — is scanned in linear time.
 Values that are placeholders or types (``string``, ``<your password>``, ``${TOKEN}``,
 ``os.environ["PW"]``, paths) stay readable, and so do ordinary numbers: card numbers must pass
-the Luhn check and carry a card-network prefix, SSNs must follow the SSA's area/group/serial
-rules and be written with separators (or follow the word SSN).
+the Luhn check and fit a card network's prefix and length, SSNs must follow the SSA's rules and
+be written with separators (or follow the word SSN). In dicts, a string under a secret-sounding
+key (``{"password": "hunter2"}``) is judged as ``password: "hunter2"`` would be.
 
 Example:
     >>> redact("deploy with AKIAIOSFODNN7EXAMPLE and password: hunter2")
@@ -78,10 +77,11 @@ _SUFFIX_TEXT = """id ids name names type types length len size count limit limit
     env var version format reset changed updated created required strength manager store provider source location
     kind budget usage used rate bucket index position encoding enabled disabled mode method scheme algorithm alg
     regex pattern validation validator error errors message msg placeholder description help title input form box
-    button visible"""
+    button visible hash"""
 _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 _NOT_SECRET_SUFFIXES = frozenset(_SUFFIX_TEXT.split())  # key_name, token_limit: about the secret, not it
-_PASSWORD_WORDS = ("pass", "pwd", "kennwort", "contrase", "senha")
+_PW_WORDS = "пароль|密码|密碼|パスワード|비밀번호|wachtwoord|hasło|şifre|lösenord|heslo|salasana"
+_PASSWORD_WORDS = ("pass", "pw", "kennwort", "contrase", "senha", *_PW_WORDS.split("|"))
 
 
 def _placeholder(value: str) -> bool:
@@ -124,20 +124,27 @@ def _value(check: Callable[[str], bool], group: str = "s") -> _Accept:
     return accept
 
 
+def _secret_key(m: re.Match[str] | None) -> bool | None:
+    """For a secret-sounding key (groups ``w`` and ``x``): whether it names a password (else a
+    token); None when it names another word or an attribute of the secret (``token_limit``)."""
+    if m is None or (m.group("x") and m.group("x")[0].islower()):  # "tokenizer", "passport"
+        return None
+    parts = re.split(r"[ _.-]+|(?<=[a-z0-9])(?=[A-Z])", m.group("w") + m.group("x"))
+    if parts[-1].lower() in _NOT_SECRET_SUFFIXES:
+        return None
+    return any(w in m.group("w").lower() for w in _PASSWORD_WORDS)
+
+
+def _secret_value(password: bool | None, text: str) -> bool:
+    return password is not None and bool(text) and (_password_like(text) if password else _token_like(text))
+
+
 def _assignment(m: re.Match[str]) -> Span | None:
     """``key = value`` for a secret-sounding key: the value, unless the key names an attribute of
     the secret (``token_limit``, ``password_length``) or the value is a placeholder."""
-    suffix = m.group("x")
-    if suffix and suffix[0].islower():  # "tokenizer", "passport": another word
-        return None
-    parts = re.split(r"[_.-]+|(?<=[a-z0-9])(?=[A-Z])", m.group("w") + suffix)
-    if parts[-1].lower() in _NOT_SECRET_SUFFIXES:
-        return None
     group = "s" if m.group("s") is not None else "u"
-    start, text = (m.start(group), m.group(group)) if group == "s" else _trim(m, group)
-    password = any(w in m.group("w").lower() for w in _PASSWORD_WORDS)
-    ok = _password_like(text) if password else _token_like(text)
-    return (start, start + len(text)) if text and ok else None
+    start, text = (m.start(group), m.group(group).rstrip("\\")) if group == "s" else _trim(m, group)
+    return (start, start + len(text)) if _secret_value(_secret_key(m), text) else None
 
 
 def _luhn(digits: str) -> bool:
@@ -148,12 +155,17 @@ def _luhn(digits: str) -> bool:
     return total % 10 == 0
 
 
+_NETWORK = re.compile(  # prefix and length: Visa, Mir, Mastercard, Amex, Diners, JCB, Discover/UnionPay/Maestro
+    r"4(?:\d{12}|\d{15}|\d{18})|220[0-4]\d{12}|(?:5[1-5]\d|2(?:2[2-9]|[3-6]\d|7[01]))\d{13}|2720\d{12}|3[47]\d{13}"
+    r"|3(?:0[0-5]|[689]\d)\d{11,16}|35\d{14,17}|6\d{12,18}|5[06-9]\d{11,17}"
+)
+
+
 def _card(m: re.Match[str]) -> Span | None:
-    """13-19 digits with a card network's prefix (Visa, Mastercard, Amex, Discover, JCB, Diners,
-    UnionPay, Maestro) that pass the Luhn check."""
-    digits = re.sub(r"[ -]", "", m.group(0))
-    network = digits[0] in "3456" or 22 <= int(digits[:2]) <= 27
-    return m.span() if 13 <= len(digits) <= 19 and network and len(set(digits)) > 1 and _luhn(digits) else None
+    """13-19 digits with a card network's prefix and length that pass the Luhn check (a 15-digit
+    IMEI starting with 4 is no Visa number)."""
+    digits = re.sub(r"[ .-]", "", m.group(0))
+    return m.span() if _NETWORK.fullmatch(digits) and len(set(digits)) > 1 and _luhn(digits) else None
 
 
 def _basic(m: re.Match[str]) -> Span | None:
@@ -191,18 +203,25 @@ class _Rule:
         return m.span("s") if "s" in self.pattern.groupindex and m.group("s") is not None else m.span()
 
 
-def _rule(kind: str, pattern: str, *hints: str, accept: _Accept | None = None) -> _Rule:
-    return _Rule(kind, re.compile(pattern), hints, accept)
+def _rule(kind: str, pattern: str, hints: str = "", accept: _Accept | None = None) -> _Rule:
+    """``hints``: "|"-separated lower-case substrings of which one must occur."""
+    return _Rule(kind, re.compile(pattern), tuple(h for h in hints.split("|") if h), accept)
 
 
 _B64 = r"[A-Za-z0-9+/]"
 _UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 _END = r"(?![A-Za-z0-9_-])"
 _KEY_WORDS = (
-    r"(?i:passwort|kennwort|pass(?:word|wd|phrase|code)?|pwd|contrase(?:ñ|n)a|senha|secret|token|credentials?|creds"
-    r"|(?:api|access|private|client|auth|app|account|master|signing|encryption|service|storage|license|db"
-    r"|shared[_.-]?access)[_.-]?key)"
+    r"(?i:passwort|kennwort|pass(?:word|wd|phrase|code)?|pwd?|contrase(?:ñ|n)a|senha|" + _PW_WORDS + "|secret|token"
+    r"|credentials?|creds|(?:api|access|private|client|auth|app|account|master|signing|encryption|service|storage"
+    r"|license|db|subscription|shared[_.-]?access)[_.-]?key)"
 )
+_LETTERS_AND_DIGITS = re.compile(r"(?=.*\d)(?=.*[^\W\d_])(?!v?\d+(?:\.\d+)+(?:[-+][\w.]*)?$).+")  # not a version
+_KEY = (  # where a key may start (the first-letter class is a fast pre-check), its word, its suffix
+    r"(?i:(?=[pkcstamelwdhşп密パ비]))(?:(?<![A-Za-z0-9])|(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=PASSW|PWD|SECRET|TOKEN))"
+    r"(?P<w>" + _KEY_WORDS + r")(?P<x>[A-Za-z0-9_.-]{0,40}+)[\\\"'\]]{0,4}"  # PGPASSWORD, {\"password\": ...}
+)
+_SECRET_KEY = re.compile(r"[\w.-]{0,60}?" + _KEY + r":?\Z")
 
 _RULES: tuple[_Rule, ...] = (
     _rule(
@@ -212,22 +231,14 @@ _RULES: tuple[_Rule, ...] = (
         "-----begin",
     ),
     _rule("putty_private_key", r"Private-Lines:[ \t]{0,4}\d{1,4}\s{1,4}(?P<s>[A-Za-z0-9+/=\r\n]{1,20000})", "private-"),
-    _rule(
-        "aws_access_key_id",
-        r"\b(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}\b",
-        "akia",
-        "asia",
-        "abia",
-        "acca",
-        "a3t",
-    ),
+    _rule("aws_access_key_id", r"\b(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}\b", "akia|asia|abia|acca|a3t"),
     _rule(
         "aws_secret_access_key",
         r"(?i:aws)[_.-]?(?i:secret)[_.-]?(?i:access[_.-]?)?(?i:key)[\"'\]]{0,2}[ \t]*(?::=|=>|[:=])[ \t]*[\"']?"
         r"(?P<s>[A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])",
         "aws",
     ),
-    _rule("github_token", r"\b(?:gh[pousr]_[A-Za-z0-9]{20,255}|github_pat_[A-Za-z0-9_]{22,255})\b", "gh", "github_pat"),
+    _rule("github_token", r"\b(?:gh[pousr]_[A-Za-z0-9]{20,255}|github_pat_[A-Za-z0-9_]{22,255})\b", "gh|github_pat"),
     _rule(
         "gitlab_token",
         r"\b(?:glpat|gloas|gldt|glrt|glcbt|glptt|glft|glimt|glagent|glsoat|glsa|glc)[-_][A-Za-z0-9_=+/-]{20,80}" + _END,
@@ -238,7 +249,8 @@ _RULES: tuple[_Rule, ...] = (
         r"https?://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/-]{10,300}",
         "hooks.slack",
     ),
-    _rule("slack_token", r"\bxox[abposre]-[A-Za-z0-9-]{10,250}", "xox"),
+    _rule("slack_token", r"\b(?:xox[abposre]|xapp)-[A-Za-z0-9-]{10,250}", "xox|xapp"),
+    _rule("teams_webhook", r"https://[\w.-]{1,100}\.webhook\.office\.com/webhookb2/[\w@/-]{20,400}", "webhook.office"),
     _rule(
         "discord_webhook",
         r"https?://(?:\w+\.)?discord(?:app)?\.com/api/webhooks/\d{5,30}/[A-Za-z0-9_-]{20,100}",
@@ -247,37 +259,35 @@ _RULES: tuple[_Rule, ...] = (
     _rule(
         "stripe_key",
         r"\b(?:[sr]k_(?:live|test)_[A-Za-z0-9]{16,247}|whsec_[A-Za-z0-9]{24,64})\b",
-        "k_live_",
-        "k_test_",
-        "whsec_",
+        "k_live_|k_test_|whsec_",
     ),
-    _rule("google_api_key", r"\b(?:AIza[0-9A-Za-z_-]{35}|GOCSPX-[A-Za-z0-9_-]{28})" + _END, "aiza", "gocspx"),
+    _rule(
+        "google_api_key",
+        r"\b(?:AIza[0-9A-Za-z_-]{35}|GOCSPX-[A-Za-z0-9_-]{28}|ya29\.[A-Za-z0-9_-]{20,2048}|1//0[A-Za-z0-9_-]{40,512}"
+        r"|AAAA[A-Za-z0-9_-]{7}:APA91b[A-Za-z0-9_-]{100,300})" + _END,  # API key, OAuth tokens, FCM server key
+        "aiza|gocspx|ya29.|1//0|apa91b",
+    ),
     _rule("anthropic_key", r"\bsk-ant-[A-Za-z0-9_-]{20,300}", "sk-ant-"),
     _rule("openai_key", r"\bsk-(?:proj-|svcacct-|admin-)?(?P<s>[A-Za-z0-9_-]{16,250})", "sk-", accept=_openai),
     _rule("sendgrid_key", r"\bSG\.[A-Za-z0-9_-]{16,32}\.[A-Za-z0-9_-]{16,64}" + _END, "sg."),
     _rule("twilio_key", r"\b(?:AC|SK)[0-9a-f]{32}\b"),
-    _rule("mailgun_key", r"\bkey-[0-9a-zA-Z]{32}\b", "key-"),
+    _rule("mailgun_key", r"\b(?:key-[0-9a-zA-Z]{32}|[0-9a-f]{32}-[0-9a-f]{8}-[0-9a-f]{8})\b"),
     _rule("mailchimp_key", r"\b[0-9a-f]{32}-us[0-9]{1,2}\b", "-us"),
     _rule(
-        "npm_token",
-        r"\bnpm_[A-Za-z0-9]{36}\b|(?<![\w-])_auth[ \t]*=[ \t]*(?P<s>[A-Za-z0-9+/=]{8,512})",
-        "npm_",
-        "_auth",
+        "npm_token", r"\bnpm_[A-Za-z0-9]{36}\b|(?<![\w-])_auth[ \t]*=[ \t]*(?P<s>[A-Za-z0-9+/=]{8,512})", "npm_|_auth"
     ),
     _rule("pypi_token", r"\bpypi-(?:AgEIcHlwaS5vcmc|AgENdGVzdC5weXBpLm9yZw)[A-Za-z0-9_-]{50,300}", "pypi-"),
     _rule(
         "azure_storage_key",
         r"(?i:AccountKey|SharedAccessKey|SharedSecretValue)[ \t]*=[ \t]*(?P<s>[A-Za-z0-9+/=]{20,200})",
-        "accountkey",
-        "sharedaccesskey",
-        "sharedsecretvalue",
+        "accountkey|sharedaccesskey|sharedsecretvalue",
     ),
     _rule(
         "azure_sas_token",
         r"(?i:SharedAccessSignature[ \t]*=[ \t]*|[?&;]sig=)(?P<s>[A-Za-z0-9%+/=&:.-]{16,512})",
-        "sharedaccesssignature",
-        "sig=",
+        "sharedaccesssignature|sig=",
     ),
+    _rule("azure_ad_client_secret", r"(?<![\w~.-])[\w~.]{3}\dQ~[\w~.-]{31,34}(?![\w~.-])", "q~"),
     _rule(
         "jwt",
         r"\beyJ[A-Za-z0-9_-]{6,4096}\.(?:eyJ[A-Za-z0-9_-]{4,8192}\.?|[A-Za-z0-9_-]{8,8192}\.)[A-Za-z0-9_-]{0,4096}",
@@ -289,13 +299,12 @@ _RULES: tuple[_Rule, ...] = (
         "heroku_api_key",
         r"\bHRKU-[A-Za-z0-9_-]{20,80}|(?i:heroku)[ _.-]?(?i:api[ _.-]?)?(?i:key|token)[\"']?[ \t]*(?:[:=]|is)[ \t]*"
         r"[\"']?(?P<s>" + _UUID + ")",
-        "heroku",
-        "hrku-",
+        "heroku|hrku-",
     ),
     _rule("digitalocean_token", r"\bdo[opr]_v1_[a-f0-9]{64}\b", "_v1_"),
     _rule("shopify_token", r"\bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b", "shp"),
-    _rule("square_token", r"\b(?:sq0(?:atp|csp)-[A-Za-z0-9_-]{22,60}|EAAA[A-Za-z0-9_-]{60})" + _END, "sq0", "eaaa"),
-    _rule("vault_token", r"\bhv[sbr]\.[A-Za-z0-9_-]{24,250}" + _END, "hvs.", "hvb.", "hvr."),
+    _rule("square_token", r"\b(?:sq0(?:atp|csp)-[A-Za-z0-9_-]{22,60}|EAAA[A-Za-z0-9_-]{60})" + _END, "sq0|eaaa"),
+    _rule("vault_token", r"\bhv[sbr]\.[A-Za-z0-9_-]{24,250}" + _END, "hvs.|hvb.|hvr."),
     _rule("databricks_token", r"\bdapi[a-f0-9]{32}(?:-\d)?\b", "dapi"),
     _rule("huggingface_token", r"\bhf_[A-Za-z0-9]{30,40}\b", "hf_"),
     _rule(
@@ -303,66 +312,57 @@ _RULES: tuple[_Rule, ...] = (
         r"\b(?:PMAK-[a-f0-9]{24}-[a-f0-9]{34}|ATATT3[A-Za-z0-9_=-]{50,300}|AKC[a-zA-Z0-9]{60,100}"
         r"|lin_api_[A-Za-z0-9]{40}|ntn_[A-Za-z0-9]{40,50}|pul-[a-f0-9]{40}|NRAK-[A-Z0-9]{27}"
         r"|dp\.(?:pt|st|sa|ct|scim|audit)\.[A-Za-z0-9]{40,44}|sntrys_[A-Za-z0-9_=+/-]{40,300}"
-        r"|AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58})\b",
-        "pmak-",
-        "atatt3",
-        "akc",
-        "lin_api_",
-        "ntn_",
-        "pul-",
-        "nrak-",
-        "dp.",
-        "sntrys_",
-        "age-secret-key-",
+        r"|AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}|dckr_pat_[A-Za-z0-9_-]{27,60}|LTAI[A-Za-z0-9]{12,30}"
+        r"|v1\.0-[a-f0-9]{24}-[a-f0-9]{146}|access_token\$(?:production|sandbox)\$[0-9a-z]{16}\$[0-9a-f]{32})" + _END,
+        "pmak-|atatt3|akc|lin_api_|ntn_|pul-|nrak-|dp.|sntrys_|age-secret-key-|dckr_pat_|ltai|v1.0-|access_token$",
     ),
     _rule("maas_api_key", r"\bmaas_[0-9a-f]{32}_[A-Za-z0-9_-]{20,64}" + _END, "maas_"),
     _rule(
-        "url_credentials",
-        r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{0,30}://[^\s:/?#@\"'<>\[\]]{0,128}:(?P<s>[^\s/?#@\"'<>]{1,256})@",
+        "url_credentials",  # the password runs to the last "@" of the authority: "user:p@ss@host"
+        r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{0,30}://[^\s:/?#@\"'<>\[\]]{0,128}:(?P<s>[^\s/?#\"'<>]{1,256})@",
         "://",
-        accept=_value(lambda v: not _PLACEHOLDER.fullmatch(v)),
+        accept=_value(lambda v: not _PLACEHOLDER.fullmatch(v) and v.lower() not in ("password", "pass", "pwd")),
     ),
     _rule(
-        "basic_auth", r"\b(?i:basic)[ \t]+(?P<s>" + _B64 + r"{6,4096}={0,2})(?![A-Za-z0-9+/=])", "basic", accept=_basic
+        "command_line_password",  # mysql -pX, sshpass -p X, docker login -p X, curl -u user:X
+        r"\b(?:(?:mysql\w{0,10}|mariadb\w{0,10})\b[^\n]{0,100}?[ \t]-p(?=[^\s-])|(?:sshpass|(?:docker|podman) login)\b"
+        r"[^\n]{0,100}?[ \t](?:-p|--password)[ \t=]+|curl\b[^\n]{0,100}?[ \t](?:-u|--user)[ \t=]+[\"']?[^\s:\"']{1,64}:)"
+        r"[\"']?(?P<s>[^\s\"']{1,128})",
+        "mysql|mariadb|sshpass| login|curl",
+        accept=_value(_password_like),
     ),
+    _rule("basic_auth", r"\b(?i:basic)[ \t]+(?P<s>" + _B64 + r"{6,4096}={0,2})(?![A-Za-z0-9+/=])", "basic", _basic),
     _rule(
         "bearer_token",
-        r"\b(?i:bearer|(?:authorization|x-auth-token)[\"']?[ \t]*[:=][ \t]*[\"']?(?:token|bot|apikey|api-key|key)?)"
+        r"\b(?i:bearer|(?:authorization|x-auth-token)[\"']?[ \t]*[:=][ \t]*[\"']?(?:token|bot|apikey|api-key|key|ssws)?)"
         r"[ \t]+(?P<s>[A-Za-z0-9._~+/=-]{8,4096})",
-        "bearer",
-        "authorization",
-        "x-auth-token",
+        "bearer|authorization|x-auth-token",
         accept=_value(_token_like),
     ),
     _rule(
         "credit_card",
-        r"(?<![\w.+-])(?:\d{4}(?P<g>[ -])\d{4}(?P=g)\d{4}(?P=g)\d{1,7}|\d{4}(?P<h>[ -])\d{6}(?P=h)\d{4,5}|\d{13,19})(?!\d)",
+        r"(?<![\w.+-])(?:\d{4}(?P<g>[ .-])\d{4}(?P=g)\d{4}(?P=g)\d{1,7}|\d{4}(?P<h>[ -])\d{6}(?P=h)\d{4,5}|\d{13,19})"
+        r"(?!\d)",
         accept=_card,
     ),
     _rule(
         "us_ssn",
         r"(?<![\w-])(?P<s>(?!000|666|9\d\d)\d{3}(?P<sep>[- ])(?!00)\d{2}(?P=sep)(?!0000)\d{4})(?![\w-])"
         r"|(?i:\bssn|\bsocial security(?: number| no\.?)?)\b[^\w\n]{0,5}(?:is[ \t]+)?"
-        r"(?P<t>(?!000|666|9\d\d)\d{3}(?!00)\d{2}(?!0000)\d{4})\b",
+        r"(?P<t>(?!000|666|9\d\d)\d{3}(?P<d>\.?)(?!00)\d{2}(?P=d)(?!0000)\d{4})\b",
         accept=lambda m: m.span("s") if m.group("s") else m.span("t"),
     ),
     _rule(
         "connection_string_password",
         r"(?<![\w])(?i:password|pwd)[ \t]*=[ \t]*(?P<s>[^;\r\n\"']{1,256}?)[ \t]*;",
-        "password",
-        "pwd",
+        "password|pwd",
         accept=_value(_password_like),
     ),
     _rule(
-        "secret_assignment",
-        r"(?:(?<![A-Za-z0-9])|(?<=[a-z0-9])(?=[A-Z]))(?P<w>" + _KEY_WORDS + r")(?P<x>[A-Za-z0-9_.-]{0,40})"
-        r"[\"'\]]{0,2}[ \t]*(?::=|=>|[:=])[ \t]*(?:(?P<q>[\"'`])(?P<s>[^\"'`\r\n]{1,256}?)(?P=q)"
+        "secret_assignment",  # also inside escaped JSON: {\"password\": \"x\"}
+        _KEY + r"[ \t]*(?::=|=>|[:=\uff1a])[ \t]*(?:\\{0,3}(?P<q>[\"'`])(?P<s>[^\"'`\r\n]{1,256}?)(?P=q)"
         r"|(?P<u>[^\s\"'`,;&<>)}\]]{1,256}))",
-        *_PASSWORD_WORDS,
-        "secret",
-        "token",
-        "cred",
-        "key",
+        "|".join((*_PASSWORD_WORDS, "secret", "token", "cred", "key")),
         accept=_assignment,
     ),
     _rule(
@@ -370,26 +370,16 @@ _RULES: tuple[_Rule, ...] = (
         r"(?i)\b(?:password|passphrase|passwort|kennwort|contrase(?:ñ|n)a|senha|mot de passe|pass ?code)\b"
         r"(?:[ \t]+(?:for|to|of|on)[ \t]+[^\n]{1,40}?)?[ \t]+(?:is|was|is now|is set to|will be|ist|es|est|é)"
         r"[ \t]*:?[ \t]+[\"'`]?(?P<s>[^\s\"'`]{3,128})",
-        *_PASSWORD_WORDS,
-        "mot de passe",
+        "|".join((*_PASSWORD_WORDS, "mot de passe")),
         accept=_value(lambda v: _password_like(v) and not _english(v)),
     ),
     _rule(
         "secret_after_keyword",
-        r"(?i)\b(?:password|passwd|pwd|passphrase|secret|api[_-]?key|access[_-]?key|token)[ \t]+[\"']?"
-        r"(?P<s>[^\s\"',;]{6,128})",
-        *_PASSWORD_WORDS,
-        "secret",
-        "key",
-        "token",
-        accept=_value(
-            lambda v: (
-                any(c.isdigit() for c in v)
-                and any(c.isalpha() for c in v)
-                and not _placeholder(v)
-                and not re.fullmatch(r"v?\d+(?:\.\d+)+(?:[-+][\w.]*)?", v)
-            )
-        ),
+        r"(?i)\b(?:password|passwd|pwd|passphrase|secret|token|(?:api|access|secret|private|client|auth|license)[ _-]?"
+        r"(?:key|secret|token)|" + _PW_WORDS + r")(?:[ \t]*[:=][ \t]*|[ \t]+(?:(?:is now|is|was)[ \t]+)?"
+        r"|(?<=[^\x00-\x7f])[は是][ \t]*)[\"']?(?P<s>[^\s\"',;]{6,128})",
+        "|".join((*_PASSWORD_WORDS, "secret", "key", "token")),
+        accept=_value(lambda v: bool(_LETTERS_AND_DIGITS.fullmatch(v)) and not _placeholder(v)),
     ),
 )
 
@@ -408,9 +398,9 @@ def _scan(text: str, found: list[tuple[str, str]] | None) -> str:
 
         def replace(m: re.Match[str], rule: _Rule = rule) -> str:
             span = rule.span(m)
-            if span is None:
-                return m.group(0)
             whole, base = m.group(0), m.start()
+            if span is None or "xxxxxxxx" in whole[span[0] - base : span[1] - base].lower():  # sk_test_XXXXXXXX
+                return m.group(0)
             if found is not None:
                 found.append((rule.kind, whole[span[0] - base : span[1] - base]))
             return whole[: span[0] - base] + REDACTED + whole[span[1] - base :]
@@ -439,18 +429,28 @@ def contains_secret(text: str) -> bool:
     return isinstance(text, str) and redact(text) != text
 
 
-def _unique(key: Any, taken: Mapping[Any, Any]) -> Any:
-    """``key``, or a variant not in ``taken``: ``[REDACTED]`` becomes ``[REDACTED#2]``, ..."""
-    n = 2
+def _unique(key: Any, taken: Mapping[Any, Any], tried: dict[Any, int]) -> Any:
+    """``key`` or a variant not in ``taken`` (``[REDACTED#2]``, ...); ``tried``: next number per key."""
+    first, n = key, tried.get(key, 2)
     while key in taken:
-        if isinstance(key, str) and "[REDACTED" in key:
-            head, _, tail = key.rpartition("]")
-            base = re.sub(r"#\d+$", "", head)
-            key = f"{base}#{n}]{tail}"
+        if isinstance(first, str) and "[REDACTED" in first:
+            head, _, tail = first.rpartition("]")
+            key = re.sub(r"#\d+$", "", head) + f"#{n}]{tail}"
         else:
-            key = re.sub(r"#\d+$", "", str(key)) + f"#{n}"
+            key = re.sub(r"#\d+$", "", str(first)) + f"#{n}"
         n += 1
+    tried[first] = n
     return key
+
+
+def _under_secret_key(key: Any, value: Any, siblings: Mapping[Any, Any]) -> bool:
+    """A string under a secret-sounding key (``{"password": "hunter2"}``, or Kubernetes'
+    ``{"name": "DB_PASSWORD", "value": "hunter2"}``), judged as ``key: "value"`` would be."""
+    if key in ("value", "Value") and isinstance(siblings.get("name", siblings.get("key")), str):
+        key = siblings.get("name", siblings.get("key"))
+    if not isinstance(key, str) or not isinstance(value, str) or len(key) > 100:
+        return False
+    return _secret_value(_secret_key(_SECRET_KEY.fullmatch(key)), value.strip()[:256])
 
 
 def redact_value(value: Any) -> Any:
@@ -461,9 +461,10 @@ def redact_value(value: Any) -> Any:
         return redact(value)
     if isinstance(value, Mapping):
         out: dict[Any, Any] = {}
+        tried: dict[Any, int] = {}
         for k, v in value.items():
             key = redact_value(k) if isinstance(k, (str, tuple, frozenset)) else k
-            out[_unique(key, out)] = redact_value(v)
+            out[_unique(key, out, tried)] = REDACTED if _under_secret_key(k, v, value) else redact_value(v)
         return out
     if isinstance(value, list):
         return [redact_value(v) for v in value]

@@ -14,6 +14,7 @@ was given; a Runtime built without any gets a random key for that backend (fine 
 from __future__ import annotations
 
 import functools
+import inspect
 import secrets
 import threading
 import weakref
@@ -238,26 +239,48 @@ class Runtime:
             return default
 
 
-def audit_refusals(event_type: AuditEventType, action: str, actor_arg: str) -> Callable[[F], F]:
+def audit_refusals(
+    event_type: AuditEventType, action: str, actor_arg: str, target_arg: str | None = None
+) -> Callable[[F], F]:
     """Decorate a service method (of an object with ``_rt``) so that any refusal of a call made
-    for an agent — keyword ``actor_arg`` given — is in the audit log once, bad arguments
-    included; the trusted caller's own mistakes (no agent) are only raised."""
+    for an agent — argument ``actor_arg`` given, by keyword or position — is in the audit log
+    once, bad arguments included (``target_arg`` names the argument recorded as the target);
+    the trusted caller's own mistakes (no agent) are only raised."""
 
     def wrap(fn: F) -> F:
+        signature = inspect.signature(fn)
+
         @functools.wraps(fn)
         def inner(self: Any, *args: Any, **kwargs: Any) -> Any:
             try:
                 return fn(self, *args, **kwargs)
             except MaaSError as exc:
-                actor = kwargs.get(actor_arg)
+                given = signature.bind_partial(self, *args, **kwargs).arguments
+                actor = given.get(actor_arg)
                 if actor is not None:
-                    who = actor if isinstance(actor, str) else repr(actor)
-                    self._rt.record_failure(exc, event_type=event_type, action=action, actor=who[:256], target=None)
+                    target = None if target_arg is None else given.get(target_arg)
+                    self._rt.record_failure(
+                        exc,
+                        event_type=event_type,
+                        action=action,
+                        actor=_shown(actor, 256),
+                        target=None if target is None else _shown(target, 128),
+                    )
                 raise
 
         return cast(F, inner)
 
     return wrap
+
+
+def _shown(value: Any, limit: int) -> str:
+    """An argument as the audit log records it: a string as given, anything else its repr; NUL and
+    what UTF-8 cannot encode (a lone surrogate) escaped, so that every backend can store it."""
+    try:
+        text = value if isinstance(value, str) else repr(value)
+    except Exception:  # a hostile __repr__ must not replace the refusal being recorded
+        text = f"a {type(value).__name__}"
+    return text[:limit].replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 _default_lock = threading.Lock()

@@ -130,6 +130,7 @@ _EARLIER_DE = r"(?:vorherigen|bisherigen|obigen|vorangegangenen|vorangehenden)"
 _V_INTL = (
     r"olvida|olvide|olvidad|olvidá|ignora|ignorad|oubliez|oublie|ignorez|dimentica|dimenticate|ignorate|esqueça|"
     r"esqueca|esquece|vergeet|negeer|zapomnij|zignoruj|ignoruj|забудь|забудьте|игнорируй|игнорируйте|"
+    r"(?:ne\s+)?(?:tiens|tenez)\s+pas\s+compte|(?:no\s+)?(?:hagas|haga|hagáis)\s+caso|"
     r"проигнорируй|zaboravi|ignoriraj|ignoriši|ignorisi"
 )
 _N_INTL = (
@@ -234,10 +235,51 @@ PHRASE_RULES: tuple[Rule, ...] = (
     rule(
         "override-intl",
         PI,
-        "olvid|ignor|oubli|dimentic|esque|vergeet|negeer|zapomnij|zignoruj|забуд|игнор|zaboravi|talimat|忽略|忘记|无视|指示",
+        "olvid|ignor|oubli|dimentic|esque|vergeet|negeer|zapomnij|zignoruj|забуд|игнор|zaboravi|talimat|忽略|忘记|无视|指示|"
+        "compte|caso",
         rf"\b(?:{_V_INTL})\s+(?:\S+\s+){{0,3}}?(?:{_N_INTL})\b",
         r"\b(?:olvid[ae]|oubliez|esqueça|dimentica)\s+(?:todo|tout|tudo|tutto)\b",
         r"talimatlar\u0131\s+(?:unut|yok\s+say|görmezden)|(?:忽略|忘记|无视)(?:之前|以上|上面|所有|先前)|(?:以前|上記|前)の指示を(?:無視|忘れ)",
+    ),
+    rule(
+        "told-before",
+        PI,
+        "forget|disregard|ignor|olvid|oubli|vergiss",
+        r"\b(?:forget|disregard|ignore)\s+(?:about\s+)?(?:everything\s+|all\s+|what(?:ever)?\s+)(?:\S+\s+){0,2}?"
+        r"(?:you\s+(?:were|have\s+been|'ve\s+been)\s+(?:told|given|taught|instructed)|(?:i|they|we|someone)\s+"
+        r"(?:told|said\s+to)\s+you)",
+        r"\bolvid[ae]\s+(?:todo\s+)?lo\s+que\s+(?:te|le)\s+(?:dijeron|dije|han\s+dicho|ordenaron)",
+        r"\boublie[sz]?\s+(?:tout\s+)?ce\s+qu(?:'|e\s+)?(?:on|je)\s+(?:t'a|vous\s+a|t'ai|vous\s+ai)\s+dit",
+        r"\bvergiss\s*,?\s+was\s+(?:man\s+dir|ich\s+dir|dir)\s+(?:\S+\s+){0,2}?gesagt",
+    ),
+    rule(
+        "response-payload",
+        PI,
+        "response|answer|reply|replies|output|message",
+        r"\b(?:include|add|append|insert|put|output|print|write|repeat|embed|render)\b(?:\s+\S+){0,8}?\s+(?:in|into|"
+        r"at\s+the\s+(?:end|start|beginning|bottom|top)\s+of|to)\s+(?:your|each|every|all\s+(?:of\s+)?your)\s+"
+        r"(?:\S+\s+)?(?:responses?|answers?|replies|reply|outputs?|messages?)\b",
+        requires=r"\bthe\s+following\b|\bexactly\b|\bverbatim\b|\bas\s+it\s+is\b|\b\d+\s+times\b|<\s*[a-z]|!\[|"
+        r"https?://|\b(?:string|anchor|pixel|markdown|html)\b",
+    ),
+    rule(
+        "forced-output",
+        PI,
+        "pwned|nothing else|only|exactly",
+        r"\bi\s+have\s+been\s+pwned\b",
+        r"\b(?:say|reply|respond|answer|output|print|write|return)\s+(?:only\s+|just\s+|exactly\s+|simply\s+)?"
+        r"(?:with\s+)?(?:the\s+(?:word|words|phrase|sentence|text|string)\s+)?[\"'\u201c\u00ab\u2018][^\"'\u201d\u00bb\u2019\n]{1,80}[\"'\u201d\u00bb\u2019]\s*,?\s*"
+        r"(?:and\s+)?(?:nothing\s+(?:else|more)|and\s+stop|without\s+any(?:thing)?\s+(?:else|more))",
+        r"\b(?:reply|respond|answer)\s+(?:only\s+)?with\s+exactly\s*:",
+    ),
+    rule(
+        "fake-role",
+        PI,
+        "system|admin|developer|operator|end of",
+        r"(?:^|[\n.!]\s*)\[?(?:system|admin|developer|operator)\]?\s*(?:message|note|override|prompt|update)?\s*[:\]]\s*"
+        r"(?:\(#?\w+\)\s*)?(?:the\s+(?:assistant|ai|model)|you|ignore|disregard|new\s+(?:policy|instructions?|rules?)|"
+        r"from\s+now|override|all\s+(?:agents|assistants))\b",
+        r"\bend\s+of\s+(?:the\s+)?(?:user\s+)?(?:input|prompt)\s*[.:!]\s*(?:\[?system\]?|assistant|new\s+instructions?)\b",
     ),
     # ---- role reassignment, jailbreak personas --------------------------------------------
     rule(
@@ -251,7 +293,7 @@ PHRASE_RULES: tuple[Rule, ...] = (
         rf"\b(?:pretend|imagine)\s+(?:that\s+)?(?:you\s+are|you{APOS}re|to\s+be|you\s+(?:can|have|were))\b",
         r"\bi\s+(?:want|need|would\s+like)\s+you\s+to\s+(?:act|pretend|play|behave|roleplay|role-play|respond|serve|"
         r"function|simulate|impersonate|become)\s+(?:as|like|the\s+role)\b",
-        r"(?:^|[.!?:;\n]\s*|\b(?:now|please|okay|ok)\s+)act\s+(?:as|like)\s+(?:a|an|the|my|if)\b|\brole-?play\s+as\b",
+        r"(?:^|[.!?:;\n]\s*|\b(?:now|please|okay|ok)\s+)act\s+(?:as|like)\s+(?:a|an|my|if)\b|\brole-?play\s+as\b",
         r"\btake\s+on\s+the\s+(?:role|persona|identity)\s+of\b",
         r"\byou\s+(?:will|shall|must)\s+(?:now\s+)?(?:act|play|pretend|behave|respond)\s+as\b",
         r"\bstay\s+in\s+character\b|\b(?:never|not|don't|do\s+not)\s+break\s+(?:out\s+of\s+)?character\b",
@@ -270,7 +312,8 @@ PHRASE_RULES: tuple[Rule, ...] = (
         r"\b(?:dan|stan)\s+mode\b",
         r"\b(?:god|jailbreak|jailbroken|unrestricted|unfiltered|uncensored|evil|unlocked|opposite|chaos)\s+mode\b",
         r"\b(?:you|chatgpt|gpt|assistant|ai|model)\b(?:\s+\S+){0,8}?\s+developer\s+mode\b",
-        r"\bdeveloper\s+mode\s+(?:enabled|output|response|activated|on)\b|\bjailbr(?:eak|oken)\b",
+        r"\bdeveloper\s+mode\s+(?:enabled|output|response|activated|on\b(?!\s+(?:the|your|my|a|an|his|her)\b))"
+        r"|\bjailbroken\b|\b(?:you\s+are|you're|as\s+an?)\s+(?:\S+\s+){0,2}?jailbr(?:eak|oken)",
         r"\b(?:unfiltered|uncensored|unrestricted|amoral|unethical|immoral|unaligned)\s+(?:ai|assistant|chatbot|bot|"
         r"model|llm|version|responses?|answers?|persona|character|gpt|chatgpt)\b",
         r"\b(?:not|never)\s+(?:be\s+)?(?:bound|restricted|limited|constrained)\s+by\s+(?:any\s+|the\s+|openai'?s?\s+|"
@@ -311,7 +354,8 @@ PHRASE_RULES: tuple[Rule, ...] = (
         "extraction",
         PI,
         "prompt|instruction|system|rules|guideline|directive|programming|configuration",
-        rf"\b(?:{_EXTRACT_V})\s+(?:me\s+|us\s+)?(?:\S+\s+){{0,3}}?(?:{_EXTRACT_N})\b",
+        rf"\b(?:{_EXTRACT_V})\s+(?:me\s+|us\s+)?(?:(?!(?:how|why|where|whether|about|when)\b)\S+\s+){{0,3}}?"
+        rf"(?:{_EXTRACT_N})\b",
     ),
     rule(
         "extraction-above",

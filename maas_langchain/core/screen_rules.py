@@ -98,7 +98,7 @@ _ADDRESSED = rf"\b(?:all|every|any|other|future|each)\s+(?:\S+\s+)?(?:{_AGENTS})
 _MODAL = r"(?:must|should|shall|need\s+to|have\s+to|are\s+(?:required|instructed|told)\s+to|will)\s+"
 _PAYLOAD_JS = (
     r"alert|prompt|confirm|eval|fetch|document\.|window\.|location|atob|import|this\.src|new\s+image|"
-    r"string\.fromcharcode|top\[|self\[|javascript:"
+    r"string\.fromcharcode|top\[|self\[|javascript:|console\."
 )
 # what an injected instruction makes an agent do: exfiltrate, hijack tools, poison memory
 ACTION_RULES: tuple[Rule, ...] = (
@@ -218,8 +218,9 @@ ACTION_RULES: tuple[Rule, ...] = (
         "from-now-on",
         POISON_PI,
         "from now on|henceforth|going forward",
-        r"\b(?:from\s+now\s+on|henceforth|going\s+forward)\s*,?\s+(?:always|never|you|all|every|agents?|assistants?|"
-        r"the\s+assistant|respond|reply|answer|include|send|forward|use|ignore|treat|do\s+not|don't)\b",
+        r"\b(?:from\s+now\s+on|henceforth|going\s+forward)\s*,?\s+(?:always|never|you|(?:all|every)\s+(?:\S+\s+)?"
+        r"(?:agents?|assistants?|ais?|bots?|models?|answers?|responses?|replies)|agents?|assistants?|"
+        r"the\s+assistant|respond|reply|answer|include|send|forward|ignore|treat|do\s+not|don't)\b",
     ),
     rule(
         "always-send",
@@ -281,7 +282,8 @@ PAYLOAD_RULES: tuple[Rule, ...] = (
         EX,
         "curl|wget|nc |netcat|scp|rsync",
         r"\b(?:curl|wget|nc|netcat|scp|rsync)\b[^\n]{0,200}?(?:~/\.ssh|id_rsa|id_ed25519|/etc/passwd|/etc/shadow|"
-        r"\.env\b|\.aws/credentials|\.netrc|\$\{?[a-z_]*(?:secret|token|key|password|passwd)[a-z_]*\}?)",
+        r"\.env\b|\.aws/credentials|\.netrc|(?<!bearer )(?<!key: )(?<!token: )"
+        r"\$\{?[a-z_]*(?:secret|token|key|password|passwd)[a-z_]*\}?)",
     ),
     rule(
         "sql-tautology",
@@ -323,7 +325,7 @@ PAYLOAD_RULES: tuple[Rule, ...] = (
         "script-payload",
         SCRIPT,
         "script|javascript|on|src|data:",
-        r"<\s*script\b[^>]{0,200}>[^<]{0,400}?(?:alert|prompt|confirm|eval|document\.cookie|document\.location|"
+        r"<\s*script\b[^>]{0,200}>[^<]{0,400}?(?:(?:alert|prompt|confirm|eval)\s*[(`]|document\.cookie|document\.location|"
         r"document\.write|window\.location|location\.href|fetch\s*\(|xmlhttprequest|atob\s*\(|fromcharcode|\.src\s*=|"
         r"new\s+image)",
         r"javascript\s*:\s*(?:alert|prompt|confirm|eval|fetch|document\.cookie|document\.location|window\.location|"

@@ -22,6 +22,7 @@ __all__ = [
     "check_offset",
     "check_str_list",
     "check_time",
+    "is_id",
     "show_value",
     "check_optional_text",
     "check_positive_int",
@@ -55,6 +56,18 @@ def check_id(value: Any, field: str) -> str:
     except ValueError:
         raise InvalidInputError(f"{field} is not a valid id: {value[:80]!r}", field=field) from None
     return str(parsed)
+
+
+def is_id(value: Any) -> bool:
+    """Whether ``value`` is a string :func:`check_id` accepts: the form of every id MaaS makes
+    (memories, agents, pools, handoffs), unlike a caller's external reference (``"mem-bug-123"``)."""
+    if not isinstance(value, str):
+        return False
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _has_control_chars(text: str) -> bool:

@@ -28,18 +28,20 @@ import contextvars
 import logging
 import math
 import threading
-from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.embeddings import Embeddings
 from langchain_core.runnables.config import var_child_runnable_config
 from langgraph.store.base import (
+    NOT_PROVIDED,
     BaseStore,
     GetOp,
     IndexConfig,
     Item,
     ListNamespacesOp,
     MatchCondition,
+    NotProvided,
     Op,
     PutOp,
     Result,
@@ -59,7 +61,14 @@ from maas_langchain.core.items import ItemService, PreparedPut, filter_mapping
 from maas_langchain.core.ports.kv import KVPut, encode_namespace
 from maas_langchain.errors import InvalidInputError, MaaSError, NotSupportedError
 
-from .store_values import InvalidStoreNamespaceError, check_key, check_labels, check_match_path, check_op_namespace
+from .store_values import (
+    InvalidStoreNamespaceError,
+    check_key,
+    check_labels,
+    check_match_path,
+    check_namespace,
+    check_op_namespace,
+)
 
 if TYPE_CHECKING:
     from maas_langchain.maas import MaaS
@@ -215,6 +224,25 @@ class MaaSStore(BaseStore):
             return self._get_trusted(op)
         found = self.batch([op])[0]
         return found if isinstance(found, Item) else None
+
+    def put(self, namespace: tuple[str, ...], key: str, value: Mapping[str, Any],
+            index: Literal[False] | list[str] | None = None, *, ttl: float | NotProvided | None = NOT_PROVIDED) -> None:  # fmt: skip
+        """:meth:`BaseStore.put <langgraph.store.base.BaseStore.put>`; a bound view refuses a bad namespace
+        as :class:`InvalidStoreNamespaceError` (a LangGraph ``InvalidNamespaceError`` too), audited."""
+        self._check_put_namespace(namespace)
+        super().put(namespace, key, value, index, ttl=ttl)
+
+    async def aput(self, namespace: tuple[str, ...], key: str, value: Mapping[str, Any],
+                   index: Literal[False] | list[str] | None = None, *, ttl: float | NotProvided | None = NOT_PROVIDED) -> None:  # fmt: skip
+        """Async :meth:`put`."""
+        self._check_put_namespace(namespace)
+        await super().aput(namespace, key, value, index, ttl=ttl)
+
+    def _check_put_namespace(self, namespace: Any) -> None:
+        """For a bound view, LangGraph's namespace rules for a put, refused as audited MaaS errors."""
+        agent_id = self.acting_agent()
+        if agent_id is not None:
+            self._engine.audited(lambda: check_namespace(namespace), "store_batch", agent_id, None)
 
     def _get_trusted(self, op: GetOp) -> Item | None:
         check_labels(op.namespace)

@@ -20,6 +20,7 @@ from maas_langchain.core.enums import (
 from maas_langchain.core.ports.filters import AudienceClause, AudienceFilter
 from maas_langchain.core.records import Agent, MaaSEvent, Membership, Memory, Pool, SharedMemory
 from maas_langchain.core.scopes import ScopeHierarchy
+from maas_langchain.core.validation import is_id
 from maas_langchain.errors import ConflictError, InvalidInputError, PermissionDeniedError
 
 if TYPE_CHECKING:
@@ -195,22 +196,25 @@ def share_grant(
     pool: Pool,
     author: Agent,
     scope: SharedScope,
-    memory: Memory | None,
+    memory: Memory | str,
     hierarchy: ScopeHierarchy,
     now: float | None = None,
     floor: Mapping[str, str] | None = None,
 ) -> None:
     """Sharing needs MEMORY_WRITE, WRITE in the pool, a scope within the pool's, and — for an id
-    that names a stored memory — that the sharer may read that memory. An unknown id is an
-    external reference and carries no content."""
+    in the form of a memory id (``memory``: the stored memory, else just the id) — that the sharer
+    may read that memory: an unknown memory id is denied exactly like an unreadable one, so ids
+    cannot be probed. Any other string is an external reference (``"mem-bug-123"``): no stored
+    memory has such an id, and the share carries no content."""
     require_capability(author, AgentCapability.MEMORY_WRITE)
     require_permission(
         tx.get_membership(pool.pool_id, author.agent_id), PermissionModel.WRITE, pool.pool_id, author.agent_id
     )
     require_pool_active(pool)
     require_share_scope(pool, scope)
-    if memory is not None:
-        require_readable_memory(tx, author, memory, hierarchy, "share", floor, now)
+    if isinstance(memory, str) and not is_id(memory):
+        return
+    require_readable_memory(tx, author, memory, hierarchy, "share", floor, now)
 
 
 def require_founding_admin(agent: Agent) -> None:
