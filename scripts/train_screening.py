@@ -60,7 +60,7 @@ from benchmarks.screening_bench import (  # noqa: E402
     repo_snippets,
 )
 from benchmarks.screening_sets import LICENSES, WHEELS, split_rows  # noqa: E402
-from maas_langchain.core.screen_model import ngram_vector  # noqa: E402
+from maas_langchain.core.screen_model import ngram_features  # noqa: E402
 from maas_langchain.core.screen_normalize import normalize  # noqa: E402
 from maas_langchain.core.screen_rules import scan  # noqa: E402
 
@@ -143,10 +143,17 @@ def training_set() -> dict[str, Any]:
     return {"texts": texts, "y": labels, "source": source, "counts": {k: len(v[0]) for k, v in parts.items()}}
 
 
-def rows(vectors: np.ndarray, skeletons: list[str], scale: float, buckets: int) -> np.ndarray:
+def rows(vectors: np.ndarray, skeletons: list[str], scale: float, buckets: int) -> Any:
+    """The feature matrix, sparse (the n-grams of a text fill a few hundred of ``buckets``
+    columns): cross-validation takes seconds instead of minutes."""
+    from scipy import sparse
+
     unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-    grams = np.stack([ngram_vector(s, buckets) for s in skeletons])
-    return np.hstack([unit * scale, grams])
+    grams = []
+    for s in skeletons:
+        index, values = ngram_features(s, buckets)
+        grams.append(sparse.csr_matrix((values, (np.zeros_like(index), index)), shape=(1, buckets)))
+    return sparse.hstack([sparse.csr_matrix(unit * scale), sparse.vstack(grams)], format="csr")
 
 
 def pick_threshold(prob: np.ndarray, ruled: np.ndarray, y: np.ndarray, source: np.ndarray) -> tuple[float, float]:
@@ -162,7 +169,9 @@ def weights(data: dict[str, Any]) -> np.ndarray:
     """Each (source, label) cell weighs the same in all: 152 short deepset injections count as much
     as a thousand long jailbreak templates, and each benign source as much as another."""
     cells = [f"{s}:{label}" for s, label in zip(data["source"], data["y"], strict=True)]
-    counts = {c: cells.count(c) for c in set(cells)}
+    counts = {c: 0 for c in cells}
+    for c in cells:
+        counts[c] += 1
     return np.array([len(cells) / (len(counts) * counts[c]) for c in cells])
 
 

@@ -1482,3 +1482,28 @@ def test_fuzz_only_maas_errors_escape(maas: MaaS, world: World, group: str, data
     except Exception as exc:
         pytest.fail(f"{call}(**{kwargs!r:.500}) raised {type(exc).__module__}.{type(exc).__name__}: {exc}")
     assert_consistent(maas)
+
+
+def _nested(depth: int) -> dict[str, Any]:
+    value: Any = "leaf"
+    for _ in range(depth):
+        value = {"k": value}
+    return value
+
+
+@pytest.mark.parametrize("depth", [40, 5_000])
+def test_a_handoff_context_nested_past_the_limit_is_invalid_input(maas: MaaS, world: World, depth: int) -> None:
+    """A context thousands of levels deep was a raw RecursionError (the record copies it before
+    the depth check ran); at any depth it is a typed error and nothing is stored."""
+    before = snapshot(maas)
+    for field in ("current_state", "notes"):
+        with pytest.raises(InvalidInputError, match=f"{field} is nested deeper"):
+            maas.handoffs.initiate_handoff(world.a, world.b, {"task_description": "t", field: _nested(depth)})
+    assert_unchanged(maas, before)
+
+
+def test_a_misspelt_context_field_is_named_not_dropped(maas: MaaS, world: World) -> None:
+    before = snapshot(maas)
+    with pytest.raises(InvalidInputError, match=r"unknown field\(s\) state;.*current_state"):
+        maas.handoffs.initiate_handoff(world.a, world.b, {"task_description": "t", "state": {"step": 2}})
+    assert_unchanged(maas, before)

@@ -16,12 +16,22 @@ from maas_langchain.errors import InvalidInputError, NotSupportedError, PolicyVi
 
 __all__ = ["check_context", "embedded_screen", "refuse_flagged"]
 
+_FIELDS = ("task_description", "current_state", "relevant_memories", "relevant_files", "notes", "thread_id")
+
 
 def check_context(context: Any, max_bytes: int) -> HandoffContext:
     """``context`` (a :class:`HandoffContext` or its dict) with every field checked."""
     if isinstance(context, dict):
         if "task_description" not in context:
             raise InvalidInputError("context needs a task_description", field="context")
+        unknown = sorted(str(k) for k in context if k not in _FIELDS)
+        if unknown:  # a misspelt field ("state") would otherwise be dropped without a word
+            raise InvalidInputError(
+                f"context has unknown field(s) {', '.join(unknown)[:200]}; the fields are {', '.join(_FIELDS)}",
+                field="context",
+            )
+        for name in ("current_state", "notes"):  # depth first: building the record copies them
+            check_json(context.get(name), name, max_bytes)
         context = HandoffContext.from_dict(context)
     if not isinstance(context, HandoffContext):
         raise InvalidInputError(

@@ -162,8 +162,9 @@ class HandoffManager:
         The source needs HANDOFF_INITIATE, the target HANDOFF_RECEIVE; both must be active.
 
         Raises:
-            InvalidInputError: Malformed ids or context, a TTL that is not positive, or a
-                handoff to oneself.
+            InvalidInputError: Malformed ids or context (a dict context with a key that is not
+                a field is refused, not dropped), a TTL that is not positive, or a handoff to
+                oneself.
             NotFoundError: Unknown source or target, or a context thread_id no agent owns.
             CapacityExceededError: The target has ``limits.max_pending_handoffs_per_target``
                 pending handoffs, or ``limits.max_handoffs`` exist.

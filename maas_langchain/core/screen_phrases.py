@@ -258,7 +258,7 @@ PHRASE_RULES: tuple[Rule, ...] = (
         "response|answer|reply|replies|output|message",
         r"\b(?:include|add|append|insert|put|output|print|write|repeat|embed|render)\b(?:\s+\S+){0,8}?\s+(?:in|into|"
         r"at\s+the\s+(?:end|start|beginning|bottom|top)\s+of|to)\s+(?:your|each|every|all\s+(?:of\s+)?your)\s+"
-        r"(?:\S+\s+)?(?:responses?|answers?|replies|reply|outputs?|messages?)\b",
+        r"(?:\S+\s+)?(?:responses?|answers?|replies|reply|outputs?|messages?)\b[^\n]{0,80}",
         requires=r"\bthe\s+following\b|\bexactly\b|\bverbatim\b|\bas\s+it\s+is\b|\b\d+\s+times\b|<\s*[a-z]|!\[|"
         r"https?://|\b(?:string|anchor|pixel|markdown|html)\b",
     ),
@@ -271,6 +271,17 @@ PHRASE_RULES: tuple[Rule, ...] = (
         r"(?:with\s+)?(?:the\s+(?:word|words|phrase|sentence|text|string)\s+)?[\"'\u201c\u00ab\u2018][^\"'\u201d\u00bb\u2019\n]{1,80}[\"'\u201d\u00bb\u2019]\s*,?\s*"
         r"(?:and\s+)?(?:nothing\s+(?:else|more)|and\s+stop|without\s+any(?:thing)?\s+(?:else|more))",
         r"\b(?:reply|respond|answer)\s+(?:only\s+)?with\s+exactly\s*:",
+    ),
+    rule(
+        "task-switch",
+        PI,
+        "stop|stopp|halt|instruction|anweisung|u die|ll die|will die|stirbst|mueres|morirás|meurs|include that",
+        r"\b(?:attention|achtung|warning|important)\s*[-!:,.]+\s*(?:stop|stopp|halt)\b",
+        r"(?:^|[.!?:\n]\s*|\?\s+)(?:stop|stopp|halt)\s*[-:!.]+\s*(?:now\s+|jetzt\s+)?(?:write|say|print|output|schreibe?|sag)\b",
+        r"\b(?:additional|new|secret|hidden|real|zusätzliche|neue|geheime)\s+(?:instruction|anweisung)\s*[-:]",
+        r"(?:^|[.!?\n]|\\n)\s*instruction\s*:\s*(?:\S+\s+){0,6}?(?:anyway|regardless|instead|trotzdem|stattdessen)\b",
+        r"\b(?:or\s+(?:else\s+)?you(?:'ll|\s+will)?\s+die|oder\s+du\s+stirbst|o\s+(?:tu\s+)?(?:mueres|morirás)|ou\s+tu\s+meurs)\b",
+        r"\binclude\s+that\s+(?:\S+\s+){1,8}?in\s+your\s+(?:answer|response|reply)\b",
     ),
     rule(
         "fake-role",

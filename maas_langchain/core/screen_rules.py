@@ -10,7 +10,11 @@ prompt_injection   instruction override ("ignore all previous instructions", "Ve
                    Polish, Russian, Croatian, Chinese), role reassignment and jailbreak
                    personas ("you are now", "I want you to act as", DAN, "developer mode", "no
                    restrictions", "Du bist jetzt", "Stell dir vor, du bist"), system-prompt
-                   extraction, chat-template control tokens. Also reported with every
+                   extraction, chat-template control tokens, "forget what you were told",
+                   orders about the reply ("include in your response the following string
+                   exactly", "say 'X' and nothing else"), fake role markers ("SYSTEM:",
+                   "end of user input"), abrupt task switches ("ACHTUNG - STOPP", "stop:
+                   write …", "… or you die"). Also reported with every
                    ``tool_hijack`` and ``poisoning`` match: both are instructions injected for
                    an agent to follow, and callers that filter on ``prompt_injection`` (handoff
                    screening) keep catching them.
