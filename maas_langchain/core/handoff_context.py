@@ -4,6 +4,7 @@ screening of the context and the result (a handoff has no quarantine, so flagged
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +17,7 @@ from maas_langchain.errors import InvalidInputError, NotSupportedError, PolicyVi
 
 __all__ = ["check_context", "embedded_screen", "refuse_flagged"]
 
-_FIELDS = ("task_description", "current_state", "relevant_memories", "relevant_files", "notes", "thread_id")
+_FIELDS = tuple(f.name for f in dataclasses.fields(HandoffContext))
 
 
 def check_context(context: Any, max_bytes: int) -> HandoffContext:

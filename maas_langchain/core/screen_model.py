@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["DEFAULT_WEIGHTS", "InjectionModel", "load_default_model", "ngram_features", "ngram_vector"]
+__all__ = ["DEFAULT_WEIGHTS", "InjectionModel", "load_default_model", "ngram_features"]
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "data" / "screening" / "minilm_injection_lr.json"
 """The shipped description; its ``weights`` entry names the ``.npz`` beside it."""
@@ -74,14 +74,6 @@ def ngram_features(skeleton: str, buckets: int, sizes: Sequence[int] = _NGRAMS) 
     values = np.sign(sums[keep]) * np.log1p(np.abs(sums[keep]))
     norm = float(np.linalg.norm(values))
     return unique[keep], (values / norm if norm > 0 else values)
-
-
-def ngram_vector(skeleton: str, buckets: int, sizes: Sequence[int] = _NGRAMS) -> np.ndarray:
-    """:func:`ngram_features` as a dense vector of length ``buckets`` (for training)."""
-    vector = np.zeros(buckets)
-    index, values = ngram_features(skeleton, buckets, sizes)
-    vector[index] = values
-    return vector
 
 
 @dataclass(frozen=True)
