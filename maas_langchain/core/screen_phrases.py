@@ -148,6 +148,8 @@ _EXTRACT_N = (
     r"(?:prompt|instructions)|pre-?prompt|developer\s+(?:message|prompt|instructions)|"
     r"your\s+(?:\S+\s+)?(?:instructions|prompt|rules|guidelines|directives|programming|configuration)"
 )
+_STANCE = r"(?:hate|despise|detest|support|endorse|oppose)"
+_QUOTED = "[\"'\u201e\u201c\u2018\u00ab][^\"'\u201c\u201d\u2018\u2019\u00bb\n]{1,40}[\"'\u201c\u201d\u2019\u00bb]"
 PHRASE_RULES: tuple[Rule, ...] = (
     # ---- instruction override ------------------------------------------------------------
     rule(
@@ -286,11 +288,96 @@ PHRASE_RULES: tuple[Rule, ...] = (
     rule(
         "fake-role",
         PI,
-        "system|admin|developer|operator|end of",
+        "system|admin|developer|operator|end of|document",
         r"(?:^|[\n.!]\s*)\[?(?:system|admin|developer|operator)\]?\s*(?:message|note|override|prompt|update)?\s*[:\]]\s*"
         r"(?:\(#?\w+\)\s*)?(?:the\s+(?:assistant|ai|model)|you|ignore|disregard|new\s+(?:policy|instructions?|rules?)|"
         r"from\s+now|override|all\s+(?:agents|assistants))\b",
         r"\bend\s+of\s+(?:the\s+)?(?:user\s+)?(?:input|prompt)\s*[.:!]\s*(?:\[?system\]?|assistant|new\s+instructions?)\b",
+        # a made-up retrieval context: "$Documents: …", 'Document Context "…"'
+        r"(?:^|\n)\s*\$\s*documents?\s*:|\bdocument\s+context\s*[:\"\u201c\u201e]",
+    ),
+    # ---- coerced statements, trigger words, fake completions --------------------------------
+    rule(
+        "forced-stance",
+        PI,
+        "you hate|you despise|you detest|you support|you endorse|you oppose|you really|hasst|hassen|verachte",
+        rf"{START}(?:say|state|claim|declare|write)\s+(?:that\s+)?you\s+(?:really\s+)?{_STANCE}\b",
+        rf"{START}tell\s+(?:me|us|everyone|them)\s+that\s+you\s+(?:really\s+)?{_STANCE}\b",
+        r"\bsag(?:e|en\s+sie)?\s*,?\s+dass\s+(?:du|sie)\s+(?:\S+\s+){0,4}?(?:hasst|hassen|verachtest|verachten)\b",
+    ),
+    rule(
+        "forced-claim",
+        PI,
+        "say that|state that|claim that|declare that",
+        rf"{START}(?:say|state|claim|declare)\s+that\s+(?:\S+\s+){{1,4}}?(?:is|are|was|were)\s+(?:the\s+)?(?:best|worst|"
+        r"greatest|most\s+\S+|superior|inferior|evil|stupid|a\s+(?:liar|criminal|traitor))\b",
+    ),
+    rule(
+        "forced-yes",
+        PI,
+        "say yes|say no|answer yes|answer no|reply yes|reply no|with yes|with no|sag ja|sag nein|antworte ja|"
+        "antworte nein|mit ja|mit nein",
+        r"\?\s*(?:just\s+|simply\s+|only\s+)?(?:say|answer|reply|sag|antworte)\s+(?:with\s+|mit\s+)?(?:yes|no|ja|nein)"
+        r"\s*[.!]?\s*(?:$|\n)",
+    ),
+    rule(
+        "trigger-word",
+        (POISON, PI),
+        "is said|is written|is mentioned|is typed|is used|appears|gesagt wird|geschrieben wird|erwähnt wird|sagt|"
+        "schreibt|eingibt|erwähnt",
+        # a backdoor: "when 'X' is said, the correct answer is Y", 'wenn jemand "X" sagt, antworte Y'
+        rf"\b(?:when(?:ever)?|if|once|as\s+soon\s+as|every\s+time|wenn|sobald)\s+(?:\S+\s+){{0,3}}?{_QUOTED}\s+"
+        r"(?:\S+\s+){0,2}?(?:is\s+(?:said|written|mentioned|typed|used)|appears|gesagt\s+wird|geschrieben\s+wird|"
+        r"erwähnt\s+wird)\b[^\n]{0,80}?\b(?:answer|response|reply|respond|say|output|antwort|antworte|sag|sagen)",
+        rf"\b(?:wenn|sobald)\s+(?:jemand|ich|man|der\s+(?:be)?nutzer)\s+{_QUOTED}\s+(?:sagt|schreibt|eingibt|erwähnt)\s*,?\s+"
+        r"(?:dann\s+)?(?:antworte|sag|schreibe?|ignoriere|gib|verrate)\b",
+    ),
+    rule(
+        "trigger-reply",
+        (POISON, PI),
+        "someone|anyone|somebody|the user|a user|i say|i type|i write|i mention",
+        # "if someone types 'X', reply Y"
+        r"\b(?:when(?:ever)?|if|once)\s+(?:someone|anyone|somebody|the\s+user|a\s+user|i)\s+(?:says?|writes?|types?|"
+        rf"mentions?)\s+{_QUOTED}\s*,?\s+(?:then\s+|always\s+|just\s+|you\s+(?:must|should|will|have\s+to)\s+)?"
+        r"(?:reply|respond|answer|say|output|write|print|ignore|reveal|send)\b",
+    ),
+    rule(
+        "fake-done",
+        PI,
+        "done|finished|complete|erledigt",
+        # "Very good. That is done. Now write …": praise for a task never given, then the real one
+        r"\b(?:very\s+good|well\s+done|great|perfect|excellent|good\s+job|sehr\s+gut|gut\s+gemacht)\s*[.!]+\s*"
+        r"(?:that|this|it|das)\s+(?:is|was|'s|ist)\s+(?:now\s+|jetzt\s+)?(?:done|finished|complete|erledigt)\s*[.!]+\s*"
+        r"(?:now|jetzt|nun)\s+(?:write|say|tell|generate|create|give|produce|compose|schreibe?|sag)\b",
+    ),
+    rule(
+        "make-up",
+        PI,
+        "t know|not know|sobreviv|survive|überlebst",
+        r"\bif\s+you\s+(?:don't|do\s+not|dont)\s+know(?:\s+\S+){0,3}?\s*,?\s+(?:just\s+)?(?:make\s+(?:something|it|one|"
+        r"stuff|things|an\s+answer)\s+up|invent\s+(?:something|it|one|an\s+answer)|fabricate)",
+        r"\b(?:solo\s+)?sobrevives\s+si\s+dices|\byou\s+(?:only\s+)?survive\s+(?:only\s+)?if\s+you\s+say|"
+        r"\bdu\s+überlebst\s+nur\s*,?\s+wenn\s+du",
+    ),
+    rule(
+        "not-your-role",
+        PI,
+        "you are not|you are no|bist kein|sind kein|bist nicht|sind nicht",
+        # "you are not an assistant but …": the role negated, then replaced
+        r"\byou\s+are\s+(?:not|no\s+longer)\s+(?:a\s+|an\s+|the\s+)?(?:\S+\s+)?(?:assistant|ai|chatbot|bot|model|"
+        r"language\s+model|editor|editorial\s+\S+|journalist|newspaper|news\s+\S+)\s*,?\s+(?:but|you\s+are|you're)\b",
+        r"\b(?:du\s+bist|sie\s+sind)\s+(?:keine?n?|nicht\s+(?:mehr\s+)?(?:eine?n?|der|die|das))\s+(?:\S+\s+)?"
+        r"(?:redaktion|assistent(?:in)?|ki|chatbot|bot|sprachmodell|modell|journalist(?:in)?|zeitung|redakteur(?:in)?|"
+        r"nachrichten\S*)\s*,?\s+(?:sondern|du\s+bist|sie\s+sind)\b",
+    ),
+    rule(
+        "must-forget",
+        PI,
+        "olvidar|oublier|dimenticare|esquecer|vergessen",
+        # "you have to forget everything" in the languages whose imperative "override-intl" has
+        r"\b(?:(?:tienes|tenés|hay)\s+que|debes|deberías)\s+olvidar\s+todo\b|\b(?:tu\s+dois|vous\s+devez)\s+"
+        r"(?:tout\s+oublier|oublier\s+tout)\b|\bdevi\s+dimenticare\s+tutto\b|\b(?:tem|deve|tens)\s+(?:que\s+|de\s+)?"
+        r"esquecer\s+tudo\b|\b(?:du\s+musst|sie\s+müssen)\s+alles\s+vergessen\b",
     ),
     # ---- role reassignment, jailbreak personas --------------------------------------------
     rule(

@@ -13,8 +13,13 @@ prompt_injection   instruction override ("ignore all previous instructions", "Ve
                    extraction, chat-template control tokens, "forget what you were told",
                    orders about the reply ("include in your response the following string
                    exactly", "say 'X' and nothing else"), fake role markers ("SYSTEM:",
-                   "end of user input"), abrupt task switches ("ACHTUNG - STOPP", "stop:
-                   write …", "… or you die"). Also reported with every
+                   "end of user input", "$Documents: …"), abrupt task switches ("ACHTUNG -
+                   STOPP", "stop: write …", "… or you die", "Very good. That is done. Now
+                   write …"), coerced statements ("say that you hate X", "state that X is the
+                   best", "… ? say yes."), a role negated and replaced ("you are not an
+                   assistant but …", "Du bist keine Redaktion, sondern …"), trigger-word
+                   backdoors ("when 'X' is said, the correct answer is Y"; also reported as
+                   ``poisoning``), "if you don't know, make something up". Also reported with every
                    ``tool_hijack`` and ``poisoning`` match: both are instructions injected for
                    an agent to follow, and callers that filter on ``prompt_injection`` (handoff
                    screening) keep catching them.
@@ -373,6 +378,12 @@ COMPACT_RULES: tuple[Rule, ...] = (
         r"doanythingnow",
         r"developermodeenabled",
         r"(?:jailbreak|unrestricted|unfiltered|uncensored|god)mode(?:enabled|activated)",
+    ),
+    rule(
+        "forced-stance-compact",
+        PI,
+        "saythat|statethat",
+        r"(?:say|state|claim|declare)thatyou(?:really)?(?:hate|despise|detest|support|endorse|oppose)",
     ),
     rule(
         "exfil-compact",
