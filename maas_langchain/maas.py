@@ -251,8 +251,9 @@ class MaaS:
                 exactly from the stored vectors; larger scopes use the index (0: always the index).
             handoff_screening: ``"model"`` (default) screens handoff contexts and results with the
                 rules *and* the learned signal over the text's embedding (one embedding per
-                payload, a few ms on a CPU with the packaged model); ``"rules"`` skips the
-                embedding (sub-millisecond, weaker against paraphrased injections).
+                payload, ~20 ms on a CPU with the packaged model, taken only when the text has
+                an injection cue: without one a learned-only flag would not refuse the handoff);
+                ``"rules"`` never embeds (sub-millisecond, weaker against paraphrased injections).
             extractor: Structured memory (docs/structured-memory.md): ``"rules"`` (default: the
                 offline rule extractor), ``"llm"`` (``LLMExtractor(llm)``), any object with
                 ``extract(text, category=...)``, or ``None`` to switch extraction off.

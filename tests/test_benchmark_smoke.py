@@ -291,3 +291,20 @@ def test_quick_store_benchmark_reports_every_store_and_verdict(tmp_path: Path, m
     assert ("put p50 <= SqliteStore defaults", "MaaSStore SQLite full") in checked
     assert all(v["pass"] in (True, False, None) for v in report["verdicts"])
     assert "| target |" in (tmp_path / "store_bench.md").read_text(encoding="utf-8")
+
+
+def test_write_cpu_reports_client_and_machine_cpu_per_write(tmp_path: Path, core_bench: ModuleType) -> None:
+    """``benchmarks.write_cpu`` on SQLite and the real PostgreSQL: every row has its figures, the
+    statement count is taken on PostgreSQL only, and the files are written."""
+    from benchmarks import write_cpu
+
+    assert write_cpu.main(["--processes", "2", "--writes", "20", "--postgres", POSTGRES_URL, "--out", str(tmp_path)]) == 0
+    report = json.loads((tmp_path / "write_cpu.json").read_text())
+    rows = {r["config"]: r for r in report["rows"]}
+    assert set(rows) == {"sqlite", "postgres"}
+    for row in rows.values():
+        assert row["writes"] == 40  # every share acknowledged
+        assert row["writes_per_s"] > 0 and row["client_cpu_ms_per_write"] > 0 and row["machine_cpu_ms_per_write"] > 0
+    assert rows["sqlite"]["statements_per_write"] is None
+    assert rows["postgres"]["statements_per_write"] >= 3  # begin and lock, the writes, commit
+    assert "| postgres | 2 |" in (tmp_path / "write_cpu.md").read_text()

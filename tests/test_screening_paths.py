@@ -124,3 +124,30 @@ def test_a_learned_only_flag_needs_an_injection_cue_to_refuse_a_handoff(model_ma
     a, b = _pair(model_maas)
     # the classifier alone scores this task description above its threshold; a handoff is not refused for it
     assert model_maas.handoffs.initiate_handoff(a, b, HandoffContext("Write the error handling")) is not None
+
+
+def test_a_handoff_without_an_injection_cue_is_not_embedded(tmp_path: Path) -> None:
+    """The embedding could not change the decision there (a learned-only flag needs a cue), so
+    ordinary handoffs skip it; a text with a cue is embedded and screened by the model as before."""
+    from maas_langchain.core.handoff_context import embedded_screen
+    from maas_langchain.embeddings import LocalMiniLMEmbeddings
+
+    embedded: list[str] = []
+
+    class Counting(LocalMiniLMEmbeddings):
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            embedded.extend(texts)
+            return super().embed_documents(texts)
+
+    screen = embedded_screen(Counting)
+    assert screen(ORDINARY).categories == () and embedded == []
+    assert "sql_injection" in screen(BUG_REPORT).categories and embedded == []  # SQL is no cue, nor refused
+    assert "learned" in screen(PARAPHRASE).categories and embedded == [PARAPHRASE]
+    assert "prompt_injection" in screen(EXPLICIT).categories and len(embedded) == 2
+    # the decision a handoff gets is the same with and without the shortcut
+    with MaaS.open(tmp_path / "home", vectors="bruteforce", sweep_interval=None) as maas:
+        a, b = _pair(maas)
+        assert maas.handoffs.initiate_handoff(a, b, HandoffContext(ORDINARY)) is not None
+        assert maas.handoffs.initiate_handoff(a, b, HandoffContext("Write the error handling")) is not None
+        with pytest.raises(PolicyViolationError, match="learned"):
+            maas.handoffs.initiate_handoff(a, b, HandoffContext(PARAPHRASE))

@@ -10,7 +10,13 @@ from typing import Any
 
 from maas_langchain.core.memory_types import Embedder
 from maas_langchain.core.records import HandoffContext
-from maas_langchain.core.screening import ScreeningResult, instruction_flags, screen_text, strings_in
+from maas_langchain.core.screening import (
+    ScreeningResult,
+    has_injection_cue,
+    instruction_flags,
+    screen_text,
+    strings_in,
+)
 from maas_langchain.core.threads import check_thread_id
 from maas_langchain.core.validation import check_json, check_str_list, check_text
 from maas_langchain.errors import InvalidInputError, NotSupportedError, PolicyViolationError
@@ -78,11 +84,19 @@ def refuse_flagged(value: Any, field: str, screen: Callable[[str], ScreeningResu
 def embedded_screen(open_embedder: Callable[[], Embedder]) -> Callable[[str], ScreeningResult]:
     """Screening for handoff payloads with the learned signal too: the text (its first 4,000
     characters; the rules read all of it) embedded by the instance's memory model, loaded on
-    first use, as a memory's text would be. Without an installed model the rules decide alone."""
+    first use, as a memory's text would be. Without an installed model the rules decide alone.
+
+    A text with no injection cue (:func:`~maas_langchain.core.screening.has_injection_cue`) in
+    which no rule finds anything aimed at an agent is not embedded: :func:`refuse_flagged` would drop a learned-only flag on it
+    anyway, so the embedding (~20 ms on a CPU) could not change the decision."""
 
     def screen(text: str) -> ScreeningResult:
         if not text.strip():
             return screen_text(text)
+        if not has_injection_cue(text):
+            ruled = screen_text(text)
+            if not instruction_flags(ruled, text):  # nothing aimed at an agent; a learned flag would not count
+                return ruled
         embedder = open_embedder()
         try:
             vector = embedder.embed_documents([text[:4_000]])[0]
