@@ -59,12 +59,14 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.pq import TransactionStatus
 from psycopg_pool import ConnectionPool
 
+from maas_langchain.backends import postgres_tx as pgt
 from maas_langchain.backends.migrations import AUDIT_BOUNDARY, Migration, applied_names, check_applied, load_migrations
 from maas_langchain.backends.postgres_cache import Listener, RegistryCache, registry_channel
 from maas_langchain.backends.postgres_chain import PENDING_EXISTS, Hasher, Sequencer, leader_duty, sequence
 from maas_langchain.backends.postgres_errors import display_location, first_line, translate
 from maas_langchain.backends.postgres_tx import PgSession, PgTx, ThreadState, claim_key, schema_lock_key
 from maas_langchain.backends.sql import POSTGRES
+from maas_langchain.core.ports.kv import KVPut
 from maas_langchain.core.ports.state import StateBackend, StateTx
 from maas_langchain.errors import BackendUnavailableError, InvalidInputError, MaaSError
 
@@ -200,10 +202,6 @@ class PostgresBackend(StateBackend):
         sync = ["set_config('synchronous_commit', 'on', true)"] if self.durability == "full" else []
         return [f"set_config('lock_timeout', '{wait_ms}', true)", *sync]
 
-    def _exclusive_begin(self) -> str:
-        settings = ", ".join(self._write_settings())
-        return f"BEGIN ISOLATION LEVEL READ COMMITTED; SELECT {settings}, pg_advisory_xact_lock({self._key})"
-
     def _session(self, pool: ConnectionPool[Connection], write: bool) -> PgSession:
         try:
             conn = pool.getconn()
@@ -241,17 +239,6 @@ class PostgresBackend(StateBackend):
                     )
                     weakref.finalize(self, self._listener.stop)  # an instance dropped unclosed stops it too
         return self._cache
-
-    @staticmethod
-    def _rollback(conn: Connection) -> None:
-        if not conn.closed and conn.info.transaction_status != TransactionStatus.IDLE:
-            with suppress(psycopg.Error):
-                conn.execute("ROLLBACK")
-
-    def _release(self, pool: ConnectionPool[Connection], conn: Connection) -> None:
-        self._rollback(conn)
-        with suppress(Exception):  # a closed pool closes the connection instead
-            pool.putconn(conn)
 
     def _commit(self, session: PgSession) -> bool:
         conn = session.conn
@@ -301,7 +288,19 @@ class PostgresBackend(StateBackend):
             local.session = None
             if write:
                 session.forget_touched()
-            self._release(pool, session.conn)
+            pgt.release(pool, session.conn)
+
+    def kv_put_alone(
+        self, put: KVPut, ns_id: int, now: float, *, exclude_reader: str | None = None, live_after: float = 0.0
+    ) -> int | None:
+        """One statement (``postgres_tx.put_alone``), or the open transaction's on this thread."""
+        if self._state().session is not None:
+            return super().kv_put_alone(put, ns_id, now, exclude_reader=exclude_reader, live_after=live_after)
+        lock = (self._key, self.busy_timeout, self.durability == "full")
+        try:
+            return pgt.put_alone(self._get_pool(), lock, put, ns_id, now, exclude_reader or "", live_after)
+        except (psycopg.Error, UnicodeEncodeError) as exc:
+            raise self._translate(exc) from exc
 
     @contextmanager
     def _joined(self, session: PgSession, write: bool) -> Iterator[StateTx]:
@@ -320,11 +319,12 @@ class PostgresBackend(StateBackend):
     def _run(self, conn: Connection, step: Callable[[], object]) -> None:
         """Run ``step`` in one transaction on ``conn`` holding the writers' lock."""
         try:
-            conn.execute(self._exclusive_begin())
+            settings = ", ".join(self._write_settings())
+            conn.execute(f"BEGIN ISOLATION LEVEL READ COMMITTED; SELECT {settings}, pg_advisory_xact_lock({self._key})")
             step()
             conn.execute("COMMIT")
         except BaseException as exc:
-            self._rollback(conn)
+            pgt.rollback(conn)
             if isinstance(exc, psycopg.Error):
                 raise translate(exc, self.location) from exc
             raise
@@ -405,7 +405,7 @@ class PostgresBackend(StateBackend):
         except psycopg.Error as exc:
             raise translate(exc, self.location) from exc
         finally:
-            self._release(pool, conn)
+            pgt.release(pool, conn)
 
     def _pass_options(self) -> dict[str, Any]:
         settings = "".join(f"{s}, " for s in self._write_settings())
@@ -435,7 +435,7 @@ class PostgresBackend(StateBackend):
             try:
                 sequence(conn, **self._pass_options())
             except psycopg.Error:
-                self._rollback(conn)
+                pgt.rollback(conn)
                 raise
 
     def _settle(self, conn: Connection) -> None:
@@ -445,7 +445,7 @@ class PostgresBackend(StateBackend):
             try:
                 found.settle(lambda: sequence(conn, **self._pass_options()))
             except psycopg.Error as exc:  # the read goes on; the entries wait for the next pass
-                self._rollback(conn)
+                pgt.rollback(conn)
                 logger.warning("a sequencing pass before a read on %s failed (%s)", self.location, first_line(exc))
 
     @property

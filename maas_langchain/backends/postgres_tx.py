@@ -19,6 +19,12 @@ How writers proceed in parallel (the module docstring of ``postgres.py`` has the
   transaction did before; a read transaction that reaches the server runs a pass first if its
   process still owes one, so its snapshot holds that process's own entries.
 
+* **One statement.** A single LangGraph store put (:func:`put_alone`, the common case) is one
+  call of the ``kv_put_alone`` function (migration 0015) outside any transaction, so the
+  statement is its own transaction: its settings, the schema lock (exclusive, as above), the
+  upsert and the cache counter's bump in one round trip, as LangGraph's ``PostgresStore``
+  autocommits its put.
+
 SERIALIZABLE with a whole-transaction retry was the alternative: it would abort same-pool
 writers against each other on every capacity check, and a ``with backend.transaction()`` block
 cannot be re-run from inside the backend.
@@ -34,6 +40,7 @@ from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 import psycopg
+from psycopg.pq import TransactionStatus
 
 from maas_langchain.backends.postgres_cache import MISSING, RegistryCache
 from maas_langchain.backends.postgres_chain import Hasher, refused_pending
@@ -50,12 +57,13 @@ from maas_langchain.backends.sql_codec import (
     pool_from_row,
 )
 from maas_langchain.core.enums import EventKind
+from maas_langchain.core.ports.kv import KVPut
 from maas_langchain.core.records import Agent, AuditEvent, MaaSEvent, Membership, Pool
 
 if TYPE_CHECKING:
     from psycopg_pool import ConnectionPool
 
-__all__ = ["PgSession", "PgTx", "ThreadState", "claim_key", "schema_lock_key"]
+__all__ = ["PgSession", "PgTx", "ThreadState", "claim_key", "put_alone", "release", "rollback", "schema_lock_key"]
 
 Connection = psycopg.Connection[Any]
 _READ = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
@@ -411,3 +419,56 @@ class PgTx(SqlTx):
     def event_head(self) -> int:
         self._before_audit_read()
         return super().event_head()
+
+
+def rollback(conn: Connection) -> None:
+    """Roll back whatever ``conn`` has open (quietly: a dead connection has nothing open)."""
+    if not conn.closed and conn.info.transaction_status != TransactionStatus.IDLE:
+        with suppress(psycopg.Error):
+            conn.execute("ROLLBACK")
+
+
+def release(pool: ConnectionPool[Connection], conn: Connection) -> None:
+    """Give ``conn`` back to ``pool``, rolled back (a closed pool closes it instead)."""
+    rollback(conn)
+    with suppress(Exception):
+        pool.putconn(conn)
+
+
+_PUT_ALONE = "SELECT kv_put_alone(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+
+
+def put_alone(
+    pool: ConnectionPool[Connection],
+    lock: tuple[int, float, bool],
+    put: KVPut,
+    ns_id: int,
+    now: float,
+    reader: str,
+    live_after: float,
+) -> int | None:
+    """One store put as one statement, its own transaction (the ``kv_put_alone`` function of
+    migration 0015): one round trip instead of ``BEGIN`` ... ``COMMIT``. ``lock`` is (the schema
+    lock's key, the lock wait in seconds, whether the commit waits for the disk). A pooled
+    connection found dead (a restarted server) is replaced and the statement sent again, as a
+    transaction's first batch is; a statement that reached the server before its connection died
+    ran at most once more on retry, and an upsert of the same value twice only moves the cache
+    counter twice."""
+    key, wait, sync = lock
+    expires = None if put.ttl_minutes is None else now + put.ttl_minutes * 60.0
+    params: tuple[Any, ...] = (key, str(max(1, round(wait * 1000))), sync, ns_id, put.key, put.value, now, expires)
+    params += (put.ttl_minutes, put.writer, reader, live_after)
+    retries = (pool.max_size or 1) + 2
+    for attempt in range(1, retries + 1):
+        conn = pool.getconn()
+        try:
+            row = conn.execute(_PUT_ALONE, params).fetchone()
+        except psycopg.Error:
+            broken = conn.broken
+            release(pool, conn)
+            if attempt < retries and broken:
+                continue
+            raise
+        pool.putconn(conn)  # the statement was its own transaction: nothing is open on it
+        return None if row is None or row[0] is None else int(row[0])
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises

@@ -416,6 +416,13 @@ class ItemService:
         """Commit the trusted caller's ``writes`` in one transaction: nothing to check, nothing to
         audit. ``keys`` are their ``(namespace, key)``, for the caches."""
         exclude, live_after = self.coh.bump_args()
+        if len(writes) == 1 and (one := writes[0]).value is not None and not one.vectors and one.ns in self.ns_ids:
+            # the common case: one value into a known namespace (one statement on PostgreSQL)
+            moved = self.backend.kv_put_alone(
+                one, self.ns_ids[one.ns], self.rt.clock(), exclude_reader=exclude, live_after=live_after
+            )
+            self._committed(keys, moved, {})
+            return
         with self.backend.transaction(write=True) as tx:
             ids, bumped = tx.kv_put(writes, self.rt.clock(), self.ns_ids, exclude_reader=exclude, live_after=live_after)
         self._committed(keys, bumped, ids)

@@ -31,7 +31,7 @@ from maas_langchain.core.ports.entities import EntityOps
 from maas_langchain.core.ports.filters import AudienceFilter, ScopeFilter
 from maas_langchain.core.ports.idempotency import IdempotencyOps
 from maas_langchain.core.ports.keys import KeyOps
-from maas_langchain.core.ports.kv import KVOps
+from maas_langchain.core.ports.kv import KVOps, KVPut
 from maas_langchain.core.ports.memory_counts import MemoryCountOps
 from maas_langchain.core.ports.threads import ThreadOps
 from maas_langchain.core.records import (
@@ -432,6 +432,16 @@ class StateBackend(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None:
         """Release connections. Idempotent."""
+
+    def kv_put_alone(
+        self, put: KVPut, ns_id: int, now: float, *, exclude_reader: str | None = None, live_after: float = 0.0
+    ) -> int | None:
+        """Upsert one store value (no vectors) into the namespace ``ns_id`` as a write transaction
+        of its own (joining one open on this thread); return the ``kv_version`` it moved the
+        counter to, ``None`` when no other caching reader was registered. The default runs
+        :meth:`StateTx.kv_put` in a transaction; PostgreSQL does it in one statement."""
+        with self.transaction(write=True) as tx:
+            return tx.kv_put([put], now, {put.ns: ns_id}, exclude_reader=exclude_reader, live_after=live_after)[1]
 
     def bind_audit_hasher(self, hasher: Callable[[AuditEvent], str]) -> None:
         """Hand the backend the keyed chain hash of a complete entry, for backends that chain

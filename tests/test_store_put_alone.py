@@ -1,0 +1,130 @@
+"""One store put as a transaction of its own (``StateBackend.kv_put_alone``): on every backend it
+stores what ``kv_put`` stores; on PostgreSQL it is one statement (the ``kv_put_alone`` function of
+migration 0015) that still takes the writers' lock, honours ``busy_timeout``, survives dead pooled
+connections, joins a transaction open on the thread, and stores nothing when it fails."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import psycopg
+import pytest
+from conftest import POSTGRES_URL
+
+from maas_langchain import MaaS
+from maas_langchain.backends.postgres import PostgresBackend
+from maas_langchain.core.ports.kv import KVPut
+from maas_langchain.core.ports.state import StateBackend
+from maas_langchain.errors import BackendUnavailableError, InvalidInputError
+
+
+def _ns_id(maas: MaaS | StateBackend, ns: str) -> int:
+    backend = maas.backend if isinstance(maas, MaaS) else maas
+    with backend.transaction(write=True) as tx:
+        ids, _ = tx.kv_put([KVPut(ns, "seed", '{"seed": 1}')], time.time())
+    return ids[ns]
+
+
+def _value(maas: MaaS | StateBackend, ns: str, key: str) -> str | None:
+    backend = maas.backend if isinstance(maas, MaaS) else maas
+    with backend.transaction(write=False) as tx:
+        rows = tx.kv_get(ns, [key], None)
+    return rows[0].value if rows else None
+
+
+def test_a_put_alone_stores_what_kv_put_stores(open_maas: Callable[..., MaaS]) -> None:
+    maas = open_maas()
+    ns_id = _ns_id(maas, "docs.u1")
+    now = time.time()
+    assert (
+        maas.backend.kv_put_alone(KVPut("docs.u1", "a", '{"v": 1}', ttl_minutes=5.0, writer="w1"), ns_id, now) is None
+    )
+    with maas.backend.transaction(write=False) as tx:
+        (row,) = tx.kv_get("docs.u1", ["a"], None)
+    assert (row.value, row.created_at, row.expires_at, row.ttl_minutes) == ('{"v": 1}', now, now + 300.0, 5.0)
+    # another process caching reads: the counter moves, and the put says where to
+    with maas.backend.transaction(write=True) as tx:
+        tx.kv_register_reader("other-process", time.time() + 60, 0.0)
+        before = tx.kv_version()
+    moved = maas.backend.kv_put_alone(
+        KVPut("docs.u1", "a", '{"v": 2}'), ns_id, now, exclude_reader="me", live_after=0.0
+    )
+    assert moved == before + 1
+    # the LangGraph store's single put takes this path and reads back what it wrote
+    store = maas.store()
+    store.put(("docs", "u1"), "b", {"text": "hello"})
+    assert store.get(("docs", "u1"), "b").value == {"text": "hello"}  # type: ignore[union-attr]
+
+
+def test_a_put_alone_inside_an_open_transaction_is_rolled_back_with_it(
+    open_maas: Callable[..., MaaS], backend_name: str
+) -> None:
+    if backend_name == "memory":
+        pytest.skip("the in-memory backend runs a nested transaction on its own; SQLite and PostgreSQL join it")
+    maas = open_maas()
+    ns_id = _ns_id(maas, "docs.u2")
+    with pytest.raises(RuntimeError), maas.backend.transaction(write=True):
+        maas.backend.kv_put_alone(KVPut("docs.u2", "gone", '{"v": 1}'), ns_id, time.time())
+        raise RuntimeError("abort")
+    assert _value(maas, "docs.u2", "gone") is None
+
+
+@pytest.mark.postgres
+def test_postgres_put_alone_is_one_statement_that_waits_for_the_writers_lock(pg_url: str) -> None:
+    maas = PostgresBackend(pg_url, busy_timeout=0.3)
+    try:
+        ns_id = _ns_id(maas, "docs.u3")
+        sent: list[str] = []
+        execute = psycopg.Connection.execute
+
+        def counting(self: psycopg.Connection, query: object, *args: object, **kwargs: object) -> object:
+            if threading.current_thread() is threading.main_thread():
+                sent.append(str(query))
+            return execute(self, query, *args, **kwargs)  # type: ignore[arg-type]
+
+        psycopg.Connection.execute = counting  # type: ignore[assignment,method-assign]
+        try:
+            maas.kv_put_alone(KVPut("docs.u3", "k", '{"v": 1}'), ns_id, time.time())
+        finally:
+            psycopg.Connection.execute = execute  # type: ignore[method-assign]
+        assert [q.split("(")[0] for q in sent] == ["SELECT kv_put_alone"]
+        # another session holds the schema's writers' lock: the put waits busy_timeout, then fails retryably
+        key = maas._key
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as holder:
+            holder.execute("BEGIN")
+            holder.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
+            started = time.monotonic()
+            with pytest.raises(BackendUnavailableError, match="retry"):
+                maas.kv_put_alone(KVPut("docs.u3", "blocked", '{"v": 1}'), ns_id, time.time())
+            assert time.monotonic() - started < 5
+            holder.execute("ROLLBACK")
+        assert _value(maas, "docs.u3", "blocked") is None
+        # a value PostgreSQL text cannot hold: a typed error, nothing stored
+        with pytest.raises(InvalidInputError):
+            maas.kv_put_alone(KVPut("docs.u3", "nul", '{"v": "a\x00b"}'), ns_id, time.time())
+        assert _value(maas, "docs.u3", "nul") is None
+        assert _value(maas, "docs.u3", "k") == '{"v": 1}'
+    finally:
+        maas.close()
+
+
+@pytest.mark.postgres
+def test_postgres_put_alone_replaces_pooled_connections_the_server_closed(pg_url: str, tmp_path: Path) -> None:
+    with MaaS.open(pg_url, sweep_interval=None, durability="full") as maas:
+        ns_id = _ns_id(maas, "docs.u4")
+        schema = maas.backend.schema  # type: ignore[attr-defined]
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+            killed = admin.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
+                "AND application_name = 'maas_langchain' AND query NOT LIKE 'LISTEN%%' AND state = 'idle' "
+                "AND backend_type = 'client backend' AND datname = current_database() "
+                "AND EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = %s)",
+                (schema,),
+            ).fetchone()
+        assert killed is not None and killed[0] >= 1
+        time.sleep(0.2)
+        maas.backend.kv_put_alone(KVPut("docs.u4", "after", '{"v": 1}'), ns_id, time.time())
+        assert _value(maas, "docs.u4", "after") == '{"v": 1}'
