@@ -29,14 +29,14 @@ _B64 = _ALNUM + "+/"
 _URLSAFE = _ALNUM + "-_"
 
 
-def _s(alphabet: str, n: int) -> str:
-    """``n`` random characters of ``alphabet`` that include a digit and, for letters, both cases."""
+def _s(alphabet: str, n: int, rng: random.Random = _R) -> str:
+    """``n`` random characters of ``alphabet`` that include a digit (if it has digits) and, for letters, both cases."""
     while True:
-        out = "".join(_R.choice(alphabet) for _ in range(n))
+        out = "".join(rng.choice(alphabet) for _ in range(n))
         letters = [c for c in out if c.isalpha()]
         cased = not any(c.islower() for c in alphabet) or not any(c.isupper() for c in alphabet)
         mixed = cased or (any(c.islower() for c in letters) and any(c.isupper() for c in letters))
-        if any(c.isdigit() for c in out) and mixed:
+        if (any(c.isdigit() for c in out) or not any(c.isdigit() for c in alphabet)) and mixed:
             return out
 
 
@@ -69,6 +69,30 @@ _BASIC = base64.b64encode(f"deploy:{_PW[5]}".encode()).decode()
 _SIG = _s(_ALNUM, 40) + "%3D"
 _UUID = f"{_s(_HEX, 8)}-{_s(_HEX, 4)}-4{_s(_HEX, 3)}-a{_s(_HEX, 3)}-{_s(_HEX, 12)}"
 _MAAS = f"maas_{_s(_HEX, 32)}_{_s(_URLSAFE, 43)}"
+
+_R2 = random.Random(20250612)  # the second pass: its own seed, so the values above do not change
+_LOWER = string.ascii_lowercase + string.digits
+_UHEX = "0123456789ABCDEF"
+
+
+def _n(alphabet: str, n: int) -> str:
+    """Like ``_s``, from the second pass's seed."""
+    return _s(alphabet, n, _R2)
+
+
+def _uuid() -> str:
+    return f"{_n(_HEX, 8)}-{_n(_HEX, 4)}-4{_n(_HEX, 3)}-a{_n(_HEX, 3)}-{_n(_HEX, 12)}"
+
+
+def _letters(groups: str) -> str:
+    return groups.join("".join(_R2.choice(string.ascii_lowercase) for _ in range(4)) for _ in range(4))
+
+
+_TWILIO_SID = "AC" + _n(_HEX, 32)
+_PW2 = _n(_ALNUM, 11) + "!"
+_APP, _APP2 = _letters(" "), _letters("")
+_DOCKER_AUTH = base64.b64encode(f"deploy:{_n(_ALNUM, 16)}".encode()).decode()
+_DOCKERCONFIG = base64.b64encode(json.dumps({"auths": {"ghcr.io": {"auth": _n(_B64, 40)}}}).encode()).decode()
 
 SECRETS: list[Secret] = [
     _secret("aws_access_key_id", "The deploy user has access key {v} for the staging bucket.", "AKIA" + _s(_UPPER, 16)),
@@ -217,6 +241,125 @@ SECRETS: list[Secret] = [
     _secret("card_with_dots", "Charge the card 4111.1111.1111.1111 for the deposit.", "4111.1111.1111.1111"),
     _secret("ssn_with_dots", "The form lists SSN 536.22.8714 for the employee.", "536.22.8714"),
     _secret("escaped_json_password", 'The log line was {{\\"password\\": \\"{v}\\"}} in plain text.', _PW[5] + "x"),
+    # the second adversarial pass (values from their own seed, so the entries above keep theirs)
+    _secret("pgpass_line", "The cron job's ~/.pgpass line is db.internal:5432:orders:report:{v} for the export.", _PW2),
+    _secret("pgpass_wildcard", "Add *:*:*:replicator:{v} to .pgpass on the standby.", _n(_ALNUM, 14)),
+    _secret("mandrill_key", "Order receipts go out through Mandrill with {v} since June.", "md-" + _n(_URLSAFE, 22)),
+    _secret(
+        "session_cookie", "The failing request sent Cookie: sessionid={v}; csrftoken=abc in the HAR.", _n(_LOWER, 32)
+    ),
+    _secret(
+        "set_cookie_session", "The login answered Set-Cookie: JSESSIONID={v}; Path=/; HttpOnly there.", _n(_UHEX, 32)
+    ),
+    _secret("php_session_cookie", "Replay the bug with Cookie: PHPSESSID={v} on the shop.", _n(_LOWER, 26)),
+    _secret("gmail_app_password", "The Gmail app password: {v} lets the relay send the invoices.", _APP),
+    _secret("app_password_is", "Our application-specific password is {v} for the scanner.", _APP2),
+    _secret("twilio_auth_token", "Twilio requests are signed with TWILIO_AUTH_TOKEN={v} in the worker.", _n(_HEX, 32)),
+    _secret("notion_token", "The wiki sync talks to Notion with {v} nightly.", "secret_" + _n(_ALNUM, 43)),
+    _secret("notion_ntn_token", "The new Notion integration uses {v} for the roadmap.", "ntn_" + _n(_ALNUM, 46)),
+    _secret("dropbox_token", "Backups upload to Dropbox with {v} every hour.", "sl.B" + _n(_URLSAFE, 136)),
+    _secret("doppler_token", "The container reads config with {v} at boot.", "dp.st.prd." + _n(_ALNUM, 40)),
+    _secret(
+        "shopify_shared_secret", "Webhooks are verified with {v} from the partner dashboard.", "shpss_" + _n(_HEX, 32)
+    ),
+    _secret("square_access_token", "The terminal calls Square with {v} in production.", "EAAA" + _n(_URLSAFE, 60)),
+    _secret("square_oauth_token", "The marketplace got {v} from Square's OAuth flow.", "sq0atp-" + _n(_URLSAFE, 22)),
+    _secret(
+        "discord_webhook",
+        "Deploy notices go to {v} in the ops server.",
+        f"https://discord.com/api/webhooks/{_n(string.digits, 18)}/{_n(_URLSAFE, 68)}",
+    ),
+    _secret("heroku_env", "The pipeline exports HEROKU_API_KEY={v} before the release.", _uuid()),
+    _secret("postman_key", "Collection runs use {v} from the workspace.", f"PMAK-{_n(_HEX, 24)}-{_n(_HEX, 34)}"),
+    _secret("linear_key", "The triage bot files issues with {v} in Linear.", "lin_api_" + _n(_ALNUM, 40)),
+    _secret(
+        "atlassian_token", "Jira automation authenticates with {v} for the board.", "ATATT3xFfGF0" + _n(_URLSAFE, 180)
+    ),
+    _secret(
+        "age_secret_key",
+        "The sops recipients file pairs with {v} on the build box.",
+        "AGE-SECRET-KEY-1" + _n("QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L", 58),
+    ),
+    _secret(
+        "grafana_service_account", "Dashboards are provisioned with {v} by CI.", f"glsa_{_n(_ALNUM, 32)}_{_n(_HEX, 8)}"
+    ),
+    _secret("grafana_cloud_token", "Metrics are pushed with {v} to the stack.", "glc_" + _n(_ALNUM, 90) + "="),
+    _secret("newrelic_user_key", "The alert policy script calls New Relic with {v} daily.", "NRAK-" + _n(_UPPER, 27)),
+    _secret("sentry_user_token", "Release uploads use {v} from the CI vault.", "sntryu_" + _n(_HEX, 64)),
+    _secret(
+        "fcm_server_key",
+        "Push notifications are sent with the server key {v} for Android.",
+        f"AAAA{_n(_URLSAFE, 7)}:APA91b{_n(_URLSAFE, 134)}",
+    ),
+    _secret("docker_config_auth", '{{"auths": {{"registry.example.com": {{"auth": "{v}"}}}}}}', _DOCKER_AUTH),
+    _secret("dockerconfigjson", "The pull secret has .dockerconfigjson: {v} in the chart.", _DOCKERCONFIG),
+    _secret(
+        "netrc_password",
+        "The build box keeps machine api.example.com login deploy password {v} in its .netrc file.",
+        _PW2 + "n",
+    ),
+    _secret("bcrypt_hash", "The users table row had the hash {v} for the admin.", "$2b$12$" + _n(_ALNUM + "./", 53)),
+    _secret(
+        "sha512crypt_hash",
+        "The shadow entry is root:{v}:19000:0:99999:7::: on the image.",
+        f"$6${_n(_ALNUM, 16)}${_n(_ALNUM + './', 86)}",
+    ),
+    _secret("redis_requirepass", "The cache's redis.conf sets requirepass {v} today.", _n(_ALNUM, 24)),
+    _secret("vault_unseal_key", "The operator init printed Unseal Key 1: {v} on the console.", _n(_B64, 44)),
+    _secret(
+        "pkcs12_keystore",
+        "The TLS secret holds keystore.p12: {v} for the gateway.",
+        "MIIKcQIBAzCCCjcGCSqGSIb3" + _n(_B64, 160),
+    ),
+    _secret("airtable_pat", "The CRM import uses {v} for the base.", f"pat{_n(_ALNUM, 14)}.{_n(_HEX, 64)}"),
+    _secret("planetscale_token", "Schema deploys run with {v} on the branch.", "pscale_tkn_" + _n(_URLSAFE, 43)),
+    _secret("flyio_token", "The deploy action uses FlyV1 {v} to ship.", "fm2_" + _n(_B64, 120)),
+    _secret(
+        "terraform_cloud_token",
+        "Remote runs authenticate with {v} in the workspace.",
+        f"{_n(_ALNUM, 14)}.atlasv1.{_n(_URLSAFE, 67)}",
+    ),
+    _secret("rubygems_key", "Gem releases push with {v} from the laptop.", "rubygems_" + _n(_HEX, 48)),
+    _secret("contentful_token", "The site builds pull content with {v} each deploy.", "CFPAT-" + _n(_URLSAFE, 43)),
+    _secret("groq_key", "The router falls back to Groq with {v} when busy.", "gsk_" + _n(_ALNUM, 52)),
+    _secret("replicate_token", "Image jobs run on Replicate with {v} for the demo.", "r8_" + _n(_ALNUM, 37)),
+    _secret("perplexity_key", "The research agent queries Perplexity with {v} today.", "pplx-" + _n(_ALNUM, 48)),
+    _secret("xai_key", "The comparison run calls Grok with {v} once.", "xai-" + _n(_ALNUM, 80)),
+    _secret("langsmith_key", "Traces are sent with {v} to the project.", f"lsv2_pt_{_n(_HEX, 32)}_{_n(_HEX, 10)}"),
+    _secret("tavily_key", "Web search goes through Tavily with {v} in the agent.", "tvly-" + _n(_ALNUM, 32)),
+    _secret("brevo_key", "Newsletters are sent with {v} via Brevo.", f"xkeysib-{_n(_HEX, 64)}-{_n(_ALNUM, 16)}"),
+    _secret("bitbucket_app_password", "The mirror job pushes with {v} to Bitbucket.", "ATBB" + _n(_ALNUM, 32)),
+    _secret("supabase_token", "Migrations run with {v} against the project.", "sbp_" + _n(_HEX, 40)),
+    _secret("prefect_key", "Flows are registered with {v} on the workspace.", "pnu_" + _n(_ALNUM, 36)),
+    _secret("nuget_key", "Packages are pushed to nuget.org with {v} by CI.", "oy2" + _n(_LOWER, 43)),
+    _secret("twitch_token", "The chat bot joins with {v} on stream.", "oauth:" + _n(_LOWER, 30)),
+    _secret(
+        "mapbox_secret_token",
+        "Tilesets are uploaded with {v} weekly.",
+        f"sk.eyJ1Ijoi{_n(_ALNUM, 50)}.{_n(_URLSAFE, 22)}",
+    ),
+    _secret("facebook_token", "The page posts with {v} from the scheduler.", "EAAG" + _n(_ALNUM, 180)),
+    _secret("jfrog_reference_token", "Artifacts are fetched with {v} from JFrog.", "cmVmdGtuOjAxOjE3" + _n(_ALNUM, 48)),
+    _secret("gitlab_runner_token", "The runner was registered with {v} last year.", "GR1348941" + _n(_URLSAFE, 20)),
+    _secret("sourcegraph_token", "Code search scripts use {v} for the instance.", "sgp_" + _n(_HEX, 40)),
+    _secret("adafruit_io_key", "The greenhouse sensor posts with {v} every minute.", "aio_" + _n(_ALNUM, 28)),
+    _secret(
+        "huggingface_org_token",
+        "The org mirror uses {v} for private models.",
+        "api_org_" + _n(string.ascii_letters, 34),
+    ),
+    _secret(
+        "aws_session_token",
+        "The assumed role gave aws_session_token = {v} for an hour.",
+        "IQoJb3JpZ2luX2VjE" + _n(_B64, 600),
+    ),
+    _secret(
+        "azure_devops_pat",
+        "The pipeline sets AZURE_DEVOPS_PAT={v} for the feed.",
+        _n("abcdefghijklmnopqrstuvwxyz234567", 52),
+    ),
+    _secret("algolia_admin_key", "Reindexing needs ALGOLIA_ADMIN_KEY={v} on the worker.", _n(_HEX, 32)),
+    _secret("wpa_psk", 'The kiosk wpa_supplicant.conf has psk="{v}" for the shop Wi-Fi.', _n(_ALNUM, 12) + "&3"),
 ]
 """Every secret type, in a sentence that screening accepts."""
 
@@ -276,6 +419,29 @@ BENIGN: list[str] = [
     "encryption key: AES-256",
     "The image digest is sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855.",
     "The API key is required for the v2 endpoints.",
+    # look-alikes of the second pass's kinds
+    f"Twilio account {_TWILIO_SID} sends the SMS alerts (an account SID is an id, not a secret).",
+    "Call 312 48 1520 after lunch about the lease.",
+    "Add secret_santa_list to the party planning doc.",
+    "See the figures in sl. 14 of the board deck.",
+    "Style the drawer with md-sidenav-right-backdrop in the theme.",
+    "Logged-out pages set sessionid=anonymous in the test fixture.",
+    "App passwords keep your mail safe when two-step verification is on.",
+    "The app password is used only for the SMTP relay.",
+    "Ports 127.0.0.1:5432:5432 and fe80:0:0:0:1:2:3:4 stay on the host.",
+    "The log line ERROR:2024:billing:retry:Timeout was harmless.",
+    "root:x:0:0:root:/root:/bin/bash is the first line of /etc/passwd.",
+    "The pgpass format is hostname:port:database:username:password per line.",
+    "bcrypt hashes start with $2b$12$ and are 60 characters long.",
+    "Set requirepass before exposing the Redis port.",
+    "Unseal key shares: 5, threshold: 3.",
+    "keystore.p12: see the vault runbook for the file.",
+    "oauth: disabled for the internal API.",
+    "auth: required for every route in the gateway.",
+    "GITHUB_PAT=${{ secrets.GH_PAT }} in the workflow file.",
+    "Release v1.2.3-rc.1 of sl.core ships with Go 1.22.0.",
+    "The config has psk mode wpa2 and a hidden SSID.",
+    "Patterns like pat_count=3 and PATH=/usr/bin are fine.",
 ]
 """Texts that resemble secrets and must be read back as written."""
 
@@ -288,6 +454,8 @@ DICT_KEY_SECRETS: list[tuple[dict[str, object], list[str]]] = [
     ({"Credentials": {"SecretAccessKey": (_k := _s(_B64, 40)), "SessionToken": _k + "Zz9"}}, [_k]),
     ({"env": [{"name": "DB_PASSWORD", "value": _PW[7] + "y"}]}, [_PW[7] + "y"]),
     ({"PGPASSWORD": _PW[8] + "y", "oauth": {"client_secret": (_c := _s(_URLSAFE, 24))}}, [_PW[8] + "y", _c]),
+    ({"auths": {"ghcr.io": {"auth": _DOCKER_AUTH}}}, [_DOCKER_AUTH]),
+    ({"cookies": {"sessionid": (_c2 := _n(_LOWER, 32))}, "redis": {"requirepass": (_r := _n(_ALNUM, 20))}}, [_c2, _r]),
 ]
 """Values whose keys are secrets, or whose values sit under a secret-sounding key (``{"password": ...}``,
 Kubernetes' ``{"name": "DB_PASSWORD", "value": ...}``): every such string must be redacted and every entry kept."""

@@ -298,7 +298,9 @@ def test_write_cpu_reports_client_and_machine_cpu_per_write(tmp_path: Path, core
     statement count is taken on PostgreSQL only, and the files are written."""
     from benchmarks import write_cpu
 
-    assert write_cpu.main(["--processes", "2", "--writes", "20", "--postgres", POSTGRES_URL, "--out", str(tmp_path)]) == 0
+    assert (
+        write_cpu.main(["--processes", "2", "--writes", "20", "--postgres", POSTGRES_URL, "--out", str(tmp_path)]) == 0
+    )
     report = json.loads((tmp_path / "write_cpu.json").read_text())
     rows = {r["config"]: r for r in report["rows"]}
     assert set(rows) == {"sqlite", "postgres"}

@@ -63,7 +63,7 @@ class World:
     author: str
     reader: str
     keeper: list[str]
-    pools: dict[bool, str]  # secret? -> pool
+    pools: dict[str, str]  # _pool_key(item) -> pool
     mids: dict[int, str] = field(default_factory=dict)
     hids: dict[int, str] = field(default_factory=dict)
     quarantined: set[int] = field(default_factory=set)  # memories screening quarantined
@@ -90,6 +90,16 @@ def _strings(value: Any) -> list[str]:
     return []
 
 
+POOL_SIZE = 100  # the query_shared tool returns at most 100 shares: the corpus is shared into pools of 100
+STORE_POOL = "secrets-0"  # the pool whose store namespace holds every item's store value
+
+
+def _pool_key(item: Item) -> str:
+    if item.secret is None:
+        return f"benign-{(item.index - len(SECRETS)) // POOL_SIZE}"
+    return f"secrets-{item.index // POOL_SIZE}"
+
+
 SCAFFOLD = {"note", "the text as a key", "nested", "t", "n", "why"}  # the other strings of a payload
 
 
@@ -108,7 +118,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         maas.agents.register_agent(AgentType.HUMAN, owner_id="u1", metadata={f"s{i.index}": i.text for i in chunk})
         for chunk in (ITEMS[k : k + 20] for k in range(0, len(ITEMS), 20))
     ]
-    pools = {flag: maas.pools.create_pool(f"corpus-{flag}", owner_id="u1") for flag in (True, False)}
+    keys = sorted({_pool_key(item) for item in ITEMS})
+    pools = {key: maas.pools.create_pool(f"corpus-{key}", owner_id="u1") for key in keys}
     for pool in pools.values():
         maas.pools.join_pool(pool, author, PermissionModel.WRITE)
         maas.pools.join_pool(pool, reader, PermissionModel.READ)
@@ -163,7 +174,7 @@ def _write_and_read(w: World) -> None:
                 if got.memory_id == sm.memory_id:
                     w.read("session.recall", i, got.content, got.metadata)
             # a pool share of the memory, with the text in its metadata
-            maas.pools.share_memory(w.pools[item.secret is not None], mid, author, metadata={"why": text})
+            maas.pools.share_memory(w.pools[_pool_key(item)], mid, author, metadata={"why": text})
             # a handoff whose context carries the text everywhere, then its grant, then a rejection
             context = HandoffContext(text, _payload(item), [mid], [f"docs/{i}.md"], {"n": [text]})
             hid = maas.handoffs.initiate_handoff(author, reader, context)
@@ -184,8 +195,8 @@ def _write_and_read(w: World) -> None:
             for name, result in zip(("mcp layer", "langchain"), tool("get_handoff", handoff_id=hid), strict=True):
                 _read_json(w, f"{name}: get_handoff", item, result, reason=True)
             # the store: a pool namespace, text as value, key and nested value
-            writer_store.put(("pools", w.pools[True], NS), f"k{i}", _payload(item))
-            got = reader_store.get(("pools", w.pools[True], NS), f"k{i}")
+            writer_store.put(("pools", w.pools[STORE_POOL], NS), f"k{i}", _payload(item))
+            got = reader_store.get(("pools", w.pools[STORE_POOL], NS), f"k{i}")
             if got is None:
                 w.held.add(i)
             else:
@@ -207,7 +218,7 @@ def _write_and_read(w: World) -> None:
         for name, result in zip(("mcp layer", "langchain"), tool("query_shared", pool_id=pool, limit=100), strict=True):
             for share in result["memories"]:
                 _by_mid(w, f"{name}: query_shared", share["memory_id"], share["content"], share["metadata"])
-    for found in reader_store.search(("pools", w.pools[True], NS), limit=1_000):
+    for found in reader_store.search(("pools", w.pools[STORE_POOL], NS), limit=1_000):
         w.read("store.search (bound)", int(found.key[1:]), found.value)
     for agent in w.keeper:
         for name, result in zip(("mcp layer", "langchain"), tool("get_agent_info", agent_id=agent), strict=True):
@@ -401,5 +412,5 @@ def test_the_stored_records_keep_what_was_written(world: World) -> None:
         assert handoff.context.task_description == item.text and handoff.context.current_state == _payload(item)
         assert reasons[world.hids[item.index]] == item.text
         if item.index not in world.held:
-            value = trusted.get(("pools", world.pools[True], NS), f"k{item.index}").value
+            value = trusted.get(("pools", world.pools[STORE_POOL], NS), f"k{item.index}").value
             assert value == _payload(item)

@@ -15,6 +15,11 @@ caller, one level deeper each time, see :data:`MAX_DEPTH`):
 * ``compact`` — the skeleton with everything but letters removed, for the few long phrases
   the rules also look for with no word boundaries at all (``i.g.n.o.r.e  a-l-l ...``).
 
+Decoded and screened in turn are also: Unicode tag characters (U+E0020..U+E007E, invisible
+copies of ASCII), texts whose ``\\u``/``\\x`` escapes are mixed with plain words, and ROT13 or
+reversed text, decoded only when its common words (``gur``, ``naq``; ``eht``, ``dna``)
+outnumber the plain ones.
+
 Everything is linear in the length of the text: ``str.translate``, ``str.split`` and regular
 expressions without nested or overlapping quantifiers; decoding is bounded because each
 decoded text is shorter than what it came from and :data:`MAX_DEPTH` caps the nesting.
@@ -122,6 +127,25 @@ _HEX_ESCAPED = re.compile(r"(?:\\x[0-9a-fA-F]{2}){4,}")
 _UNICODE_ESCAPED = re.compile(r"(?:\\u[0-9a-fA-F]{4}){4,}")
 _URL_ESCAPE = re.compile(r"%[0-9a-fA-F]{2}")
 _HTML_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+_HEX_ONE = re.compile(r"\\x([0-9a-fA-F]{2})")
+_UNICODE_ONE = re.compile(r"\\u([0-9a-fA-F]{4})")
+# Unicode tag characters (U+E0020..U+E007E) mirror ASCII and render as nothing: "ASCII smuggling"
+_TAG_RUN = re.compile("[\U000e0020-\U000e007e]{4,}")
+# ROT13 and reversed text: decoded when their common words outnumber the plain ones
+_ROT13 = str.maketrans(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", "nopqrstuvwxyzabcdefghijklmNOPQRSTUVWXYZABCDEFGHIJKLM"
+)
+_ROT13_HINTS = ("gur ", "naq ", "lbh", "nyy ", "vtaber", "vafgehpgvbaf", "cebzcg")
+_ROT13_WORDS = re.compile(
+    r"\b(?:gur|naq|lbh|lbhe|nyy|vf|gb|bs|vtaber|qvfertneq|sbetrg|cerivbhf|vafgehpgvbaf|ehyrf|cebzcg)\b"
+)
+_REVERSED_HINTS = (" eht ", " dna ", "uoy", " lla ", "erongi", "snoitcurtsni", "tpmorp")
+_REVERSED_WORDS = re.compile(
+    r"\b(?:eht|dna|uoy|ruoy|lla|si|ot|fo|erongi|dragersid|tegrof|suoiverp|snoitcurtsni|selur|tpmorp)\b"
+)
+_PLAIN_WORDS = re.compile(
+    r"\b(?:the|and|you|your|all|is|to|of|ignore|disregard|forget|previous|instructions|rules|prompt)\b"
+)
 
 
 @dataclass(frozen=True)
@@ -256,7 +280,11 @@ def decode_runs(text: str, budget: int | None = None) -> tuple[str, ...]:
     if "\\x" in text:
         for match in _HEX_ESCAPED.finditer(text):
             keep(_from_bytes(_hex_bytes(match.group(0).replace("\\x", ""))))
+        if text.count("\\x") >= 4:  # escapes mixed with plain words: the whole text, unescaped
+            keep(_HEX_ONE.sub(lambda m: chr(int(m.group(1), 16)), text))
     if "\\u" in text:
+        if text.count("\\u") >= 4:
+            keep(_UNICODE_ONE.sub(lambda m: chr(int(m.group(1), 16)), text))
         for match in _UNICODE_ESCAPED.finditer(text):
             run = match.group(0)
             chars = "".join(chr(int(run[i + 2 : i + 6], 16)) for i in range(0, len(run), 6))
@@ -265,7 +293,23 @@ def decode_runs(text: str, budget: int | None = None) -> tuple[str, ...]:
         keep(unquote_plus(text) if "+" in text and " " not in text else unquote(text))
     if "&" in text and _HTML_ENTITY.search(text):
         keep(html.unescape(text))
+    if not text.isascii():
+        for match in _TAG_RUN.finditer(text):
+            keep("".join(chr(ord(c) - 0xE0000) for c in match.group(0)))
+    lowered = text.lower()
+    if _outnumbers(lowered, _ROT13_HINTS, _ROT13_WORDS):
+        keep(text.translate(_ROT13))
+    if _outnumbers(lowered, _REVERSED_HINTS, _REVERSED_WORDS):
+        keep(text[::-1])
     return tuple(found)
+
+
+def _outnumbers(lowered: str, hints: tuple[str, ...], words: re.Pattern[str]) -> bool:
+    """True when ``lowered`` holds more of ``words`` (ROT13 or reversed common words) than
+    plain common words, and at least two; tried only when one of ``hints`` occurs."""
+    if not any(h in lowered for h in hints):
+        return False
+    return len(words.findall(lowered)) > max(1, len(_PLAIN_WORDS.findall(lowered)))
 
 
 def _from_base64(run: str) -> str | None:

@@ -34,6 +34,10 @@ sql_injection      only in an attack context (see below)
 script             only in an attack context (see below)
 =================  ==========================================================================
 
+:mod:`~maas_langchain.core.screen_phrases_more` and :mod:`~maas_langchain.core.screen_actions_more`
+add text addressed to an AI that reads it (indirect injection), overrides worded as a state,
+goal hijacking, covert actions, claimed consent, and tools called with dangerous arguments.
+
 **Policy for code and markup.** Source code, SQL statements, HTML and Markdown, and shell
 commands are ordinary content of a coding assistant's memory and are not flagged as such: a
 trailing ``--``, a ``/* */`` comment, ``UNION SELECT`` between two tables, ``DROP TABLE`` in a
@@ -62,6 +66,7 @@ from __future__ import annotations
 
 import re
 
+from maas_langchain.core.screen_actions_more import ACTION_MORE_RULES
 from maas_langchain.core.screen_normalize import NormalizedText
 from maas_langchain.core.screen_phrases import (
     APOS,
@@ -78,6 +83,7 @@ from maas_langchain.core.screen_phrases import (
     Rule,
     rule,
 )
+from maas_langchain.core.screen_phrases_more import MORE_RULES
 
 __all__ = [
     "ACTION_RULES",
@@ -346,8 +352,9 @@ PAYLOAD_RULES: tuple[Rule, ...] = (
         r"\bsrc\s*=\s*[\"']?data:text/html",
     ),
 )
-RULES: tuple[Rule, ...] = PHRASE_RULES + ACTION_RULES + PAYLOAD_RULES
-"""Every word-level rule: instructions to the model, actions, then payload shapes."""
+RULES: tuple[Rule, ...] = PHRASE_RULES + ACTION_RULES + PAYLOAD_RULES + MORE_RULES + ACTION_MORE_RULES
+"""Every word-level rule: instructions to the model, actions, payload shapes, then the later families
+(:mod:`~maas_langchain.core.screen_phrases_more`, :mod:`~maas_langchain.core.screen_actions_more`)."""
 
 # long phrases matched on the letters-only form (``i.g.n.o.r.e a-l-l ...``, ``S a y t h a t``)
 COMPACT_RULES: tuple[Rule, ...] = (
@@ -413,9 +420,9 @@ _MD_URL = re.compile(
     r"!?\[[^\]\n]{0,500}\]\(\s*<?([^)\s>]{1,4000})|<\s*img\b[^>]{0,500}?\bsrc\s*=\s*[\"']?([^\"'\s>]{1,4000})", re.I
 )
 _PLACEHOLDER = re.compile(
-    r"\{[^{}]{0,80}\}|\$\(|\$\{|%7b|<[a-z_ ]{1,40}>|\[[a-z_ ]{1,40}\]|\b(?:insert|placeholder)\b", re.I
+    r"\{[^{}:]{0,80}\}|\$\(|\$\{|%7b|<[a-z_ ]{1,40}>|\[[a-z_ ]{1,40}\]|\b(?:insert|placeholder)\b|_here\b", re.I
 )
-_QUERY_SECRET = re.compile(rf"[?&#][^=&\s]{{0,40}}=[^&\s]{{0,80}}\b(?:{SENSITIVE})\b", re.I)
+_QUERY_SECRET = re.compile(rf"[?&#][^=&\s]{{0,40}}=(?![{{\[])[^&\s]{{0,80}}\b(?:{SENSITIVE})\b", re.I)
 
 
 def _markdown_exfil(view: str) -> bool:
