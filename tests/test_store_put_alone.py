@@ -5,6 +5,7 @@ connections, joins a transaction open on the thread, and stores nothing when it 
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import POSTGRES_URL
+from conftest import POSTGRES_URL, postgres_url, require_postgres
 
 from maas_langchain import MaaS
 from maas_langchain.backends.postgres import PostgresBackend
@@ -40,7 +41,10 @@ def test_a_put_alone_stores_what_kv_put_stores(open_maas: Callable[..., MaaS]) -
     ns_id = _ns_id(maas, "docs.u1")
     now = time.time()
     assert (
-        maas.backend.kv_put_alone(KVPut("docs.u1", "a", '{"v": 1}', ttl_minutes=5.0, writer="w1"), ns_id, now) is None
+        maas.backend.kv_put_alone(
+            [KVPut("docs.u1", "a", '{"v": 1}', ttl_minutes=5.0, writer="w1")], {"docs.u1": ns_id}, now
+        )
+        is None
     )
     with maas.backend.transaction(write=False) as tx:
         (row,) = tx.kv_get("docs.u1", ["a"], None)
@@ -50,9 +54,15 @@ def test_a_put_alone_stores_what_kv_put_stores(open_maas: Callable[..., MaaS]) -
         tx.kv_register_reader("other-process", time.time() + 60, 0.0)
         before = tx.kv_version()
     moved = maas.backend.kv_put_alone(
-        KVPut("docs.u1", "a", '{"v": 2}'), ns_id, now, exclude_reader="me", live_after=0.0
+        [KVPut("docs.u1", "a", '{"v": 2}')], {"docs.u1": ns_id}, now, exclude_reader="me", live_after=0.0
     )
     assert moved == before + 1
+    # several values at once (PostgreSQL: one statement over a JSON array)
+    many = [KVPut("docs.u1", f"m{i}", f'{{"i": {i}}}', writer="w2") for i in range(5)]
+    assert maas.backend.kv_put_alone(many, {"docs.u1": ns_id}, now + 1) == before + 2
+    with maas.backend.transaction(write=False) as tx:
+        got = {r.key: (r.value, r.created_at) for r in tx.kv_get("docs.u1", [p.key for p in many], None)}
+    assert got == {f"m{i}": (f'{{"i": {i}}}', now + 1) for i in range(5)}
     # the LangGraph store's single put takes this path and reads back what it wrote
     store = maas.store()
     store.put(("docs", "u1"), "b", {"text": "hello"})
@@ -67,7 +77,7 @@ def test_a_put_alone_inside_an_open_transaction_is_rolled_back_with_it(
     maas = open_maas()
     ns_id = _ns_id(maas, "docs.u2")
     with pytest.raises(RuntimeError), maas.backend.transaction(write=True):
-        maas.backend.kv_put_alone(KVPut("docs.u2", "gone", '{"v": 1}'), ns_id, time.time())
+        maas.backend.kv_put_alone([KVPut("docs.u2", "gone", '{"v": 1}')], {"docs.u2": ns_id}, time.time())
         raise RuntimeError("abort")
     assert _value(maas, "docs.u2", "gone") is None
 
@@ -87,10 +97,11 @@ def test_postgres_put_alone_is_one_statement_that_waits_for_the_writers_lock(pg_
 
         psycopg.Connection.execute = counting  # type: ignore[assignment,method-assign]
         try:
-            maas.kv_put_alone(KVPut("docs.u3", "k", '{"v": 1}'), ns_id, time.time())
+            maas.kv_put_alone([KVPut("docs.u3", "k", '{"v": 1}')], {"docs.u3": ns_id}, time.time())
+            maas.kv_put_alone([KVPut("docs.u3", k, "{}") for k in "xyz"], {"docs.u3": ns_id}, time.time())
         finally:
             psycopg.Connection.execute = execute  # type: ignore[method-assign]
-        assert [q.split("(")[0] for q in sent] == ["SELECT kv_put_alone"]
+        assert [q.split("(")[0] for q in sent] == ["SELECT kv_put_alone", "SELECT kv_put_many"]
         # another session holds the schema's writers' lock: the put waits busy_timeout, then fails retryably
         key = maas._key
         with psycopg.connect(POSTGRES_URL, autocommit=True) as holder:
@@ -98,13 +109,13 @@ def test_postgres_put_alone_is_one_statement_that_waits_for_the_writers_lock(pg_
             holder.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
             started = time.monotonic()
             with pytest.raises(BackendUnavailableError, match="retry"):
-                maas.kv_put_alone(KVPut("docs.u3", "blocked", '{"v": 1}'), ns_id, time.time())
+                maas.kv_put_alone([KVPut("docs.u3", "blocked", '{"v": 1}')], {"docs.u3": ns_id}, time.time())
             assert time.monotonic() - started < 5
             holder.execute("ROLLBACK")
         assert _value(maas, "docs.u3", "blocked") is None
         # a value PostgreSQL text cannot hold: a typed error, nothing stored
         with pytest.raises(InvalidInputError):
-            maas.kv_put_alone(KVPut("docs.u3", "nul", '{"v": "a\x00b"}'), ns_id, time.time())
+            maas.kv_put_alone([KVPut("docs.u3", "nul", '{"v": "a\x00b"}')], {"docs.u3": ns_id}, time.time())
         assert _value(maas, "docs.u3", "nul") is None
         assert _value(maas, "docs.u3", "k") == '{"v": 1}'
     finally:
@@ -112,19 +123,18 @@ def test_postgres_put_alone_is_one_statement_that_waits_for_the_writers_lock(pg_
 
 
 @pytest.mark.postgres
-def test_postgres_put_alone_replaces_pooled_connections_the_server_closed(pg_url: str, tmp_path: Path) -> None:
-    with MaaS.open(pg_url, sweep_interval=None, durability="full") as maas:
+def test_postgres_put_alone_replaces_pooled_connections_the_server_closed(tmp_path: Path) -> None:
+    require_postgres()
+    name = f"maas_put_alone_{os.getpid()}"  # this test's connections only
+    with MaaS.open(postgres_url(tmp_path, application_name=name), sweep_interval=None, durability="full") as maas:
         ns_id = _ns_id(maas, "docs.u4")
-        schema = maas.backend.schema  # type: ignore[attr-defined]
         with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
             killed = admin.execute(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
-                "AND application_name = 'maas_langchain' AND query NOT LIKE 'LISTEN%%' AND state = 'idle' "
-                "AND backend_type = 'client backend' AND datname = current_database() "
-                "AND EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = %s)",
-                (schema,),
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE application_name = %s AND state = 'idle' AND query NOT LIKE 'LISTEN%%'",
+                (name,),
             ).fetchone()
         assert killed is not None and killed[0] >= 1
         time.sleep(0.2)
-        maas.backend.kv_put_alone(KVPut("docs.u4", "after", '{"v": 1}'), ns_id, time.time())
+        maas.backend.kv_put_alone([KVPut("docs.u4", "after", '{"v": 1}')], {"docs.u4": ns_id}, time.time())
         assert _value(maas, "docs.u4", "after") == '{"v": 1}'

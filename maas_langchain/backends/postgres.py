@@ -21,21 +21,20 @@ declared (``postgres_tx.py`` has the details):
   everything committed before it, so under load one disk flush serves many writers. The audit
   log stays one gap-free chain; event numbers follow the order of the passes' commits.
 
-A read transaction is REPEATABLE READ READ ONLY: one snapshot, no locks, never blocked by a
-writer; it begins lazily, so one whose reads the registry cache serves (``postgres_cache.py``:
-agents, pools, memberships, kept coherent across hosts by triggers and LISTEN/NOTIFY) sends
-nothing at all.
+A read transaction is REPEATABLE READ READ ONLY: one snapshot, no locks, never blocked by a writer;
+it begins lazily, so one whose reads the registry cache serves (``postgres_cache.py``: agents,
+pools, memberships, kept coherent across hosts by triggers and LISTEN/NOTIFY) sends nothing at all.
 
 Failures. Every driver error is translated at this boundary: an integrity error becomes
-:class:`~maas_langchain.errors.ConflictError`; a lost connection, a lock held past
-``busy_timeout``, a serialization failure or a deadlock becomes a retryable
-:class:`~maas_langchain.errors.BackendUnavailableError` whose message says to retry (the
-server has rolled the transaction back, so nothing is half written). A pooled connection
-that died while idle is replaced and the transaction retried, a bounded number of times,
-before any statement of the caller has run.
+:class:`~maas_langchain.errors.ConflictError`; a lost connection, a lock held past ``busy_timeout``,
+a serialization failure or a deadlock becomes a retryable
+:class:`~maas_langchain.errors.BackendUnavailableError` whose message says to retry (the server has
+rolled the transaction back, so nothing is half written). A pooled connection that died while idle
+is replaced and the transaction retried, a bounded number of times, before any statement of the
+caller has run.
 
-Schema. ``migrations/postgres/`` mirrors the SQLite files and is applied the same way, each
-file in its own transaction, under the writers' exclusive advisory lock so that concurrent ``migrate()``
+Schema. ``migrations/postgres/`` mirrors the SQLite files and is applied the same way, each file in
+its own transaction, under the writers' exclusive advisory lock so that concurrent ``migrate()``
 calls from several processes apply each file once. A ``search_path`` in the URL
 (``?options=-csearch_path%3Dname``) keeps one MaaS instance per schema; locks are per schema.
 """
@@ -50,7 +49,7 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any
 
@@ -290,15 +289,13 @@ class PostgresBackend(StateBackend):
                 session.forget_touched()
             pgt.release(pool, session.conn)
 
-    def kv_put_alone(
-        self, put: KVPut, ns_id: int, now: float, *, exclude_reader: str | None = None, live_after: float = 0.0
-    ) -> int | None:
+    def kv_put_alone(self, puts: Sequence[KVPut], ns_ids: Mapping[str, int], now: float, **bump: Any) -> int | None:
         """One statement (``postgres_tx.put_alone``), or the open transaction's on this thread."""
         if self._state().session is not None:
-            return super().kv_put_alone(put, ns_id, now, exclude_reader=exclude_reader, live_after=live_after)
+            return super().kv_put_alone(puts, ns_ids, now, **bump)
         lock = (self._key, self.busy_timeout, self.durability == "full")
         try:
-            return pgt.put_alone(self._get_pool(), lock, put, ns_id, now, exclude_reader or "", live_after)
+            return pgt.put_alone(self._get_pool(), lock, puts, ns_ids, now, **bump)
         except (psycopg.Error, UnicodeEncodeError) as exc:
             raise self._translate(exc) from exc
 

@@ -35,7 +35,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +56,7 @@ from maas_langchain.backends.sql_codec import (
     member_from_row,
     pool_from_row,
 )
+from maas_langchain.backends.sql_kv import upsert_json
 from maas_langchain.core.enums import EventKind
 from maas_langchain.core.ports.kv import KVPut
 from maas_langchain.core.records import Agent, AuditEvent, MaaSEvent, Membership, Pool
@@ -436,33 +437,40 @@ def release(pool: ConnectionPool[Connection], conn: Connection) -> None:
 
 
 _PUT_ALONE = "SELECT kv_put_alone(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+_PUT_MANY = "SELECT kv_put_many(%s, %s, %s, %s, %s, %s)"
 
 
 def put_alone(
     pool: ConnectionPool[Connection],
     lock: tuple[int, float, bool],
-    put: KVPut,
-    ns_id: int,
+    puts: Sequence[KVPut],
+    ns_ids: Mapping[str, int],
     now: float,
-    reader: str,
-    live_after: float,
+    *,
+    exclude_reader: str | None = None,
+    live_after: float = 0.0,
 ) -> int | None:
-    """One store put as one statement, its own transaction (the ``kv_put_alone`` function of
-    migration 0015): one round trip instead of ``BEGIN`` ... ``COMMIT``. ``lock`` is (the schema
-    lock's key, the lock wait in seconds, whether the commit waits for the disk). A pooled
-    connection found dead (a restarted server) is replaced and the statement sent again, as a
-    transaction's first batch is; a statement that reached the server before its connection died
-    ran at most once more on retry, and an upsert of the same value twice only moves the cache
+    """Store puts as one statement, its own transaction (the ``kv_put_alone`` / ``kv_put_many``
+    functions of migration 0015): one round trip instead of ``BEGIN`` ... ``COMMIT``. ``lock`` is
+    (the schema lock's key, the lock wait in seconds, whether the commit waits for the disk). A
+    pooled connection found dead (a restarted server) is replaced and the statement sent again,
+    as a transaction's first batch is; a statement that reached the server before its connection
+    died ran at most once more on retry, and upserting the same values twice only moves the cache
     counter twice."""
     key, wait, sync = lock
-    expires = None if put.ttl_minutes is None else now + put.ttl_minutes * 60.0
-    params: tuple[Any, ...] = (key, str(max(1, round(wait * 1000))), sync, ns_id, put.key, put.value, now, expires)
-    params += (put.ttl_minutes, put.writer, reader, live_after)
+    head: tuple[Any, ...] = (key, str(max(1, round(wait * 1000))), sync)
+    if len(puts) == 1:
+        put = puts[0]
+        expires = None if put.ttl_minutes is None else now + put.ttl_minutes * 60.0
+        sql, params = _PUT_ALONE, (*head, ns_ids[put.ns], put.key, put.value, now, expires, put.ttl_minutes)
+        params += (put.writer, exclude_reader or "", live_after)
+    else:
+        sql, params = _PUT_MANY, (*head, upsert_json(puts, ns_ids, now), exclude_reader or "", live_after)
     retries = (pool.max_size or 1) + 2
     for attempt in range(1, retries + 1):
         conn = pool.getconn()
         try:
-            row = conn.execute(_PUT_ALONE, params).fetchone()
+            row = conn.execute(sql, params).fetchone()
         except psycopg.Error:
             broken = conn.broken
             release(pool, conn)

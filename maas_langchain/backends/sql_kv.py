@@ -22,7 +22,7 @@ try:  # faster; json is the fallback
 except ImportError:  # pragma: no cover - depends on the environment
     _orjson = None
 
-__all__ = ["SqlKVOps"]
+__all__ = ["SqlKVOps", "upsert_json"]
 
 _ROW = "i.item_id, n.ns, i.key, i.value, i.created_at, i.updated_at, i.expires_at, i.ttl_minutes"
 _FROM = "kv_items i JOIN kv_namespaces n ON n.ns_id = i.ns_id"
@@ -79,6 +79,11 @@ def _upsert_row(put: KVPut, ns_id: int, now: float) -> tuple[Any, ...]:
     """The parameters of :data:`_UPSERT` for ``put``."""
     expires = None if put.ttl_minutes is None else now + put.ttl_minutes * 60.0
     return (ns_id, put.key, put.value, now, now, expires, put.ttl_minutes, put.writer)
+
+
+def upsert_json(puts: Sequence[KVPut], ns_ids: Mapping[str, int], now: float) -> str:
+    """``puts`` (values, namespaces in ``ns_ids``) as the JSON array :data:`_UPSERT_JSON` reads."""
+    return _json([dict(zip(_COLUMNS, _upsert_row(p, ns_ids[p.ns], now), strict=True)) for p in puts])
 
 
 def _where(query: KVQuery, postgres: bool = False) -> tuple[str, list[Any]]:
@@ -204,6 +209,10 @@ class SqlKVOps(SqlCursorOps):
                 vectors += [(ns_id, p.key, pos, path, blob, 1) for pos, (path, blob) in enumerate(p.vectors)]
         # the kv_items triggers drop the vectors of replaced and deleted values
         self._many("DELETE FROM kv_items WHERE ns_id = ? AND key = ?", deletes)
+        if len(upserts) > 1 and self._d.name == "postgres" and not vectors:  # the upserts and the bump: one statement
+            rows = _json([dict(zip(_COLUMNS, row, strict=True)) for row in upserts])
+            found = self._one(f"WITH up AS ({_UPSERT_JSON}) {_BUMP}", (rows, *bump))
+            return ids, None if found is None else int(found[0])
         if len(upserts) > 1 and self._d.name == "postgres":
             self._exec(_UPSERT_JSON, (_json([dict(zip(_COLUMNS, row, strict=True)) for row in upserts]),))
         elif len(upserts) > 1:

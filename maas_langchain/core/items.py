@@ -416,10 +416,10 @@ class ItemService:
         """Commit the trusted caller's ``writes`` in one transaction: nothing to check, nothing to
         audit. ``keys`` are their ``(namespace, key)``, for the caches."""
         exclude, live_after = self.coh.bump_args()
-        if len(writes) == 1 and (one := writes[0]).value is not None and not one.vectors and one.ns in self.ns_ids:
-            # the common case: one value into a known namespace (one statement on PostgreSQL)
+        if all(w.value is not None and not w.vectors and w.ns in self.ns_ids for w in writes):
+            # the common case: values into known namespaces (one statement on PostgreSQL)
             moved = self.backend.kv_put_alone(
-                one, self.ns_ids[one.ns], self.rt.clock(), exclude_reader=exclude, live_after=live_after
+                writes, self.ns_ids, self.rt.clock(), exclude_reader=exclude, live_after=live_after
             )
             self._committed(keys, moved, {})
             return

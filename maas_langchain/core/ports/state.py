@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import abc
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
@@ -434,14 +434,21 @@ class StateBackend(abc.ABC):
         """Release connections. Idempotent."""
 
     def kv_put_alone(
-        self, put: KVPut, ns_id: int, now: float, *, exclude_reader: str | None = None, live_after: float = 0.0
+        self,
+        puts: Sequence[KVPut],
+        ns_ids: Mapping[str, int],
+        now: float,
+        *,
+        exclude_reader: str | None = None,
+        live_after: float = 0.0,
     ) -> int | None:
-        """Upsert one store value (no vectors) into the namespace ``ns_id`` as a write transaction
-        of its own (joining one open on this thread); return the ``kv_version`` it moved the
-        counter to, ``None`` when no other caching reader was registered. The default runs
-        :meth:`StateTx.kv_put` in a transaction; PostgreSQL does it in one statement."""
+        """Upsert store values (no deletes, no vectors; every namespace's id in ``ns_ids``) as a
+        write transaction of their own (joining one open on this thread); return the
+        ``kv_version`` the counter moved to, ``None`` when no other caching reader was
+        registered. The default runs :meth:`StateTx.kv_put` in a transaction; PostgreSQL sends
+        one statement."""
         with self.transaction(write=True) as tx:
-            return tx.kv_put([put], now, {put.ns: ns_id}, exclude_reader=exclude_reader, live_after=live_after)[1]
+            return tx.kv_put(puts, now, ns_ids, exclude_reader=exclude_reader, live_after=live_after)[1]
 
     def bind_audit_hasher(self, hasher: Callable[[AuditEvent], str]) -> None:
         """Hand the backend the keyed chain hash of a complete entry, for backends that chain

@@ -37,3 +37,33 @@ BEGIN
         RETURNING value INTO moved;
     RETURN moved;
 END $$;
+
+-- The same for a batch of puts (no vectors, every namespace known): the rows as one JSON array,
+-- as kv_items.sql's _UPSERT_JSON reads them.
+CREATE FUNCTION kv_put_many(
+    p_lock BIGINT,
+    p_lock_timeout TEXT,
+    p_sync BOOLEAN,
+    p_rows JSON,
+    p_reader TEXT,
+    p_live_after DOUBLE PRECISION
+) RETURNS BIGINT LANGUAGE plpgsql AS $$
+DECLARE
+    moved BIGINT;
+BEGIN
+    PERFORM set_config('lock_timeout', p_lock_timeout, true);
+    IF p_sync THEN
+        PERFORM set_config('synchronous_commit', 'on', true);
+    END IF;
+    PERFORM pg_advisory_xact_lock(p_lock);
+    INSERT INTO kv_items (ns_id, key, value, created_at, updated_at, expires_at, ttl_minutes, writer)
+    SELECT * FROM json_to_recordset(p_rows) AS r (ns_id BIGINT, key TEXT, value TEXT, created_at FLOAT8,
+        updated_at FLOAT8, expires_at FLOAT8, ttl_minutes FLOAT8, writer TEXT)
+    ON CONFLICT (ns_id, key) DO UPDATE SET value = excluded.value, created_at = excluded.created_at,
+        updated_at = excluded.updated_at, expires_at = excluded.expires_at, ttl_minutes = excluded.ttl_minutes,
+        writer = excluded.writer;
+    UPDATE counters SET value = value + 1 WHERE name = 'kv_version'
+        AND EXISTS (SELECT 1 FROM kv_readers WHERE reader_id <> p_reader AND expires_at > p_live_after)
+        RETURNING value INTO moved;
+    RETURN moved;
+END $$;
