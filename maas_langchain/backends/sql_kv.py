@@ -209,12 +209,12 @@ class SqlKVOps(SqlCursorOps):
                 vectors += [(ns_id, p.key, pos, path, blob, 1) for pos, (path, blob) in enumerate(p.vectors)]
         # the kv_items triggers drop the vectors of replaced and deleted values
         self._many("DELETE FROM kv_items WHERE ns_id = ? AND key = ?", deletes)
-        if len(upserts) > 1 and self._d.name == "postgres" and not vectors:  # the upserts and the bump: one statement
-            rows = _json([dict(zip(_COLUMNS, row, strict=True)) for row in upserts])
-            found = self._one(f"WITH up AS ({_UPSERT_JSON}) {_BUMP}", (rows, *bump))
-            return ids, None if found is None else int(found[0])
         if len(upserts) > 1 and self._d.name == "postgres":
-            self._exec(_UPSERT_JSON, (_json([dict(zip(_COLUMNS, row, strict=True)) for row in upserts]),))
+            rows = _json([dict(zip(_COLUMNS, row, strict=True)) for row in upserts])
+            if not vectors:  # the upserts and the bump in one statement
+                found = self._one(f"WITH up AS ({_UPSERT_JSON}) {_BUMP}", (rows, *bump))
+                return ids, None if found is None else int(found[0])
+            self._exec(_UPSERT_JSON, (rows,))
         elif len(upserts) > 1:
             self._upsert_rows(upserts)
         else:

@@ -416,7 +416,7 @@ class ItemService:
         """Commit the trusted caller's ``writes`` in one transaction: nothing to check, nothing to
         audit. ``keys`` are their ``(namespace, key)``, for the caches."""
         exclude, live_after = self.coh.bump_args()
-        if all(w.value is not None and not w.vectors and w.ns in self.ns_ids for w in writes):
+        if writes and all(w.value is not None and not w.vectors and w.ns in self.ns_ids for w in writes):
             # the common case: values into known namespaces (one statement on PostgreSQL)
             moved = self.backend.kv_put_alone(
                 writes, self.ns_ids, self.rt.clock(), exclude_reader=exclude, live_after=live_after
