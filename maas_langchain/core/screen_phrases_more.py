@@ -354,8 +354,11 @@ MORE_RULES: tuple[Rule, ...] = (
         r"\b(?:quietly|secretly|silently|covertly|discreetly|stealthily|heimlich|en\s+secreto)\s+(?:\S+\s+){0,2}?"
         r"(?:bcc|cc|forward|send|copy|e-?mail|upload|post|share|run|call|invoke|execute|add|transfer|exfiltrate|"
         r"include|append|insert|leak|install|approve|merge|grant|disable|schick\S*|sende\S*|leite\S*)\b",
-        r"\bwithout\s+(?:telling|informing|notifying|alerting)\s+(?:the\s+user|the\s+human|anyone|them)\b",
-        r"\b(?:do\s+not|don't|never)\s+(?:tell|inform|notify|alert)\s+the\s+user\b",
+        # an action kept from the user ("Don't notify the user until the backfill is verified" passes)
+        r"\b(?:send|forward|transfer|copy|upload|share|e-?mail|post|delete|approve|grant|pay|move)\b(?:\s+\S+){0,10}?"
+        r"\s+without\s+(?:telling|informing|notifying|alerting)\s+(?:the\s+user|the\s+human|anyone|them)\b",
+        r"\b(?:do\s+not|don't|never)\s+(?:tell|inform|notify|alert)\s+the\s+user\s+(?:about\s+)?(?:(?:this|these)"
+        r"(?:\s+(?:instructions?|note|message|steps?|actions?|requests?))?\s*(?:[.!,;]|$)|that\s+you\b)",
         r"\b(?:do\s+not|don't|never|not)\s+(?:reveal|mention|disclose)\s+(?:to\s+the\s+user\s+)?(?:that\s+)?"
         r"(?:this|these)\s+(?:instructions?|document\s+contains\s+instructions|note)\b",
     ),
