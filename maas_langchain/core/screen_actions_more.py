@@ -25,11 +25,10 @@ Example:
 
 from __future__ import annotations
 
-from maas_langchain.core.screen_phrases import EX, PI, TOOL, Rule, rule
+from maas_langchain.core.screen_phrases import EX, TOOL_PI, Rule, rule
 
 __all__ = ["ACTION_MORE_RULES"]
 
-_TOOL_PI = (TOOL, PI)
 _DANGER_ARGS = (
     r"[\w.+-]+@[\w-]+\.[a-z]|https?://|\bamount\s*=|\brole\s*=\s*['\"]?(?:owner|admin|root|superuser)|"
     r"=\s*['\"]\*['\"]|\bdestination\s*=|\brecipient\s*=|\bto\s*=\s*['\"]"
@@ -53,14 +52,14 @@ ACTION_MORE_RULES: tuple[Rule, ...] = (
     # ---- tools with dangerous arguments or payloads ----------------------------------------
     rule(
         "tool-args",
-        _TOOL_PI,
+        TOOL_PI,
         "invoke|execute|call |run the tool",
         r"\b(?:call|invoke|run|execute|trigger)\s+(?:the\s+)?(?:tool\s+|function\s+)?[`'\"]?[a-z]\w*_\w+[`'\"]?"
         r"(?:\s*\(|\s+(?:tool|function|action)\s+with\b|\s+with\b)[^\n]{0,200}?(?:" + _DANGER_ARGS + r")",
     ),
     rule(
         "tool-bulk-more",
-        _TOOL_PI,
+        TOOL_PI,
         "_all_|para tod|für alle",
         r"\b(?:call|invoke|run|execute|trigger)\s+(?:the\s+)?[`'\"]?(?:delete|remove|purge|wipe|drop|destroy|erase|"
         r"revoke)_all_(?:memor\w*|users|records|data|files|keys|api_keys|accounts|agents|pools|namespaces|shares|"
@@ -70,7 +69,7 @@ ACTION_MORE_RULES: tuple[Rule, ...] = (
     ),
     rule(
         "tool-payload",
-        _TOOL_PI,
+        TOOL_PI,
         "tool|werkzeug|shell|herramienta|interpreter",
         r"\b(?:use|using|with|via|through|nutze|verwende|usa|utiliza)\s+(?:the\s+|your\s+|das\s+|den\s+|la\s+|el\s+)?"
         r"(?:[\w-]+\s+)?(?:tool|[\w-]*werkzeug|shell|terminal|interpreter|herramienta|plugin)\b[^\n]{0,200}?(?:"
@@ -79,7 +78,7 @@ ACTION_MORE_RULES: tuple[Rule, ...] = (
     ),
     rule(
         "payload-tool",
-        _TOOL_PI,
+        TOOL_PI,
         "tool|terminal|no-preserve-root",
         r"(?:"
         + _SHELL_PAYLOAD

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["APOS", "FAMILIES", "GAP", "PHRASE_RULES", "SENSITIVE", "START", "Rule", "rule"]
+__all__ = ["APOS", "FAMILIES", "GAP", "PHRASE_RULES", "POISON_PI", "SENSITIVE", "START", "TOOL_PI", "Rule", "rule"]
 
 PI, EX, TOOL, POISON, SQL, SCRIPT = (
     "prompt_injection",
@@ -32,6 +32,8 @@ PI, EX, TOOL, POISON, SQL, SCRIPT = (
     "script",
 )
 FAMILIES = (PI, EX, TOOL, POISON, SQL, SCRIPT)
+TOOL_PI = (TOOL, PI)  # tool hijacking and poisoning are also instructions to an agent
+POISON_PI = (POISON, PI)
 
 
 @dataclass(frozen=True)

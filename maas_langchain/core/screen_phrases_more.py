@@ -36,11 +36,10 @@ Example:
 
 from __future__ import annotations
 
-from maas_langchain.core.screen_phrases import PI, POISON, Rule, rule
+from maas_langchain.core.screen_phrases import PI, POISON_PI, Rule, rule
 
 __all__ = ["MORE_RULES"]
 
-_POISON_PI = (POISON, PI)
 # who an indirect injection addresses
 _AI = (
     r"(?:ai|a\.i\.|llm|gpt|ki)(?:[\s-]+(?:assistants?|agents?|models?|systems?|bots?|summari[sz]ers?|tools?|readers?|"
@@ -364,7 +363,7 @@ MORE_RULES: tuple[Rule, ...] = (
     ),
     rule(
         "secret-to-anyone",
-        _POISON_PI,
+        POISON_PI,
         "to anyone|with anyone|to everyone|with everyone|darf jedem",
         rf"\b(?:{_SECRET})\b(?:\s+\S+){{0,8}}?\s+(?:and|,|then|so)\s+(?:always\s+)?(?:give|tell|share|reveal|send|"
         r"provide|disclose|hand)\s+(?:it|them|this|that)\s+(?:out\s+)?(?:to|with)\s+(?:anyone|anybody|everyone|"
@@ -374,7 +373,7 @@ MORE_RULES: tuple[Rule, ...] = (
     ),
     rule(
         "claimed-consent",
-        _POISON_PI,
+        POISON_PI,
         "authori|approved|erlaubt|autoriz",
         rf"\b(?:{_HOLDER})\s+(?:has\s+|hat\s+|ha\s+|a\s+)?(?:already\s+|bereits\s+)?(?:authori[sz]ed|approved|allowed|"
         r"permitted|consented\s+to|agreed\s+to|erlaubt|genehmigt|autorizó|autorizado|autorisé|approuvé)\b"
@@ -384,7 +383,7 @@ MORE_RULES: tuple[Rule, ...] = (
     ),
     rule(
         "poison-memory",
-        _POISON_PI,
+        POISON_PI,
         "always trust|never ask|two-factor|2fa|admins and|admin and| future|repeat this",
         r"\b(?:always|fully|blindly|implicitly)\s+trust\s+(?:\S+\s+){0,2}?(?:links?|urls?|messages?|e-?mails?|"
         r"instructions?|content|requests?|anything|everything|commands?)\s+from\b",

@@ -74,12 +74,12 @@ from maas_langchain.core.screen_phrases import (
     FAMILIES,
     PHRASE_RULES,
     PI,
-    POISON,
+    POISON_PI,
     SCRIPT,
     SENSITIVE,
     SQL,
     START,
-    TOOL,
+    TOOL_PI,
     Rule,
     rule,
 )
@@ -97,8 +97,6 @@ __all__ = [
     "scan",
 ]
 
-TOOL_PI = (TOOL, PI)
-POISON_PI = (POISON, PI)
 _SECRETS = (
     r"credentials|passwords?|secrets?|tokens?|api\s+keys?|private\s+keys|login\s+details|2fa\s+codes?|otp|"
     r"one-time\s+codes?|memories|chat\s+history|personal\s+data"
