@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -93,9 +94,20 @@ def pg_url(tmp_path: Path) -> str:
 
 
 def drop_postgres_schemas(tmp_path: Path) -> None:
-    """Drop the schemas ``postgres_url(tmp_path)`` created."""
+    """Drop the schemas ``postgres_url(tmp_path)`` created. A closing instance's background
+    thread can still be reading a table as the DROP takes its locks (seen in CI as a deadlock at
+    teardown); the server aborts one side, so the DROP is tried again, a few times."""
+    import psycopg
+
     for schema in _PG_SCHEMAS.pop(str(tmp_path), set()):
-        _admin(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        for attempt in range(5):
+            try:
+                _admin(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+                break
+            except (psycopg.errors.DeadlockDetected, psycopg.errors.LockNotAvailable):
+                if attempt == 4:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
 
 
 def _open_postgres(tmp_path: Path, **kw: Any) -> MaaS:
