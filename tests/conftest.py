@@ -97,9 +97,9 @@ def drop_postgres_schemas(tmp_path: Path) -> None:
     """Drop the schemas ``postgres_url(tmp_path)`` created. A closing instance's background
     thread can still be reading a table as the DROP takes its locks (seen in CI as a deadlock at
     teardown); the server aborts one side, so the DROP is tried again, a few times."""
-    import psycopg
-
     for schema in _PG_SCHEMAS.pop(str(tmp_path), set()):
+        import psycopg  # here: a test may have hidden psycopg, and it then made no schema
+
         for attempt in range(5):
             try:
                 _admin(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
