@@ -58,7 +58,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.pq import TransactionStatus
 from psycopg_pool import ConnectionPool
 
-from maas_langchain.backends import postgres_tx as pgt
+from maas_langchain.backends import postgres_put as pgt
 from maas_langchain.backends.migrations import AUDIT_BOUNDARY, Migration, applied_names, check_applied, load_migrations
 from maas_langchain.backends.postgres_cache import Listener, RegistryCache, registry_channel
 from maas_langchain.backends.postgres_chain import PENDING_EXISTS, Hasher, Sequencer, leader_duty, sequence

@@ -8,8 +8,9 @@ its events into ``events_pending``, and commits. Passes chain them (:func:`seque
    chain head, and one statement that moves every pending event into ``events`` numbered from
    the ``events`` counter row (and notifies listeners);
 2. the entries whose MAC checks out are hashed onto the chain here, in pending order;
-3. one pipelined round trip: each entry inserted and the head moved, the chained pending rows
-   deleted, ``COMMIT``.
+3. one pipelined round trip: the entries inserted by one multi-row ``INSERT`` (per 500), the head
+   moved once (migration 0016's guards allow exactly that), the chained pending rows deleted,
+   ``COMMIT``.
 
 Who runs passes: one *leader* process at a time (its listener thread holds a session-level
 advisory lock and looks for pending rows every few milliseconds), so writers never wait for a
@@ -81,7 +82,10 @@ _MOVE_EVENTS = (
     "FROM moved m, c) "
     "SELECT pg_notify(%s, c.value::text) FROM c"
 )
-_INSERT = f"INSERT INTO audit_log ({AUDIT_COLUMNS}, nonce) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+_INSERT = f"INSERT INTO audit_log ({AUDIT_COLUMNS}, nonce) VALUES "
+_ROW = "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+_ROWS = 500
+"""Entries per ``INSERT`` of a pass (12 parameters each, far below the protocol's 65,535)."""
 
 
 def pending_event(row: tuple[Any, ...], seq: int, prev: str) -> AuditEvent:
@@ -178,9 +182,13 @@ class Pass:
             chained.append((seq, linked, prev, row[1]))
             done.append(int(row[0]))
         with conn.pipeline():
-            for number, linked, digest, nonce in chained:
-                conn.execute(_INSERT, (*audit_params(dataclasses.replace(linked, hash=digest)), nonce))
-                conn.execute("UPDATE audit_head SET seq = %s, hash = %s WHERE id = 1", (number, digest))
+            for start in range(0, len(chained), _ROWS):  # one INSERT per chunk, the head moved once
+                part = chained[start : start + _ROWS]
+                params = [v for _, e, h, nonce in part for v in (*audit_params(dataclasses.replace(e, hash=h)), nonce)]
+                conn.execute(_INSERT + ", ".join([_ROW] * len(part)), params)
+            if chained:
+                last_seq, _, last_hash, _ = chained[-1]
+                conn.execute("UPDATE audit_head SET seq = %s, hash = %s WHERE id = 1", (last_seq, last_hash))
             if done:
                 conn.execute("DELETE FROM audit_pending WHERE id = ANY(%s)", (done,))
             conn.execute("COMMIT")

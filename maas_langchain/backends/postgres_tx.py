@@ -4,7 +4,8 @@ How writers proceed in parallel (the module docstring of ``postgres.py`` has the
 
 * **Lazy begin.** Nothing is sent when a transaction opens. The first statement (or a claim)
   sends ``BEGIN`` together with the locks, in one round trip; a read transaction whose reads
-  are all served by the registry cache never talks to the server.
+  are all served by the registry cache never talks to the server. Reads the core declares
+  (:meth:`PgTx.prefetch`) travel in that first batch too (``postgres_ahead.py``).
 * **Claims.** A write transaction that calls :meth:`PgTx.claim` first takes the schema's
   advisory lock *shared* plus one exclusive transaction-scoped advisory lock per claimed
   resource, so it waits only for writers of the same pool or handoff. Every other write
@@ -18,7 +19,6 @@ How writers proceed in parallel (the module docstring of ``postgres.py`` has the
   inside itself instead, under the head's row lock (:meth:`PgSession.flush`), as every
   transaction did before; a read transaction that reaches the server runs a pass first if its
   process still owes one, so its snapshot holds that process's own entries.
-
 * **One statement.** A single LangGraph store put (:func:`put_alone`, the common case) is one
   call of the ``kv_put_alone`` function (migration 0015) outside any transaction, so the
   statement is its own transaction: its settings, the schema lock (exclusive, as above), the
@@ -35,13 +35,13 @@ from __future__ import annotations
 import hashlib
 import secrets
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 import psycopg
-from psycopg.pq import TransactionStatus
 
+from maas_langchain.backends.postgres_ahead import Ahead, Captured, Rows, Statement
 from maas_langchain.backends.postgres_cache import MISSING, RegistryCache
 from maas_langchain.backends.postgres_chain import Hasher, refused_pending
 from maas_langchain.backends.sql import Dialect, SqlTx
@@ -56,15 +56,13 @@ from maas_langchain.backends.sql_codec import (
     member_from_row,
     pool_from_row,
 )
-from maas_langchain.backends.sql_kv import upsert_json
 from maas_langchain.core.enums import EventKind
-from maas_langchain.core.ports.kv import KVPut
 from maas_langchain.core.records import Agent, AuditEvent, MaaSEvent, Membership, Pool
 
 if TYPE_CHECKING:
     from psycopg_pool import ConnectionPool
 
-__all__ = ["PgSession", "PgTx", "ThreadState", "claim_key", "put_alone", "release", "rollback", "schema_lock_key"]
+__all__ = ["PgSession", "PgTx", "ThreadState", "claim_key", "schema_lock_key"]
 
 Connection = psycopg.Connection[Any]
 _READ = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
@@ -145,6 +143,7 @@ class PgSession:
         self.audit: list[Callable[[int, str], AuditEvent]] = []
         self.events: list[tuple[EventKind, float, str | None, dict[str, Any]]] = []
         self.cursor_obj: Any = None
+        self.ahead = Ahead()
 
     def forget_touched(self) -> None:
         """Drop from the cache what this (committed, or maybe committed) transaction changed."""
@@ -167,19 +166,21 @@ class PgSession:
         # the settings come first in the select list: lock_timeout applies to the waits after it
         return ["BEGIN ISOLATION LEVEL READ COMMITTED", f"SELECT {', '.join([*self._settings, locks])}"]
 
-    def run_first(self, sql: str | None, params: tuple[Any, ...] = ()) -> Any:
-        """Begin the transaction, with the locks, pipelined with its first statement (``sql``):
-        one round trip. A connection found dead is replaced and the whole batch re-sent, which
-        is safe because nothing of it ran."""
+    def run_first(self, sql: str | None, params: tuple[Any, ...] = (), ahead: Sequence[Statement] = ()) -> Any:
+        """Begin the transaction, with the locks, pipelined with the reads sent ``ahead``
+        (``postgres_ahead.py``) and its first statement (``sql``): one round trip. A connection
+        found dead is replaced and the whole batch re-sent, which is safe because nothing of it ran."""
         if not self.write and self.settle is not None:  # its snapshot then holds this process's own entries
             self.settle(self.conn)
         statements = self._begin_statements()
         for attempt in range(1, self._retries + 1):
-            cur = self.conn.cursor()
+            cur, early = self.conn.cursor(), [self.conn.cursor() for _ in ahead]
             try:
                 with self.conn.pipeline():
                     for statement in statements:
                         self.conn.execute(statement)
+                    for read, (text, args) in zip(early, ahead, strict=True):
+                        read.execute(text, args)
                     if sql is not None:
                         cur.execute(sql, params)
                 break
@@ -192,6 +193,7 @@ class PgSession:
                 self.conn = self.pool.getconn()
         self.begun = True
         self.cursor_obj = cur
+        self.ahead.fill(ahead, [Rows(read.fetchall(), read.rowcount) for read in early])
         return cur
 
     def cursor(self) -> Any:
@@ -213,8 +215,8 @@ class PgSession:
         self._tail(commit=False)
 
     def commit(self) -> bool:
-        """Commit, the kept entries and events going to the pending tables in the same pipelined
-        batch; True when it left something for a sequencing pass (``postgres_chain.py``).
+        """Commit, the kept entries and events going to the pending tables in one statement of the
+        same pipelined batch; True when it left something for a sequencing pass (``postgres_chain.py``).
         Without a bound hasher entries are chained inside the transaction instead, as before."""
         if not self.audit and not self.events:
             if self.begun:
@@ -228,10 +230,7 @@ class PgSession:
         events = [(kind.value, ts, pool_id, dump(data)) for kind, ts, pool_id, data in self.events]
         self.audit, self.events = [], []
         with self.conn.pipeline():
-            if pending:
-                cur.executemany(_PENDING_AUDIT, pending)
-            if events:
-                cur.executemany(_PENDING_EVENT, events)
+            cur.execute(_tail_sql(len(pending), len(events)), [v for row in (*pending, *events) for v in row])
             self.conn.execute("COMMIT")
         return True
 
@@ -282,11 +281,22 @@ def _pending_row(build: Callable[[int, str], AuditEvent]) -> tuple[Any, ...]:
     )
 
 
-_PENDING_AUDIT = (
-    "INSERT INTO audit_pending (nonce, mac, timestamp, event_type, action, actor, target, outcome, reason, details) "
-    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-)
-_PENDING_EVENT = "INSERT INTO events_pending (kind, timestamp, pool_id, data) VALUES (%s, %s, %s, %s)"
+_PENDING_AUDIT = "INSERT INTO audit_pending (nonce, mac, timestamp, event_type, action, actor, target, outcome, reason, details) VALUES "
+_PENDING_EVENT = "INSERT INTO events_pending (kind, timestamp, pool_id, data) VALUES "
+
+
+def _tail_sql(entries: int, events: int) -> str:
+    """One statement for a commit's pending audit entries and events (data-modifying CTEs)."""
+    parts = []
+    if entries:
+        parts.append(_PENDING_AUDIT + ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"] * entries))
+    if events:
+        parts.append(_PENDING_EVENT + ", ".join(["(%s, %s, %s, %s)"] * events))
+    if len(parts) == 1:
+        return parts[0]
+    return f"WITH a AS ({parts[0]}) {parts[1]}"
+
+
 _AGENT = f"SELECT {AGENT_COLUMNS} FROM agents WHERE agent_id = ?"
 _POOL = f"SELECT {POOL_COLUMNS} FROM pools WHERE pool_id = ?"
 _MEMBER = f"SELECT {MEMBER_COLUMNS} FROM memberships WHERE pool_id = ? AND agent_id = ?"
@@ -303,12 +313,23 @@ class PgTx(SqlTx):
 
     @property
     def _cur(self) -> Any:
+        if self._session.ahead.capturing is not None:
+            raise Captured("cursor")
         return self._session.cursor()
 
     def _exec(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        if not self._session.begun:
-            return self._session.run_first(self._d.sql(sql), tuple(params))
-        return super()._exec(sql, params)
+        session = self._session
+        if session.ahead.capturing is not None:
+            session.ahead.record(self._d.sql(sql), tuple(params))
+        if not session.begun:
+            return session.run_first(self._d.sql(sql), tuple(params))
+        return session.ahead.take(self._d.sql(sql), tuple(params)) or super()._exec(sql, params)
+
+    def prefetch(self, *reads: Callable[[], object]) -> None:
+        """Send the reads' first statements with ``BEGIN`` and the locks (``postgres_ahead.py``)."""
+        session = self._session
+        if not session.begun and reads:
+            session.run_first(None, ahead=session.ahead.capture(reads))
 
     # --- the registry cache (read transactions) and what a write drops from it -----------
     def _cached(self, key: tuple[str, ...], sql: str, params: tuple[str, ...]) -> Any:
@@ -420,63 +441,3 @@ class PgTx(SqlTx):
     def event_head(self) -> int:
         self._before_audit_read()
         return super().event_head()
-
-
-def rollback(conn: Connection) -> None:
-    """Roll back whatever ``conn`` has open (quietly: a dead connection has nothing open)."""
-    if not conn.closed and conn.info.transaction_status != TransactionStatus.IDLE:
-        with suppress(psycopg.Error):
-            conn.execute("ROLLBACK")
-
-
-def release(pool: ConnectionPool[Connection], conn: Connection) -> None:
-    """Give ``conn`` back to ``pool``, rolled back (a closed pool closes it instead)."""
-    rollback(conn)
-    with suppress(Exception):
-        pool.putconn(conn)
-
-
-_PUT_ALONE = "SELECT kv_put_alone(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-_PUT_MANY = "SELECT kv_put_many(%s, %s, %s, %s, %s, %s)"
-
-
-def put_alone(
-    pool: ConnectionPool[Connection],
-    lock: tuple[int, float, bool],
-    puts: Sequence[KVPut],
-    ns_ids: Mapping[str, int],
-    now: float,
-    *,
-    exclude_reader: str | None = None,
-    live_after: float = 0.0,
-) -> int | None:
-    """Store puts as one statement, its own transaction (the ``kv_put_alone`` / ``kv_put_many``
-    functions of migration 0015): one round trip instead of ``BEGIN`` ... ``COMMIT``. ``lock`` is
-    (the schema lock's key, the lock wait in seconds, whether the commit waits for the disk). A
-    pooled connection found dead (a restarted server) is replaced and the statement sent again,
-    as a transaction's first batch is; a statement that reached the server before its connection
-    died ran at most once more on retry, and upserting the same values twice only moves the cache
-    counter twice."""
-    key, wait, sync = lock
-    head: tuple[Any, ...] = (key, str(max(1, round(wait * 1000))), sync)
-    if len(puts) == 1:
-        put = puts[0]
-        expires = None if put.ttl_minutes is None else now + put.ttl_minutes * 60.0
-        sql, params = _PUT_ALONE, (*head, ns_ids[put.ns], put.key, put.value, now, expires, put.ttl_minutes)
-        params += (put.writer, exclude_reader or "", live_after)
-    else:
-        sql, params = _PUT_MANY, (*head, upsert_json(puts, ns_ids, now), exclude_reader or "", live_after)
-    retries = (pool.max_size or 1) + 2
-    for attempt in range(1, retries + 1):
-        conn = pool.getconn()
-        try:
-            row = conn.execute(sql, params).fetchone()
-        except psycopg.Error:
-            broken = conn.broken
-            release(pool, conn)
-            if attempt < retries and broken:
-                continue
-            raise
-        pool.putconn(conn)  # the statement was its own transaction: nothing is open on it
-        return None if row is None or row[0] is None else int(row[0])
-    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises

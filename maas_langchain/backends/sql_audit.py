@@ -30,7 +30,9 @@ _PG_TRIGGER = re.compile(
     r"EXECUTE FUNCTION (?:\w+\.)?(\w+)\(\)",
     re.IGNORECASE,
 )
-_PG_FUNCTION = re.compile(r"CREATE FUNCTION (\w+)\(\) RETURNS trigger LANGUAGE plpgsql AS \$\$(.*?)\$\$", re.DOTALL)
+_PG_FUNCTION = re.compile(
+    r"CREATE (?:OR REPLACE )?FUNCTION (\w+)\(\) RETURNS trigger LANGUAGE plpgsql AS \$\$(.*?)\$\$", re.DOTALL
+)
 
 
 def _norm(text: str) -> str:

@@ -179,10 +179,17 @@ class HandoffManager:
 
         def op(tx: StateTx) -> str:
             tx.claim(_INITIATIONS)  # initiations queue among themselves, not behind other writers
+            now = self._rt.clock()
+            tx.prefetch(
+                lambda: tx.get_agent(src),
+                lambda: tx.get_agent(dst),
+                lambda: tx.list_handoffs(target_id=dst, statuses=_OPEN, expires_before=now),
+                lambda: tx.count_handoffs(target_id=dst, status=HandoffStatus.PENDING),
+                lambda: tx.count_handoffs(),
+            )
             require_handoff_initiation(load_actor(tx, src), load_agent(tx, dst))
             if ctx.thread_id is not None:  # only a thread's owner may hand it off
                 require_thread_owner(tx, src, ctx.thread_id)
-            now = self._rt.clock()
             for due in tx.list_handoffs(target_id=dst, statuses=_OPEN, expires_before=now):
                 finish(self._rt, tx, due, HandoffStatus.EXPIRED, actor=None, reason="ttl elapsed", strict=False)
             if tx.count_handoffs(target_id=dst, status=HandoffStatus.PENDING) >= lim.max_pending_handoffs_per_target:
@@ -198,20 +205,8 @@ class HandoffManager:
             handoff = Handoff(new_id(), src, dst, ctx, HandoffStatus.PENDING, now, now + ttl, now)
             tx.insert_handoff(handoff)
             self._rt.emit(tx, EventKind.HANDOFF_INITIATED, handoff_id=handoff.handoff_id, source=src, target=dst)
-            self._rt.record(
-                tx,
-                AuditEntry(
-                    _HANDOFF,
-                    "initiate",
-                    src,
-                    handoff.handoff_id,
-                    details={
-                        "source": src,
-                        "target": dst,
-                        "ttl_seconds": ttl,
-                    },
-                ),
-            )
+            details = {"source": src, "target": dst, "ttl_seconds": ttl}
+            self._rt.record(tx, AuditEntry(_HANDOFF, "initiate", src, handoff.handoff_id, details=details))
             return handoff.handoff_id
 
         return self._rt.write_or(None, op, event_type=_HANDOFF, action="initiate", actor=src, target=dst)
@@ -238,6 +233,7 @@ class HandoffManager:
 
         def op(tx: StateTx) -> bool:
             tx.claim(("handoff", hkey))  # a compare-and-set on this row; other handoffs run in parallel
+            tx.prefetch(lambda: tx.get_handoff(hkey), lambda: tx.get_agent(akey))
             handoff = self._load(tx, hkey)
             require_handoff_party(handoff, load_actor(tx, akey), role, action)
             now = self._rt.clock()

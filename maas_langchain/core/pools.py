@@ -335,6 +335,14 @@ class PoolRegistry:
 
         def op(tx: StateTx) -> bool:
             tx.claim(("pool", pkey))  # shares of other pools proceed in parallel (PostgreSQL)
+            tx.prefetch(
+                lambda: tx.get_pool(pkey),
+                lambda: tx.get_agent(akey),
+                lambda: tx.get_memories([mem]),
+                lambda: tx.get_membership(pkey, akey),
+                lambda: tx.get_share(pkey, mem),
+                lambda: tx.count_shares(pkey),
+            )
             pool = load_pool(tx, pkey)
             author = load_actor(tx, akey)
             record = tx.get_memories([mem])

@@ -120,6 +120,18 @@ class StateTx(KVOps, ThreadOps, KeyOps, EntityOps, IdempotencyOps, MemoryCountOp
         order (:meth:`chain_audit`, :meth:`append_event`).
         """
 
+    def prefetch(self, *reads: Callable[[], object]) -> None:
+        """Hint, right after :meth:`claim`: the transaction is about to make these reads (each a
+        call of this transaction's own getters, ``lambda: tx.get_pool(pid)``), before any write.
+
+        A networked backend (PostgreSQL) may send their queries together with the transaction's
+        begin and locks, in one round trip, and answer the reads from that batch when the caller
+        makes them; the first write drops what was not yet used. Nothing else changes: the reads
+        still happen, in the caller's order, with the same results a read at that point would
+        see under the transaction's locks. The default does nothing.
+        """
+        del reads
+
     def chain_audit(self, build: Callable[[int, str], AuditEvent]) -> None:
         """Append the entry ``build(head_seq, head_hash)`` returns, right after the chain head.
 

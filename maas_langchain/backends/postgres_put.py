@@ -1,0 +1,81 @@
+"""PostgreSQL connection helpers: give a connection back rolled back, and a store put as one
+statement, its own transaction (:func:`put_alone`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from contextlib import suppress
+from typing import TYPE_CHECKING, Any
+
+import psycopg
+from psycopg.pq import TransactionStatus
+
+from maas_langchain.backends.sql_kv import upsert_json
+from maas_langchain.core.ports.kv import KVPut
+
+if TYPE_CHECKING:
+    from psycopg_pool import ConnectionPool
+
+__all__ = ["put_alone", "release", "rollback"]
+
+Connection = psycopg.Connection[Any]
+
+
+def rollback(conn: Connection) -> None:
+    """Roll back whatever ``conn`` has open (quietly: a dead connection has nothing open)."""
+    if not conn.closed and conn.info.transaction_status != TransactionStatus.IDLE:
+        with suppress(psycopg.Error):
+            conn.execute("ROLLBACK")
+
+
+def release(pool: ConnectionPool[Connection], conn: Connection) -> None:
+    """Give ``conn`` back to ``pool``, rolled back (a closed pool closes it instead)."""
+    rollback(conn)
+    with suppress(Exception):
+        pool.putconn(conn)
+
+
+_PUT_ALONE = "SELECT kv_put_alone(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+_PUT_MANY = "SELECT kv_put_many(%s, %s, %s, %s, %s, %s)"
+
+
+def put_alone(
+    pool: ConnectionPool[Connection],
+    lock: tuple[int, float, bool],
+    puts: Sequence[KVPut],
+    ns_ids: Mapping[str, int],
+    now: float,
+    *,
+    exclude_reader: str | None = None,
+    live_after: float = 0.0,
+) -> int | None:
+    """Store puts as one statement, its own transaction (the ``kv_put_alone`` / ``kv_put_many``
+    functions of migration 0015): one round trip instead of ``BEGIN`` ... ``COMMIT``. ``lock`` is
+    (the schema lock's key, the lock wait in seconds, whether the commit waits for the disk). A
+    pooled connection found dead (a restarted server) is replaced and the statement sent again,
+    as a transaction's first batch is; a statement that reached the server before its connection
+    died ran at most once more on retry, and upserting the same values twice only moves the cache
+    counter twice."""
+    key, wait, sync = lock
+    head: tuple[Any, ...] = (key, str(max(1, round(wait * 1000))), sync)
+    if len(puts) == 1:
+        put = puts[0]
+        expires = None if put.ttl_minutes is None else now + put.ttl_minutes * 60.0
+        sql, params = _PUT_ALONE, (*head, ns_ids[put.ns], put.key, put.value, now, expires, put.ttl_minutes)
+        params += (put.writer, exclude_reader or "", live_after)
+    else:
+        sql, params = _PUT_MANY, (*head, upsert_json(puts, ns_ids, now), exclude_reader or "", live_after)
+    retries = (pool.max_size or 1) + 2
+    for attempt in range(1, retries + 1):
+        conn = pool.getconn()
+        try:
+            row = conn.execute(sql, params).fetchone()
+        except psycopg.Error:
+            broken = conn.broken
+            release(pool, conn)
+            if attempt < retries and broken:
+                continue
+            raise
+        pool.putconn(conn)  # the statement was its own transaction: nothing is open on it
+        return None if row is None or row[0] is None else int(row[0])
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
