@@ -19,6 +19,7 @@ What is checked:
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -93,12 +94,14 @@ def maas(url: str) -> Iterator[MaaS]:
 
 @contextlib.contextmanager
 def _statements() -> Iterator[list[str]]:
-    """Every statement a cursor sends (pipelined ones included), in order."""
+    """Every statement a cursor of this thread sends (pipelined ones included), in order; the
+    listener's and the sequencer's threads are left out."""
     sent: list[str] = []
-    execute = psycopg.Cursor.execute
+    execute, caller = psycopg.Cursor.execute, threading.get_ident()
 
     def counting(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
-        sent.append(str(query))
+        if threading.get_ident() == caller:
+            sent.append(str(query))
         return execute(self, query, *args, **kwargs)
 
     with mock.patch.object(psycopg.Cursor, "execute", counting):
@@ -217,3 +220,19 @@ def test_the_guards_allow_a_batched_append_and_refuse_gaps(maas: MaaS, url: str)
         assert _head(conn) == (seq, top)  # every refusal rolled back
         assert not _refused(conn, rows(seq + 1, seq + 2, seq + 3), (head, (seq + 3, f"h{seq + 3}")))
         assert _head(conn) == (seq + 3, f"h{seq + 3}")
+
+
+def test_a_read_the_registry_cache_serves_takes_no_connection(maas: MaaS) -> None:
+    backend = maas.backend
+    assert isinstance(backend, PostgresBackend)
+    agent = maas.agents.register_agent(AgentType.GPT_AGENT, owner_id="u1")
+    assert maas.agents.get_agent(agent) is not None  # fills the cache
+    pool = backend._get_pool()
+    before = pool.get_stats().get("requests_num", 0)
+    for _ in range(50):
+        found = maas.agents.get_agent(agent)
+        assert found is not None and found.agent_id == agent
+    assert pool.get_stats().get("requests_num", 0) == before
+    with backend.transaction(write=False) as tx:  # a read that reaches the server takes one
+        assert tx.count_audit() >= 1
+    assert pool.get_stats().get("requests_num", 0) == before + 1

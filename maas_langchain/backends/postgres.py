@@ -6,7 +6,8 @@ declared (``postgres_tx.py`` has the details):
 * A transaction that claims its resources (:meth:`~maas_langchain.core.ports.state.StateTx.claim`:
   ``share_memory`` its pool, a handoff transition its handoff, ``initiate_handoff`` the
   initiations, ``query_shared`` nothing) takes the schema's advisory lock *shared* and one
-  exclusive advisory lock per resource, so it waits only for writers of the same resources.
+  exclusive advisory lock per resource, so it waits only for writers of the same resources. The
+  reads it declares next (``StateTx.prefetch``) travel in the same batch (``postgres_ahead.py``).
 * Every other write transaction takes the schema's advisory lock *exclusive*, as all writers did
   before: it runs alone, so its read-check-write sequences (capacity checks, memory sequence
   numbers, supersession) see every earlier commit and nothing in flight. PostgreSQL makes a
@@ -202,15 +203,11 @@ class PostgresBackend(StateBackend):
         return [f"set_config('lock_timeout', '{wait_ms}', true)", *sync]
 
     def _session(self, pool: ConnectionPool[Connection], write: bool) -> PgSession:
-        try:
-            conn = pool.getconn()
-        except psycopg.Error as exc:
-            raise translate(exc, self.location) from exc
         return PgSession(
             pool,
-            conn,
+            None,  # checked out by the first statement (a cached read takes none)
             write=write,
-            settings=self._write_settings(),
+            settings=self._write_settings() if write else [],
             schema=self.schema,
             global_key=self._key,
             channel=self._channel(),
@@ -240,8 +237,8 @@ class PostgresBackend(StateBackend):
         return self._cache
 
     def _commit(self, session: PgSession) -> bool:
-        conn = session.conn
-        if conn.info.transaction_status == TransactionStatus.INERROR:
+        conn = session.held
+        if conn is not None and conn.info.transaction_status == TransactionStatus.INERROR:
             raise BackendUnavailableError(
                 f"a statement failed inside the transaction on {self.location}; it was rolled back; retry",
                 location=self.location,
@@ -249,7 +246,7 @@ class PostgresBackend(StateBackend):
         try:
             return session.commit()
         except psycopg.Error as exc:
-            if conn.broken:
+            if session.held is not None and session.held.broken:
                 raise BackendUnavailableError(
                     f"the connection to PostgreSQL at {self.location} was lost while committing "
                     f"({first_line(exc)}); the transaction may or may not have been applied; check, then retry",
@@ -287,10 +284,11 @@ class PostgresBackend(StateBackend):
             local.session = None
             if write:
                 session.forget_touched()
-            pgt.release(pool, session.conn)
+            if session.held is not None:
+                pgt.release(pool, session.held)
 
     def kv_put_alone(self, puts: Sequence[KVPut], ns_ids: Mapping[str, int], now: float, **bump: Any) -> int | None:
-        """One statement (``postgres_tx.put_alone``), or the open transaction's on this thread."""
+        """One statement (``postgres_put.put_alone``), or the open transaction's on this thread."""
         if self._state().session is not None:
             return super().kv_put_alone(puts, ns_ids, now, **bump)
         lock = (self._key, self.busy_timeout, self.durability == "full")

@@ -19,7 +19,7 @@ How writers proceed in parallel (the module docstring of ``postgres.py`` has the
   inside itself instead, under the head's row lock (:meth:`PgSession.flush`), as every
   transaction did before; a read transaction that reaches the server runs a pass first if its
   process still owes one, so its snapshot holds that process's own entries.
-* **One statement.** A single LangGraph store put (:func:`put_alone`, the common case) is one
+* **One statement.** A single LangGraph store put (``postgres_put.put_alone``, the common case) is one
   call of the ``kv_put_alone`` function (migration 0015) outside any transaction, so the
   statement is its own transaction: its settings, the schema lock (exclusive, as above), the
   upsert and the cache counter's bump in one round trip, as LangGraph's ``PostgresStore``
@@ -99,8 +99,10 @@ class PgSession:
     """The state of one open transaction, shared by the outer :class:`PgTx` and any joined one.
 
     Args:
-        pool: The pool ``conn`` came from (a dead connection is swapped for another one).
-        conn: The checked-out connection (autocommit; the transaction is begun explicitly).
+        pool: The pool the connection comes from (a dead connection is swapped for another one).
+        conn: A checked-out connection (autocommit; the transaction is begun explicitly), or
+            ``None``: one is checked out when a statement first needs it, so a read the registry
+            cache serves never takes one.
         write: A write transaction.
         settings: ``set_config`` calls a write transaction runs before taking its locks, in the
             same statement (timeouts, durability).
@@ -118,7 +120,7 @@ class PgSession:
     def __init__(
         self,
         pool: ConnectionPool[Connection],
-        conn: Connection,
+        conn: Connection | None,
         *,
         write: bool,
         settings: Sequence[str],
@@ -130,7 +132,7 @@ class PgSession:
         hasher: Hasher | None = None,
         settle: Callable[[Connection], None] | None = None,
     ) -> None:
-        self.pool, self.conn, self.write = pool, conn, write
+        self.pool, self.held, self.write = pool, conn, write
         self.cache = cache
         self.hasher, self.settle = hasher, settle
         self.generation = cache.generation if cache is not None else 0  # before any snapshot is taken
@@ -144,6 +146,17 @@ class PgSession:
         self.events: list[tuple[EventKind, float, str | None, dict[str, Any]]] = []
         self.cursor_obj: Any = None
         self.ahead = Ahead()
+
+    @property
+    def conn(self) -> Connection:
+        """The transaction's connection, checked out of the pool on first use."""
+        if self.held is None:
+            self.held = self.pool.getconn()
+        return self.held
+
+    @conn.setter
+    def conn(self, value: Connection) -> None:
+        self.held = value
 
     def forget_touched(self) -> None:
         """Drop from the cache what this (committed, or maybe committed) transaction changed."""
