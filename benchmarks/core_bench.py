@@ -1343,7 +1343,8 @@ def _pg_handoff_text(r: Result, pg: Result) -> str:
     flushes = 6 * max(0.0, pg["insert_commit_sync_on_p50_ms"] - pg["insert_commit_sync_off_p50_ms"])
     share = flushes / p50 if p50 else 0.0
     verdict = (
-        "so most of the cycle is round trips, not the disk"
+        "so most of the cycle is not the disk but CPU: the Python work around each statement, in the "
+        "client and the server, and the sequencing passes that follow the commits"
         if share < 0.5
         else "so in this run, waiting for the disk was most of the cycle"
     )
@@ -1351,11 +1352,11 @@ def _pg_handoff_text(r: Result, pg: Result) -> str:
     return (
         f"A **handoff cycle on PostgreSQL** makes {cycle} round trips (initiate {n['initiate_handoff']}, accept "
         f"{n['accept_handoff']}, complete {n['complete_handoff']}; a pipelined batch counts once). A write "
-        f"transaction's `BEGIN` and its advisory locks travel in one batch with its first statement; a handoff "
-        f"transition claims only its handoff, so other handoffs run beside it. Its audit entry and event go to the "
-        f"pending tables in the `COMMIT` batch, which also carries the first half of the sequencing pass that "
-        f"chains them; the pass's second half is one more round trip. The cycle's p50 is {_fmt(p50)} ms, about "
-        f"{_fmt(p50 / cycle)} ms per round trip (per-step p50 in ms: {steps}). The server runs with "
+        f"transaction's `BEGIN`, its advisory locks and the reads it declared (`StateTx.prefetch`) travel in one "
+        f"batch; a handoff transition claims only its handoff, so other handoffs run beside it. Its audit entry and "
+        f"event go to the pending tables in one statement of the `COMMIT` batch; the leader process's sequencing "
+        f"pass chains them soon after, on a thread of its own (not counted above). The cycle's p50 is {_fmt(p50)} "
+        f"ms, about {_fmt(p50 / cycle)} ms per round trip (per-step p50 in ms: {steps}). The server runs with "
         f"`synchronous_commit={pg['synchronous_commit']}` and "
         f'`fsync={pg["fsync"]}` (`wal_sync_method={pg["wal_sync_method"]}`), and `durability="normal"` keeps '
         f"the server's setting, so every commit (the writer's and its pass's) waits for the WAL to reach the disk. "

@@ -6,7 +6,9 @@ What is checked:
 * the capture/answer bookkeeping on its own: only a getter's first ``SELECT`` is captured, an
   answer is served once, and the first statement that is not a ``SELECT`` drops what is left;
 * on a real server: the declared reads travel in the first round trip and are not sent again;
-  a read made after the transaction wrote is never answered from the batch (it sees the write);
+  a read made after the transaction wrote is never answered from the batch (it sees the write),
+  whether the write went through a getter's statement, the flush of kept audit entries, or the
+  cursor itself; a read the registry cache serves takes no pooled connection;
   a getter that fails while being captured fails again, in its place, when it is really called;
   a read the transaction never makes costs nothing but its place in the batch;
 * on every backend: a share or a handoff transition gives the same results with the hint as the
@@ -33,7 +35,9 @@ from conftest import postgres_url, require_postgres
 from maas_langchain import AgentType, MaaS, PermissionModel, SharedScope
 from maas_langchain.backends.postgres import PostgresBackend
 from maas_langchain.backends.postgres_ahead import Ahead, Rows
+from maas_langchain.core.enums import AuditEventType
 from maas_langchain.core.records import Membership
+from maas_langchain.core.runtime import AuditEntry
 from maas_langchain.errors import InvalidInputError
 
 
@@ -251,3 +255,22 @@ def test_a_read_the_registry_cache_serves_takes_no_connection(maas: MaaS) -> Non
         with backend.transaction(write=False) as tx:  # a read that reaches the server takes one
             assert tx.count_audit() >= 1
         assert taken == [1]
+
+
+def test_nothing_read_ahead_is_served_after_an_unseen_write(maas: MaaS) -> None:
+    _, agent = _pool_with_member(maas)
+    backend = maas.backend
+    assert isinstance(backend, PostgresBackend)
+    backend.sequence_pending()
+    with backend.transaction(write=True) as tx:  # the audit log, written by the flush of a kept entry
+        tx.prefetch(lambda: tx.count_audit())
+        maas.runtime.record(tx, AuditEntry(AuditEventType.POOL_OPERATION, "probe", None, None))
+        counted = tx.count_audit()  # flushes the kept entry, then counts: not the batch's answer
+    with backend.transaction(write=False) as tx:
+        assert tx.count_audit() == counted
+    with _statements() as sent, backend.transaction(write=True) as tx:  # a statement sent on the cursor itself
+        tx.prefetch(lambda: tx.get_agent(agent))
+        tx._cur.execute("SELECT 1")
+        first = len(sent)
+        assert tx.get_agent(agent) is not None
+        assert len(sent) == first + 1  # asked again, not answered from the batch

@@ -6,8 +6,9 @@ getter's first statement is recorded instead of run (:class:`Captured` stops the
 and the session sends the recorded ``SELECT`` statements in the same pipelined batch as ``BEGIN``
 and the locks, so the transaction's first round trip carries them all. When the operation then
 makes the reads for real, each statement is answered from its batch result (:meth:`Ahead.take`),
-once; the first statement that is not a ``SELECT`` drops whatever is left, so nothing read
-ahead is ever served after the transaction has written. A getter whose first statement is not a
+once; the first statement that is not a ``SELECT``, or any statement sent on the transaction's
+cursor directly (:meth:`Ahead.drop`), drops whatever is left, so nothing read ahead is ever served
+after the transaction has written. A getter whose first statement is not a
 ``SELECT``, or that raises before reaching one, is simply not sent ahead.
 
 The statements run after the locks in the same transaction, so a read answered from the batch
@@ -90,6 +91,10 @@ class Ahead:
         """Keep the batch's results, one per statement, to answer the reads."""
         for (sql, params), rows in zip(statements, results, strict=True):
             self._ready.setdefault(_key(sql, params), []).append(rows)
+
+    def drop(self) -> None:
+        """Forget every answer left (a statement this bookkeeping did not see was sent)."""
+        self._ready.clear()
 
     def take(self, sql: str, params: tuple[Any, ...]) -> Rows | None:
         """The batch's answer to this statement, once; ``None``: run it. A statement that is not

@@ -253,6 +253,7 @@ class PgSession:
             if commit and self.begun:
                 self.conn.execute("COMMIT")
             return
+        self.ahead.drop()  # it writes the audit log and the stream: a read sent ahead may be stale now
         cur = self.cursor()
         entries: list[AuditEvent] = []
         if audit:
@@ -326,23 +327,33 @@ class PgTx(SqlTx):
 
     @property
     def _cur(self) -> Any:
-        if self._session.ahead.capturing is not None:
-            raise Captured("cursor")
-        return self._session.cursor()
-
-    def _exec(self, sql: str, params: Sequence[Any] = ()) -> Any:
         session = self._session
         if session.ahead.capturing is not None:
-            session.ahead.record(self._d.sql(sql), tuple(params))
+            raise Captured("cursor")
+        session.ahead.drop()  # a statement sent on the cursor itself is unseen: nothing read ahead is served after it
+        return session.cursor()
+
+    def _exec(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        session, text, args = self._session, self._d.sql(sql), tuple(params)
+        if session.ahead.capturing is not None:
+            session.ahead.record(text, args)
         if not session.begun:
-            return session.run_first(self._d.sql(sql), tuple(params))
-        return session.ahead.take(self._d.sql(sql), tuple(params)) or super()._exec(sql, params)
+            return session.run_first(text, args)
+        found = session.ahead.take(text, args)
+        if found is not None:
+            return found
+        cur = session.cursor()
+        cur.execute(text, args)
+        return cur
 
     def prefetch(self, *reads: Callable[[], object]) -> None:
         """Send the reads' first statements with ``BEGIN`` and the locks (``postgres_ahead.py``)."""
         session = self._session
-        if not session.begun and reads:
-            session.run_first(None, ahead=session.ahead.capture(reads))
+        if session.begun or not reads:
+            return
+        ahead = session.ahead.capture(reads)
+        if not session.begun:  # a read that flushed kept audit entries has begun it: send nothing ahead
+            session.run_first(None, ahead=ahead)
 
     # --- the registry cache (read transactions) and what a write drops from it -----------
     def _cached(self, key: tuple[str, ...], sql: str, params: tuple[str, ...]) -> Any:
