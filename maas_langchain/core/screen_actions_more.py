@@ -25,6 +25,10 @@ Example:
 
 from __future__ import annotations
 
+import bisect
+import re
+from dataclasses import dataclass
+
 from maas_langchain.core.screen_phrases import EX, TOOL_PI, Rule, rule
 
 __all__ = ["ACTION_MORE_RULES"]
@@ -48,6 +52,37 @@ _DEST = (
     r"[\w-]+(?:\.[\w-]+)*\.(?:com|net|org|io|ru|cn|xyz|site|top|info|biz|dev|app|example|tk|onion|pw|cc|su)\b)"
 )
 
+_FLAGS = re.IGNORECASE | re.DOTALL
+
+
+@dataclass(frozen=True)
+class WindowRule(Rule):
+    """A lead (``pattern``) followed, on the same line and starting within ``window`` characters
+    of its end, by a ``tail``: what ``lead[^\\n]{0,window}?tail`` matches, found in linear time.
+
+    That regex retries the tail at every position of the window after every lead, so a megabyte
+    of leads ("use the shell tool " x 50,000) cost ~5 s. Here every position where the tail
+    matches is found once (``tail`` is a lookahead, so overlapping starts count), and each lead
+    only looks up the first such position after its end.
+    """
+
+    tail: re.Pattern[str] | None = None
+    window: int = 200
+
+    def matches(self, view: str) -> bool:
+        """True when some lead is followed by a tail as described above."""
+        assert self.tail is not None
+        starts = [m.start() for m in self.tail.finditer(view)]
+        if not starts:
+            return False
+        for lead in self.pattern.finditer(view):
+            end = lead.end()
+            at = bisect.bisect_left(starts, end)
+            if at < len(starts) and starts[at] - end <= self.window and "\n" not in view[end : starts[at]]:
+                return True
+        return False
+
+
 ACTION_MORE_RULES: tuple[Rule, ...] = (
     # ---- tools with dangerous arguments or payloads ----------------------------------------
     rule(
@@ -67,14 +102,17 @@ ACTION_MORE_RULES: tuple[Rule, ...] = (
         r"\b(?:ejecuta|llama|usa|invoca|führe|rufe|ruf|nutze|appelle|exécute|esegui|chiama)\b(?:\s+\S+){0,3}?\s+"
         r"[a-z]+_[a-z_]+(?:\s+\S+){0,6}?\s+(?:para\s+tod[oa]s|für\s+alle|pour\s+tou[st]|per\s+tutt[ie])\b",
     ),
-    rule(
+    WindowRule(
         "tool-payload",
         TOOL_PI,
-        "tool|werkzeug|shell|herramienta|interpreter",
-        r"\b(?:use|using|with|via|through|nutze|verwende|usa|utiliza)\s+(?:the\s+|your\s+|das\s+|den\s+|la\s+|el\s+)?"
-        r"(?:[\w-]+\s+)?(?:tool|[\w-]*werkzeug|shell|terminal|interpreter|herramienta|plugin)\b[^\n]{0,200}?(?:"
-        + _SHELL_PAYLOAD
-        + r")",
+        ("tool", "werkzeug", "shell", "herramienta", "interpreter"),
+        re.compile(
+            r"\b(?:use|using|with|via|through|nutze|verwende|usa|utiliza)\s+(?:the\s+|your\s+|das\s+|den\s+|la\s+|"
+            r"el\s+)?(?:[\w-]+\s+)?(?:tool|[\w-]*werkzeug|shell|terminal|interpreter|herramienta|plugin)\b",
+            _FLAGS,
+        ),
+        tail=re.compile(f"(?=(?:{_SHELL_PAYLOAD}))", _FLAGS),
+        window=200,
     ),
     rule(
         "payload-tool",
