@@ -30,7 +30,6 @@ from unittest import mock
 
 import psycopg
 import pytest
-from conftest import postgres_url, require_postgres
 
 from maas_langchain import AgentType, MaaS, PermissionModel, SharedScope
 from maas_langchain.backends.postgres import PostgresBackend
@@ -86,14 +85,8 @@ def test_the_hint_is_a_no_op_by_default(tmp_path: Path) -> None:
 
 # --- on a real server ----------------------------------------------------------------------------
 @pytest.fixture
-def url(tmp_path: Path) -> str:
-    require_postgres()
-    return postgres_url(tmp_path)
-
-
-@pytest.fixture
-def maas(url: str) -> Iterator[MaaS]:
-    with MaaS.open(url, sweep_interval=None, handoff_screening="rules") as opened:
+def maas(pg_url: str) -> Iterator[MaaS]:  # pg_url: conftest's fresh schema for this test
+    with MaaS.open(pg_url, sweep_interval=None, handoff_screening="rules") as opened:
         yield opened
 
 
@@ -205,11 +198,11 @@ def _refused(conn: psycopg.Connection[Any], *statements: tuple[str, tuple[Any, .
     return False
 
 
-def test_the_guards_allow_a_batched_append_and_refuse_gaps(maas: MaaS, url: str) -> None:
+def test_the_guards_allow_a_batched_append_and_refuse_gaps(maas: MaaS, pg_url: str) -> None:
     backend = maas.backend
     assert isinstance(backend, PostgresBackend)
     backend.sequence_pending()
-    with psycopg.connect(url, autocommit=True) as conn:
+    with psycopg.connect(pg_url, autocommit=True) as conn:
         seq, top = _head(conn)
 
         def rows(*numbers: int) -> tuple[str, tuple[Any, ...]]:
