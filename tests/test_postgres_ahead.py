@@ -32,6 +32,7 @@ import psycopg
 import pytest
 
 from maas_langchain import AgentType, MaaS, PermissionModel, SharedScope
+from maas_langchain.backends import postgres_wire as wire
 from maas_langchain.backends.postgres import PostgresBackend
 from maas_langchain.backends.postgres_ahead import Ahead, Rows
 from maas_langchain.core.enums import AuditEventType
@@ -95,14 +96,19 @@ def _statements() -> Iterator[list[str]]:
     """Every statement a cursor of this thread sends (pipelined ones included), in order; the
     listener's and the sequencer's threads are left out."""
     sent: list[str] = []
-    execute, caller = psycopg.Cursor.execute, threading.get_ident()
+    execute, batch, caller = psycopg.Cursor.execute, wire.batch, threading.get_ident()
 
     def counting(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
         if threading.get_ident() == caller:
             sent.append(str(query))
         return execute(self, query, *args, **kwargs)
 
-    with mock.patch.object(psycopg.Cursor, "execute", counting):
+    def batch_counting(conn: Any, statements: Any) -> Any:
+        if threading.get_ident() == caller:
+            sent.extend(str(sql) for sql, _ in statements)
+        return batch(conn, statements)
+
+    with mock.patch.object(psycopg.Cursor, "execute", counting), mock.patch.object(wire, "batch", batch_counting):
         yield sent
 
 

@@ -28,6 +28,7 @@ import pytest
 from conftest import postgres_url, require_postgres
 
 from maas_langchain import AgentType, MaaS, PermissionModel, SharedScope
+from maas_langchain.backends import postgres_wire as wire
 from maas_langchain.backends.postgres import PostgresBackend
 from maas_langchain.backends.postgres_chain import Pass
 
@@ -131,9 +132,10 @@ def test_parallel_writers_keep_events_in_commit_order_and_one_audit_chain(maas: 
 
 
 def _statements(backend: PostgresBackend, call: Callable[[], object]) -> int:
-    """Round trips ``call`` makes: statements sent one by one, plus one per pipeline."""
+    """Round trips ``call`` makes: statements sent one by one, plus one per pipeline or batch
+    (``postgres_wire.batch``)."""
     sent, caller, piped = [0], threading.get_ident(), [False]
-    execute, pipeline = psycopg.Cursor.execute, psycopg.Connection.pipeline
+    execute, pipeline, batch = psycopg.Cursor.execute, psycopg.Connection.pipeline, wire.batch
 
     def counting(self: Any, *args: Any, **kwargs: Any) -> Any:
         if threading.get_ident() == caller and not piped[0]:  # not the listener's liveness checks
@@ -155,9 +157,15 @@ def _statements(backend: PostgresBackend, call: Callable[[], object]) -> int:
             if not outer:
                 sent[0] += 1
 
+    def one_batch(conn: Any, statements: Any) -> Any:
+        if threading.get_ident() == caller:
+            sent[0] += 1
+        return batch(conn, statements)
+
     with (
         mock.patch.object(psycopg.Cursor, "execute", counting),
         mock.patch.object(psycopg.Connection, "pipeline", one_trip),
+        mock.patch.object(wire, "batch", one_batch),
     ):
         call()
     return sent[0]

@@ -10,12 +10,15 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+from unittest import mock
 
 import psycopg
 import pytest
 from conftest import POSTGRES_URL, postgres_url, require_postgres
 
 from maas_langchain import MaaS
+from maas_langchain.backends import postgres_wire as wire
 from maas_langchain.backends.postgres import PostgresBackend
 from maas_langchain.core.ports.kv import KVPut
 from maas_langchain.core.ports.state import StateBackend
@@ -87,21 +90,30 @@ def test_postgres_put_alone_is_one_statement_that_waits_for_the_writers_lock(pg_
     maas = PostgresBackend(pg_url, busy_timeout=0.3)
     try:
         ns_id = _ns_id(maas, "docs.u3")
-        sent: list[str] = []
-        execute = psycopg.Connection.execute
+        sent: list[list[str]] = []
+        execute, batch = psycopg.Connection.execute, wire.batch
 
         def counting(self: psycopg.Connection, query: object, *args: object, **kwargs: object) -> object:
             if threading.current_thread() is threading.main_thread():
-                sent.append(str(query))
+                sent.append([str(query)])
             return execute(self, query, *args, **kwargs)  # type: ignore[arg-type]
 
-        psycopg.Connection.execute = counting  # type: ignore[assignment,method-assign]
-        try:
+        def batch_counting(conn: psycopg.Connection, statements: Any) -> Any:
+            if threading.current_thread() is threading.main_thread():
+                sent.append([sql for sql, _ in statements])
+            return batch(conn, statements)
+
+        with (
+            mock.patch.object(psycopg.Connection, "execute", counting),
+            mock.patch.object(wire, "batch", batch_counting),
+        ):
             maas.kv_put_alone([KVPut("docs.u3", "k", '{"v": 1}')], {"docs.u3": ns_id}, time.time())
             maas.kv_put_alone([KVPut("docs.u3", k, "{}") for k in "xyz"], {"docs.u3": ns_id}, time.time())
-        finally:
-            psycopg.Connection.execute = execute  # type: ignore[method-assign]
-        assert [q.split("(")[0] for q in sent] == ["SELECT kv_put_alone", "SELECT kv_put_many"]
+        # one round trip each, one statement each: its own transaction
+        assert [[q.split(" (")[0].split("(")[0] for q in trip] for trip in sent] == [
+            ["WITH s AS"],
+            ["SELECT kv_put_many"],
+        ]
         # another session holds the schema's writers' lock: the put waits busy_timeout, then fails retryably
         key = maas._key
         with psycopg.connect(POSTGRES_URL, autocommit=True) as holder:

@@ -160,7 +160,7 @@ class PostgresBackend(StateBackend):
     # --- connections ------------------------------------------------------------------
     def _connect(self) -> Connection:
         try:
-            return psycopg.connect(self._dsn, autocommit=True)
+            return psycopg.connect(self._dsn, autocommit=True, prepare_threshold=None)
         except psycopg.Error as exc:
             params = conninfo_to_dict(self._dsn)
             host = f"{params.get('host') or 'localhost'}:{params.get('port') or 5432}"
@@ -175,7 +175,9 @@ class PostgresBackend(StateBackend):
             self._dsn,
             min_size=1,
             max_size=self.pool_size,
-            kwargs={"autocommit": True},
+            # psycopg prepares nothing itself: its cache, once it holds a name, answers a ROLLBACK
+            # with DEALLOCATE ALL, which would drop the statements postgres_wire prepared
+            kwargs={"autocommit": True, "prepare_threshold": None},
             timeout=self.busy_timeout,
             name=f"maas:{self.location}",
             open=True,

@@ -178,7 +178,12 @@ class Listener:
             self._stop.wait(1.0)
 
     def _listen(self) -> None:
-        with psycopg.connect(self._dsn, autocommit=True, application_name=APPLICATION_NAME) as conn:
+        with psycopg.connect(
+            self._dsn,
+            autocommit=True,
+            application_name=APPLICATION_NAME,
+            prepare_threshold=None,  # postgres_wire
+        ) as conn:
             self.cache.lost()
             self.leader = False
             conn.execute(f'LISTEN "{self._events}"; LISTEN "{self._registry}"')

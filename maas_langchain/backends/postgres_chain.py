@@ -41,6 +41,7 @@ from typing import Any
 
 import psycopg
 
+from maas_langchain.backends import postgres_wire as wire
 from maas_langchain.backends.sql_codec import AUDIT_COLUMNS, audit_params
 from maas_langchain.core.enums import AuditEventType
 from maas_langchain.core.records import AuditEvent
@@ -66,6 +67,7 @@ Hasher = Callable[[AuditEvent], str]
 """The chain hash of a complete entry (bound by the runtime that holds the audit key)."""
 
 _BATCH = 5_000
+_BEGIN = "BEGIN ISOLATION LEVEL READ COMMITTED"
 _PENDING = (
     "SELECT id, nonce, mac, timestamp, event_type, action, actor, target, outcome, reason, details "
     "FROM audit_pending p WHERE NOT EXISTS (SELECT 1 FROM audit_log l WHERE l.nonce = p.nonce) "
@@ -120,9 +122,9 @@ def _with(event: AuditEvent, *, seq: int, prev: str) -> AuditEvent:
 
 
 class Pass:
-    """One sequencing pass on ``conn`` (module docstring), in two round trips: :meth:`queue`
-    sends its first half into an open pipeline (a writer's own ``COMMIT`` batch, or one of its
-    own), :meth:`finish` reads it and sends the second half.
+    """One sequencing pass on ``conn`` (module docstring), in two round trips
+    (``postgres_wire.batch``): :meth:`queue` sends its first half, :meth:`finish` chains what it
+    read and sends the second half.
 
     Without a ``hasher`` (no runtime bound yet) only events move; entries wait for a pass that
     has the key. ``settings`` are ``set_config`` calls run with the lock (its wait timeout).
@@ -132,42 +134,39 @@ class Pass:
         self, conn: psycopg.Connection[Any], *, lock_key: int, channel: str, hasher: Hasher | None, settings: str
     ) -> None:
         self._conn, self._key, self._channel, self._hasher, self._settings = conn, lock_key, channel, hasher, settings
-        self._entries = conn.cursor()
-        self._head = conn.cursor()
+        self._entries: list[Any] = []
+        self._head: Any = None
 
     def try_lock(self) -> bool:
         """Begin and try the lock without waiting (one round trip); False (and rolled back) if
         another pass holds it, which will take, or has taken, what is pending."""
-        conn, got = self._conn, self._conn.cursor()
-        with conn.pipeline():
-            conn.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
-            got.execute(f"SELECT pg_try_advisory_xact_lock({self._key})")
+        got = wire.batch(self._conn, [(_BEGIN, ()), ("SELECT pg_try_advisory_xact_lock(%s)", (self._key,))])[1]
         row = got.fetchone()
         if row is not None and row[0]:
             return True
-        conn.execute("ROLLBACK")
+        wire.one(self._conn, "ROLLBACK")
         return False
 
     def queue(self, *, locked: bool = False) -> None:
         """Send ``BEGIN`` and the lock (unless :meth:`try_lock` took it), the event move and the
-        reads (inside an open pipeline)."""
-        conn = self._conn
+        reads, in one round trip."""
+        statements: list[tuple[str, tuple[Any, ...]]] = []
         if not locked:
-            conn.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
-            conn.execute(f"SELECT {self._settings}pg_advisory_xact_lock({self._key})")
-        conn.execute(_MOVE_EVENTS, (self._channel,))
+            statements += [(_BEGIN, ()), (f"SELECT {self._settings}pg_advisory_xact_lock(%s)", (self._key,))]
+        statements.append((_MOVE_EVENTS, (self._channel,)))
         if self._hasher is not None:
-            self._entries.execute(_PENDING)
-            self._head.execute("SELECT seq, hash FROM audit_head WHERE id = 1")
+            statements += [(_PENDING, ()), ("SELECT seq, hash FROM audit_head WHERE id = 1", ())]
+        results = wire.batch(self._conn, statements)
+        if self._hasher is not None:
+            self._entries, self._head = results[-2].fetchall(), results[-1].fetchone()
 
     def finish(self) -> int:
         """Chain what :meth:`queue` read and commit; return how many entries were chained."""
-        conn, hasher = self._conn, self._hasher
-        rows = self._entries.fetchall() if hasher is not None else []
+        conn, hasher, rows = self._conn, self._hasher, self._entries
         if not rows or hasher is None:
-            conn.execute("COMMIT")
+            wire.one(conn, "COMMIT")
             return 0
-        head = self._head.fetchone()
+        head = self._head
         assert head is not None  # the head row is seeded by the first migration and never deleted
         seq, prev = int(head[0]), str(head[1])
         chained: list[tuple[int, AuditEvent, str, str]] = []
@@ -181,17 +180,18 @@ class Pass:
             prev = hasher(linked)
             chained.append((seq, linked, prev, row[1]))
             done.append(int(row[0]))
-        with conn.pipeline():
-            for start in range(0, len(chained), _ROWS):  # one INSERT per chunk, the head moved once
-                part = chained[start : start + _ROWS]
-                params = [v for _, e, h, nonce in part for v in (*audit_params(dataclasses.replace(e, hash=h)), nonce)]
-                conn.execute(_INSERT + ", ".join([_ROW] * len(part)), params)
-            if chained:
-                last_seq, _, last_hash, _ = chained[-1]
-                conn.execute("UPDATE audit_head SET seq = %s, hash = %s WHERE id = 1", (last_seq, last_hash))
-            if done:
-                conn.execute("DELETE FROM audit_pending WHERE id = ANY(%s)", (done,))
-            conn.execute("COMMIT")
+        statements: list[tuple[str, Any]] = []
+        for start in range(0, len(chained), _ROWS):  # one INSERT per chunk, the head moved once
+            part = chained[start : start + _ROWS]
+            params = [v for _, e, h, nonce in part for v in (*audit_params(dataclasses.replace(e, hash=h)), nonce)]
+            statements.append((_INSERT + ", ".join([_ROW] * len(part)), params))
+        if chained:
+            last_seq, _, last_hash, _ = chained[-1]
+            statements.append(("UPDATE audit_head SET seq = %s, hash = %s WHERE id = 1", (last_seq, last_hash)))
+        if done:
+            statements.append(("DELETE FROM audit_pending WHERE id = ANY(%s)", (done,)))
+        statements.append(("COMMIT", ()))
+        wire.batch(conn, statements)
         return len(chained)
 
 
@@ -202,8 +202,7 @@ def sequence(conn: psycopg.Connection[Any], *, wait: bool = True, **options: Any
     locked = not wait and run.try_lock()
     if not wait and not locked:
         return None
-    with conn.pipeline():
-        run.queue(locked=locked)
+    run.queue(locked=locked)
     return run.finish()
 
 

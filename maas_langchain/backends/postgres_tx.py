@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 
+from maas_langchain.backends import postgres_wire as wire
 from maas_langchain.backends.postgres_ahead import Ahead, Captured, Rows, Statement
 from maas_langchain.backends.postgres_cache import MISSING, RegistryCache
 from maas_langchain.backends.postgres_chain import Hasher, refused_pending
@@ -66,6 +67,7 @@ __all__ = ["PgSession", "PgTx", "ThreadState", "claim_key", "schema_lock_key"]
 
 Connection = psycopg.Connection[Any]
 _READ = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+_BEGIN_WRITE = "BEGIN ISOLATION LEVEL READ COMMITTED"
 _EVENTS = (
     "WITH c AS (UPDATE counters SET value = value + %s WHERE name = 'events' RETURNING value), "
     "ins AS (INSERT INTO events (seq, kind, timestamp, pool_id, data) "
@@ -168,16 +170,18 @@ class PgSession:
             self.cache.drop(self.touched)
 
     # --- begin ------------------------------------------------------------------------
-    def _begin_statements(self) -> list[str]:
+    def _begin_statements(self) -> list[Statement]:
         if not self.write:
-            return [_READ]
+            return [(_READ, ())]
         if self._claims is not None:
-            keys = "".join(f", pg_advisory_xact_lock({k})" for k in sorted(set(self._claims)))
-            locks = f"pg_advisory_xact_lock_shared({self._global}){keys}"
+            keys = sorted(set(self._claims))
+            locks = "pg_advisory_xact_lock_shared(%s)" + ", pg_advisory_xact_lock(%s)" * len(keys)
+            params = (self._global, *keys)
         else:
-            locks = f"pg_advisory_xact_lock({self._global})"
-        # the settings come first in the select list: lock_timeout applies to the waits after it
-        return ["BEGIN ISOLATION LEVEL READ COMMITTED", f"SELECT {', '.join([*self._settings, locks])}"]
+            locks, params = "pg_advisory_xact_lock(%s)", (self._global,)
+        # the settings come first in the select list: lock_timeout applies to the waits after it;
+        # the keys are parameters, so the statement's text (prepared once per connection) repeats
+        return [(_BEGIN_WRITE, ()), (f"SELECT {', '.join([*self._settings, locks])}", params)]
 
     def run_first(self, sql: str | None, params: tuple[Any, ...] = (), ahead: Sequence[Statement] = ()) -> Any:
         """Begin the transaction, with the locks, pipelined with the reads sent ``ahead``
@@ -185,17 +189,12 @@ class PgSession:
         found dead is replaced and the whole batch re-sent, which is safe because nothing of it ran."""
         if not self.write and self.settle is not None:  # its snapshot then holds this process's own entries
             self.settle(self.conn)
-        statements = self._begin_statements()
+        statements = [*self._begin_statements(), *ahead]
+        if sql is not None:
+            statements.append((sql, params))
         for attempt in range(1, self._retries + 1):
-            cur, early = self.conn.cursor(), [self.conn.cursor() for _ in ahead]
             try:
-                with self.conn.pipeline():
-                    for statement in statements:
-                        self.conn.execute(statement)
-                    for read, (text, args) in zip(early, ahead, strict=True):
-                        read.execute(text, args)
-                    if sql is not None:
-                        cur.execute(sql, params)
+                results = wire.batch(self.conn, statements)
                 break
             except psycopg.Error:
                 if not (attempt < self._retries and self.conn.broken):
@@ -205,15 +204,24 @@ class PgSession:
                     self.pool.putconn(self.conn)
                 self.conn = self.pool.getconn()
         self.begun = True
-        self.cursor_obj = cur
-        self.ahead.fill(ahead, [Rows(read.fetchall(), read.rowcount) for read in early])
-        return cur
+        first = len(statements) - len(ahead) - (sql is not None)
+        self.ahead.fill(ahead, results[first : first + len(ahead)])
+        return results[-1] if sql is not None else None
 
     def cursor(self) -> Any:
-        """The cursor of the begun transaction (beginning it if it is not yet)."""
+        """A cursor of the begun transaction (beginning it if it is not yet)."""
         if not self.begun:
             self.run_first(None)
+        if self.cursor_obj is None:
+            self.cursor_obj = self.conn.cursor()
         return self.cursor_obj
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Rows:
+        """Run one statement of the begun transaction (beginning it if it is not yet)."""
+        if not self.begun:
+            rows: Rows = self.run_first(sql, tuple(params))
+            return rows
+        return wire.one(self.conn, sql, params)
 
     def claim(self, resources: Sequence[tuple[str, str]]) -> None:
         """Hold the schema lock shared and ``resources`` exclusive, from the first statement on
@@ -233,25 +241,25 @@ class PgSession:
         Without a bound hasher entries are chained inside the transaction instead, as before."""
         if not self.audit and not self.events:
             if self.begun:
-                self.conn.execute("COMMIT")
+                wire.one(self.conn, "COMMIT")
             return False
         if self.audit and self.hasher is None:
             self._tail(commit=True)
             return False
-        cur = self.cursor()
         pending = [_pending_row(build) for build in self.audit]
         events = [(kind.value, ts, pool_id, dump(data)) for kind, ts, pool_id, data in self.events]
         self.audit, self.events = [], []
-        with self.conn.pipeline():
-            cur.execute(_tail_sql(len(pending), len(events)), [v for row in (*pending, *events) for v in row])
-            self.conn.execute("COMMIT")
+        tail = (_tail_sql(len(pending), len(events)), [v for row in (*pending, *events) for v in row])
+        if not self.begun:
+            self.run_first(None)
+        wire.batch(self.conn, [tail, ("COMMIT", ())])
         return True
 
     def _tail(self, *, commit: bool) -> None:
         audit, events = self.audit, self.events
         if not audit and not events:
             if commit and self.begun:
-                self.conn.execute("COMMIT")
+                wire.one(self.conn, "COMMIT")
             return
         self.ahead.drop()  # it writes the audit log and the stream: a read sent ahead may be stale now
         cur = self.cursor()
@@ -342,9 +350,7 @@ class PgTx(SqlTx):
         found = session.ahead.take(text, args)
         if found is not None:
             return found
-        cur = session.cursor()
-        cur.execute(text, args)
-        return cur
+        return session.execute(text, args)
 
     def prefetch(self, *reads: Callable[[], object]) -> None:
         """Send the reads' first statements with ``BEGIN`` and the locks (``postgres_ahead.py``)."""
