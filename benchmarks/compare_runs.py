@@ -336,9 +336,9 @@ def compare(before: Result, after: Result, names: tuple[str, str] = ("before", "
     if statements:
         parts.append(
             "## Statements per call on PostgreSQL\n\n"
-            "SQL statements one call sends through `psycopg.Cursor.execute` (a round trip each, unless the backend "
-            "pipelines them), counted after the timed runs; `get_agent_again` repeats the lookup (what a cache "
-            "saves).\n\n" + table(["Call", "before", "after"], statements) + "\n\n"
+            "Round trips one call makes (`core_bench.count_statements`: a statement sent alone, or a pipelined "
+            "batch, psycopg's or `postgres_wire`'s, counts once), counted after the timed runs; `get_agent_again` "
+            "repeats the lookup (what a cache saves).\n\n" + table(["Call", "before", "after"], statements) + "\n\n"
         )
     return "".join(parts).rstrip("\n") + "\n"
 

@@ -781,7 +781,7 @@ def _writer_result(maas: MaaS, pool_id: str, reader: str, mode: str, outcomes: l
 # --- statements per call (PostgreSQL) ----------------------------------------------------------
 def count_statements(maas: MaaS, pool: QueryPool) -> dict[str, int]:
     """How many client-server round trips one call of each measured operation makes (a statement
-    sent alone is one; a pipelined batch of statements is one), counted on the calling thread
+    sent alone is one; a pipelined batch of statements is one, psycopg's or ``postgres_wire``'s), counted on the calling thread
     (not a listener's), on fresh agents and a fresh pool after the timed runs (untimed).
     The query is the typical reader's on the full query pool. ``get_agent`` is the first lookup
     of a just registered agent, ``get_agent_again`` the same lookup repeated (what a cache saves)."""
@@ -789,8 +789,10 @@ def count_statements(maas: MaaS, pool: QueryPool) -> dict[str, int]:
 
     import psycopg
 
+    from maas_langchain.backends import postgres_wire as wire
+
     sent, piped, caller = [0], [False], threading.get_ident()
-    execute = psycopg.Cursor.execute
+    execute, batch = psycopg.Cursor.execute, wire.batch
     pipeline = psycopg.Connection.pipeline
 
     def counting(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -813,9 +815,14 @@ def count_statements(maas: MaaS, pool: QueryPool) -> dict[str, int]:
             if not outer and threading.get_ident() == caller:
                 sent[0] += 1
 
+    def one_batch(conn: Any, statements: Any) -> Any:  # postgres_wire's pipelined batch: one trip
+        if threading.get_ident() == caller:
+            sent[0] += 1
+        return batch(conn, statements)
+
     def count(call: Callable[[], object]) -> int:
         sent[0] = 0
-        with mock.patch.object(psycopg.Connection, "pipeline", one_trip):
+        with mock.patch.object(psycopg.Connection, "pipeline", one_trip), mock.patch.object(wire, "batch", one_batch):
             call()
         return sent[0]
 

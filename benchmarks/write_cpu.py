@@ -107,11 +107,14 @@ def _location(config: str, postgres_url: str) -> Iterator[str]:
 
 
 def count_statements(maas: MaaS, pool_id: str, agent_id: str, count: int = 200) -> float:
-    """Statements per ``share_memory`` in this process (PostgreSQL: psycopg cursor calls)."""
+    """Statements per ``share_memory`` in this process (PostgreSQL: psycopg cursor calls, and the
+    statements of ``postgres_wire`` batches)."""
     import psycopg
 
+    from maas_langchain.backends import postgres_wire as wire
+
     calls: collections.Counter[str] = collections.Counter()
-    execute, executemany = psycopg.Cursor.execute, psycopg.Cursor.executemany
+    execute, executemany, batch = psycopg.Cursor.execute, psycopg.Cursor.executemany, wire.batch
 
     def counted(method: Any) -> Any:
         def call(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
@@ -120,11 +123,17 @@ def count_statements(maas: MaaS, pool_id: str, agent_id: str, count: int = 200) 
 
         return call
 
+    def batched(conn: Any, statements: Any) -> Any:
+        calls[threading.current_thread().name] += len(statements)
+        return batch(conn, statements)
+
     psycopg.Cursor.execute, psycopg.Cursor.executemany = counted(execute), counted(executemany)  # type: ignore[method-assign]
+    wire.batch = batched
     try:
         cb._write_shares(maas, pool_id, agent_id, 99, count)
     finally:
         psycopg.Cursor.execute, psycopg.Cursor.executemany = execute, executemany  # type: ignore[method-assign]
+        wire.batch = batch
     return calls[threading.main_thread().name] / count
 
 

@@ -1,6 +1,6 @@
 """One store put as a transaction of its own (``StateBackend.kv_put_alone``): on every backend it
-stores what ``kv_put`` stores; on PostgreSQL it is one statement (the ``kv_put_alone`` function of
-migration 0015) that still takes the writers' lock, honours ``busy_timeout``, survives dead pooled
+stores what ``kv_put`` stores; on PostgreSQL it is one statement (``postgres_put._PUT_ALONE``, the
+``kv_put_alone`` function of migration 0015 written out) that still takes the writers' lock, honours ``busy_timeout``, survives dead pooled
 connections, joins a transaction open on the thread, and stores nothing when it fails."""
 
 from __future__ import annotations

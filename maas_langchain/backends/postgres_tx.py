@@ -20,10 +20,12 @@ How writers proceed in parallel (the module docstring of ``postgres.py`` has the
   transaction did before; a read transaction that reaches the server runs a pass first if its
   process still owes one, so its snapshot holds that process's own entries.
 * **One statement.** A single LangGraph store put (``postgres_put.put_alone``, the common case) is one
-  call of the ``kv_put_alone`` function (migration 0015) outside any transaction, so the
-  statement is its own transaction: its settings, the schema lock (exclusive, as above), the
-  upsert and the cache counter's bump in one round trip, as LangGraph's ``PostgresStore``
-  autocommits its put.
+  statement outside any transaction, so it is its own transaction: its settings, the schema lock
+  (exclusive, as above), the upsert and the cache counter's bump in one round trip, as
+  LangGraph's ``PostgresStore`` autocommits its put.
+* **The thin path.** Every batch above (the first, each later statement, the commit's) goes
+  through ``postgres_wire.batch``: one pipelined libpq batch of prepared statements, without
+  psycopg's per-statement cursor machinery, which was most of a write's client CPU.
 
 SERIALIZABLE with a whole-transaction retry was the alternative: it would abort same-pool
 writers against each other on every capacity check, and a ``with backend.transaction()`` block
