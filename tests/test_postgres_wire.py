@@ -53,7 +53,9 @@ def test_rows_types_and_counts_match_a_cursor(conn: psycopg.Connection[Any]) -> 
     got, expected = ours.fetchall(), theirs.fetchall()
     assert [r[:5] for r in got] == [r[:5] for r in expected] == rows
     assert all(isinstance(r[5], datetime.datetime) for r in got)
-    updated = wire.batch(conn, [("UPDATE t SET n = %s WHERE k <> %s", (7, "a")), ("DELETE FROM t WHERE k = %s", ("zz",))])
+    updated = wire.batch(
+        conn, [("UPDATE t SET n = %s WHERE k <> %s", (7, "a")), ("DELETE FROM t WHERE k = %s", ("zz",))]
+    )
     assert [r.rowcount for r in updated] == [2, 0]
 
 
@@ -90,10 +92,13 @@ def test_a_value_that_cannot_be_sent_fails_before_anything_is_sent(conn: psycopg
 
 
 def test_statements_are_prepared_once_and_again_after_deallocate_all(conn: psycopg.Connection[Any]) -> None:
-    for n in range(3):
+    wire.one(conn, "INSERT INTO t (k, n) VALUES (%s, %s)", ("k0", 0))
+    assert _prepared(conn) == set()  # a statement sent once is not prepared (a text made for one size)
+    for n in range(1, 4):
         wire.one(conn, "INSERT INTO t (k, n) VALUES (%s, %s)", (f"k{n}", n))
-    assert len(_prepared(conn)) == 1  # one text and parameter types: one prepared statement
-    wire.one(conn, "INSERT INTO t (k, n) VALUES (%s, %s)", ("null", None))  # other types: its own
+    assert len(_prepared(conn)) == 1  # from its second use on: one text and parameter types, one statement
+    for key in ("null", "null2"):
+        wire.one(conn, "INSERT INTO t (k, n) VALUES (%s, %s)", (key, None))  # other types: its own
     assert len(_prepared(conn)) == 2
     conn.execute("DEALLOCATE ALL")  # somebody dropped them: the next use fails once, retryably ...
     with pytest.raises(psycopg.errors.InvalidSqlStatementName):
@@ -105,9 +110,22 @@ def test_statements_are_prepared_once_and_again_after_deallocate_all(conn: psyco
 def test_past_the_limit_statements_are_sent_unnamed(conn: psycopg.Connection[Any], monkeypatch: Any) -> None:
     monkeypatch.setattr(wire, "PREPARED_LIMIT", 2)
     for n in range(5):
-        rows = wire.one(conn, f"SELECT %s::int + {n}", (1,))
-        assert rows.fetchone() == (1 + n,)
+        for _ in range(3):
+            rows = wire.one(conn, f"SELECT %s::int + {n}", (1,))
+            assert rows.fetchone() == (1 + n,)
     assert len(_prepared(conn)) == 2
+
+
+def test_a_statement_dropped_by_name_is_prepared_again_under_a_new_one(conn: psycopg.Connection[Any]) -> None:
+    for _ in range(2):
+        wire.one(conn, "SELECT %s::int", (1,))
+    (name,) = _prepared(conn)
+    conn.execute(f"DEALLOCATE {name}")
+    with pytest.raises(psycopg.errors.InvalidSqlStatementName):
+        wire.one(conn, "SELECT %s::int", (1,))
+    for _ in range(2):  # names are never reused: no clash with a statement still there
+        assert wire.one(conn, "SELECT %s::int", (2,)).fetchone() == (2,)
+    assert len(_prepared(conn)) == 1 and _prepared(conn) != {name}
 
 
 def test_a_large_batch_is_flushed_whole(conn: psycopg.Connection[Any]) -> None:

@@ -41,13 +41,24 @@ Connection = psycopg.Connection[Any]
 _OK = (pq.ExecStatus.TUPLES_OK, pq.ExecStatus.COMMAND_OK, pq.ExecStatus.EMPTY_QUERY)
 _SYNC = pq.ExecStatus.PIPELINE_SYNC
 PREPARED_LIMIT = 256
-"""Statements prepared per connection at most; past it a new statement is sent unnamed (its text
-carries sizes, such as a multi-row ``INSERT``'s row count, so the distinct texts are bounded
-but not small)."""
+"""Statements prepared per connection at most; past it a statement is sent unnamed."""
+_SEEN_LIMIT = 1_024
+_Key = tuple[bytes, tuple[int, ...]]
+
+
+class _Prepared:
+    """One connection's prepared statements, and the statements it has sent once (a statement is
+    prepared at its second use: a text made for one size, such as a multi-row ``INSERT`` of
+    exactly 37 rows, is rarely sent twice and would fill the server's memory with plans)."""
+
+    def __init__(self) -> None:
+        self.names: dict[_Key, bytes] = {}
+        self.seen: set[_Key] = set()
+        self.made = 0  # names are never reused, even after ``names`` was cleared
+
+
 _queries: dict[str, tuple[bytes, int]] = {}
-_prepared: weakref.WeakKeyDictionary[Connection, dict[tuple[bytes, tuple[int, ...]], bytes]] = (
-    weakref.WeakKeyDictionary()
-)
+_prepared: weakref.WeakKeyDictionary[Connection, _Prepared] = weakref.WeakKeyDictionary()
 
 
 def pg_query(sql: str) -> tuple[bytes, int]:
@@ -55,6 +66,8 @@ def pg_query(sql: str) -> tuple[bytes, int]:
     and how many there are; cached. Raises ``ValueError`` for any other use of ``%``."""
     found = _queries.get(sql)
     if found is None:
+        if len(_queries) >= _SEEN_LIMIT * 4:
+            _queries.clear()
         parts = sql.split("%s")
         if any("%" in part for part in parts):
             raise ValueError(f"only %s placeholders are supported: {sql[:80]!r}")
@@ -84,8 +97,10 @@ def batch(conn: Connection, statements: Sequence[tuple[str, Sequence[Any]]]) -> 
     it), or :class:`psycopg.OperationalError` when the connection died."""
     pgconn = conn.pgconn
     tx = Transformer(conn)
-    known = _prepared.setdefault(conn, {})
-    fresh: dict[tuple[bytes, tuple[int, ...]], bytes] = {}
+    state = _prepared.get(conn)
+    if state is None:
+        state = _prepared[conn] = _Prepared()
+    known, fresh = state.names, dict[_Key, bytes]()
     plan: list[tuple[bytes | None, bytes, bool, list[Any], tuple[int, ...], list[Any]]] = []
     for sql, params in statements:  # everything is adapted before anything is sent
         query, count = pg_query(sql)
@@ -94,9 +109,14 @@ def batch(conn: Connection, statements: Sequence[tuple[str, Sequence[Any]]]) -> 
         values = list(tx.dump_sequence(params, [PyFormat.AUTO] * count))
         key = (query, tuple(tx.types or ()))
         name = known.get(key) or fresh.get(key)
-        prepare = name is None and len(known) + len(fresh) < PREPARED_LIMIT
+        prepare = name is None and key in state.seen and len(known) + len(fresh) < PREPARED_LIMIT
+        if name is None and not prepare:
+            if len(state.seen) >= _SEEN_LIMIT:
+                state.seen.clear()
+            state.seen.add(key)
         if prepare:
-            name = fresh[key] = b"maas_%d" % (len(known) + len(fresh))
+            state.made += 1
+            name = fresh[key] = b"maas_%d" % state.made
         plan.append((name, query, prepare, values, key[1], list(tx.formats or ())))
     sent: list[tuple[bytes, tuple[int, ...]] | None] = []  # per result: a preparation's key, or None
     pgconn.enter_pipeline_mode()
