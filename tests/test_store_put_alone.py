@@ -22,7 +22,7 @@ from maas_langchain.backends import postgres_wire as wire
 from maas_langchain.backends.postgres import PostgresBackend
 from maas_langchain.core.ports.kv import KVPut
 from maas_langchain.core.ports.state import StateBackend
-from maas_langchain.errors import BackendUnavailableError, InvalidInputError
+from maas_langchain.errors import BackendUnavailableError, ConflictError, InvalidInputError
 
 
 def _ns_id(maas: MaaS | StateBackend, ns: str) -> int:
@@ -109,10 +109,17 @@ def test_postgres_put_alone_is_one_statement_that_waits_for_the_writers_lock(pg_
         ):
             maas.kv_put_alone([KVPut("docs.u3", "k", '{"v": 1}')], {"docs.u3": ns_id}, time.time())
             maas.kv_put_alone([KVPut("docs.u3", k, "{}") for k in "xyz"], {"docs.u3": ns_id}, time.time())
-        # one round trip each, one statement each: its own transaction
+        # one round trip each: one put is one statement, its own transaction; three are one
+        # pipelined transaction (the lock, an upsert of one row per put, the bump)
         assert [[q.split(" (")[0].split("(")[0] for q in trip] for trip in sent] == [
             ["WITH s AS"],
-            ["SELECT kv_put_many"],
+            [
+                "BEGIN ISOLATION LEVEL READ COMMITTED",
+                "SELECT set_config",
+                *["INSERT INTO kv_items"] * 3,
+                "UPDATE counters SET value = value + 1 WHERE name = 'kv_version' AND EXISTS",
+                "COMMIT",
+            ],
         ]
         # another session holds the schema's writers' lock: the put waits busy_timeout, then fails retryably
         key = maas._key
@@ -150,3 +157,35 @@ def test_postgres_put_alone_replaces_pooled_connections_the_server_closed(tmp_pa
         time.sleep(0.2)
         maas.backend.kv_put_alone([KVPut("docs.u4", "after", '{"v": 1}')], {"docs.u4": ns_id}, time.time())
         assert _value(maas, "docs.u4", "after") == '{"v": 1}'
+
+
+@pytest.mark.postgres
+def test_postgres_many_puts_go_in_chunks_of_one_transaction_and_fail_whole(pg_url: str) -> None:
+    maas = PostgresBackend(pg_url)
+    try:
+        ns_id = _ns_id(maas, "docs.u5")
+        now = time.time()
+        puts = [KVPut("docs.u5", f"k{i:03d}", f'{{"i": {i}}}', ttl_minutes=5.0 if i % 2 else None) for i in range(127)]
+        maas.kv_put_alone(puts, {"docs.u5": ns_id}, now)  # 100 + 20 + 5 + 1 + 1 rows
+        with maas.transaction(write=False) as tx:
+            rows = {row.key: row for row in tx.kv_get("docs.u5", [p.key for p in puts], None)}
+        assert [rows[p.key].value for p in puts] == [p.value for p in puts]
+        assert rows["k001"].expires_at == pytest.approx(now + 300) and rows["k000"].expires_at is None
+        # a value PostgreSQL text cannot hold, in the last chunk: nothing of the batch is stored
+        bad = [KVPut("docs.u5", f"n{i}", '{"v": 1}') for i in range(126)] + [
+            KVPut("docs.u5", "n126", '{"v": "a\x00b"}')
+        ]
+        with pytest.raises(InvalidInputError):
+            maas.kv_put_alone(bad, {"docs.u5": ns_id}, now)
+        assert _value(maas, "docs.u5", "n0") is None and _value(maas, "docs.u5", "n125") is None
+        # a failure in the server, after the first chunk ran: the transaction is rolled back whole
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            admin.execute("ALTER TABLE kv_items ADD CONSTRAINT no_zz CHECK (key <> 'zz')")
+            late = [KVPut("docs.u5", f"z{i}", "{}") for i in range(120)] + [KVPut("docs.u5", "zz", "{}")]
+            with pytest.raises(ConflictError):
+                maas.kv_put_alone(late, {"docs.u5": ns_id}, now)
+            admin.execute("ALTER TABLE kv_items DROP CONSTRAINT no_zz")
+        assert _value(maas, "docs.u5", "z0") is None and _value(maas, "docs.u5", "z119") is None
+        assert _value(maas, "docs.u5", "k126") == '{"i": 126}'
+    finally:
+        maas.close()

@@ -22,11 +22,11 @@ try:  # faster; json is the fallback
 except ImportError:  # pragma: no cover - depends on the environment
     _orjson = None
 
-__all__ = ["SqlKVOps", "upsert_json"]
+__all__ = ["BUMP", "UPSERT", "SqlKVOps", "upsert_row"]
 
 _ROW = "i.item_id, n.ns, i.key, i.value, i.created_at, i.updated_at, i.expires_at, i.ttl_minutes"
 _FROM = "kv_items i JOIN kv_namespaces n ON n.ns_id = i.ns_id"
-_UPSERT = (
+UPSERT = (
     "INSERT INTO kv_items (ns_id, key, value, created_at, updated_at, expires_at, ttl_minutes, writer) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ns_id, key) DO UPDATE SET value = excluded.value, "
     "created_at = excluded.created_at, updated_at = excluded.updated_at, expires_at = excluded.expires_at, "
@@ -37,7 +37,7 @@ _COLUMNS = ("ns_id", "key", "value", "created_at", "updated_at", "expires_at", "
 # than pipelined single-row upserts (no per-row parameters to adapt, one short plan); PostgreSQL
 # text cannot hold NUL, and JSON here never carries one (keys and labels refuse NUL, values are
 # JSON text whose NULs stay escaped).
-_UPSERT_JSON = _UPSERT.replace(
+_UPSERT_JSON = UPSERT.replace(
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     "SELECT * FROM json_to_recordset(?::json) AS r (ns_id bigint, key text, value text, "
     "created_at float8, updated_at float8, expires_at float8, ttl_minutes float8, writer text)",
@@ -48,10 +48,10 @@ _UPSERT_JSON = _UPSERT.replace(
 # parameters, under the 999 of SQLite builds before 3.32. Rows of one statement run in order, so a
 # key repeated in a batch ends as if upserted one row at a time.
 _UPSERT_ROWS = {
-    size: _UPSERT.replace("VALUES (?, ?, ?, ?, ?, ?, ?, ?)", "VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * size))
+    size: UPSERT.replace("VALUES (?, ?, ?, ?, ?, ?, ?, ?)", "VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * size))
     for size in (64, 32, 16, 8, 4, 2, 1)
 }
-_BUMP = (
+BUMP = (
     "UPDATE counters SET value = value + 1 WHERE name = 'kv_version' AND EXISTS "
     "(SELECT 1 FROM kv_readers WHERE reader_id <> ? AND expires_at > ?) RETURNING value"
 )
@@ -75,15 +75,10 @@ def _row(r: Sequence[Any]) -> KVRow:
     return KVRow(int(r[0]), r[1], r[2], r[3], float(r[4]), float(r[5]), r[6], r[7])
 
 
-def _upsert_row(put: KVPut, ns_id: int, now: float) -> tuple[Any, ...]:
-    """The parameters of :data:`_UPSERT` for ``put``."""
+def upsert_row(put: KVPut, ns_id: int, now: float) -> tuple[Any, ...]:
+    """The parameters of :data:`UPSERT` for ``put``, in ``_COLUMNS`` order."""
     expires = None if put.ttl_minutes is None else now + put.ttl_minutes * 60.0
     return (ns_id, put.key, put.value, now, now, expires, put.ttl_minutes, put.writer)
-
-
-def upsert_json(puts: Sequence[KVPut], ns_ids: Mapping[str, int], now: float) -> str:
-    """``puts`` (values, namespaces in ``ns_ids``) as the JSON array :data:`_UPSERT_JSON` reads."""
-    return _json([dict(zip(_COLUMNS, _upsert_row(p, ns_ids[p.ns], now), strict=True)) for p in puts])
 
 
 def _where(query: KVQuery, postgres: bool = False) -> tuple[str, list[Any]]:
@@ -182,12 +177,12 @@ class SqlKVOps(SqlCursorOps):
         bump = (exclude_reader or "", live_after)
         if len(puts) == 1 and (one := puts[0]).value is not None and not one.vectors and one.ns in known:
             # the common case, kept short: one put into a namespace whose id is known
-            row = _upsert_row(one, known[one.ns], now)
+            row = upsert_row(one, known[one.ns], now)
             if self._d.name == "postgres":  # one round trip (with BEGIN): the upsert rides in a data-modifying CTE
-                found = self._one(f"WITH up AS ({_UPSERT}) {_BUMP}", (*row, *bump))
+                found = self._one(f"WITH up AS ({UPSERT}) {BUMP}", (*row, *bump))
             else:
-                self._cur.execute(_UPSERT, row)
-                found = self._cur.execute(_BUMP, bump).fetchone()
+                self._cur.execute(UPSERT, row)
+                found = self._cur.execute(BUMP, bump).fetchone()
             return {}, None if found is None else int(found[0])
         ids: dict[str, int] = {}
         missing = [p for p in puts if p.ns not in known]
@@ -204,7 +199,7 @@ class SqlKVOps(SqlCursorOps):
             if p.value is None:
                 deletes.append((ns_id, p.key))
                 continue
-            upserts.append(_upsert_row(p, ns_id, now))
+            upserts.append(upsert_row(p, ns_id, now))
             if p.vectors:
                 vectors += [(ns_id, p.key, pos, path, blob, 1) for pos, (path, blob) in enumerate(p.vectors)]
         # the kv_items triggers drop the vectors of replaced and deleted values
@@ -212,15 +207,15 @@ class SqlKVOps(SqlCursorOps):
         if len(upserts) > 1 and self._d.name == "postgres":
             rows = _json([dict(zip(_COLUMNS, row, strict=True)) for row in upserts])
             if not vectors:  # the upserts and the bump in one statement
-                found = self._one(f"WITH up AS ({_UPSERT_JSON}) {_BUMP}", (rows, *bump))
+                found = self._one(f"WITH up AS ({_UPSERT_JSON}) {BUMP}", (rows, *bump))
                 return ids, None if found is None else int(found[0])
             self._exec(_UPSERT_JSON, (rows,))
         elif len(upserts) > 1:
             self._upsert_rows(upserts)
         else:
-            self._many(_UPSERT, upserts)
+            self._many(UPSERT, upserts)
         self._many("INSERT INTO kv_vectors (ns_id, key, pos, path, vector, dirty) VALUES (?, ?, ?, ?, ?, ?)", vectors)
-        row = self._one(_BUMP, bump)
+        row = self._one(BUMP, bump)
         return ids, None if row is None else int(row[0])
 
     def kv_scan(self, query: KVQuery, limit: int | None = None, offset: int = 0) -> list[KVRow]:
