@@ -15,7 +15,9 @@ up to the sync. Parameters are adapted, and rows loaded, by the connection's own
 return. A failed statement raises the same :mod:`psycopg.errors` class a cursor would, after the
 whole batch has been read (the server skips the rest of a batch after an error, as in psycopg's
 pipeline); a dead connection raises :class:`psycopg.OperationalError` and leaves the connection
-``broken``, which the callers' reconnect logic relies on.
+``broken``, which the callers' reconnect logic relies on. Notifications that arrive with the
+results are handed to psycopg as its own reads hand them (the registry cache's listener runs
+sequencing passes on its ``LISTEN`` connection).
 
 Only statements whose placeholders are all ``%s`` take this path (every statement the backend
 sends); the connection must be idle, outside pipeline mode, and used by one thread, as a pooled
@@ -35,7 +37,7 @@ from psycopg.adapt import PyFormat, Transformer
 
 from maas_langchain.backends.postgres_ahead import Rows
 
-__all__ = ["PREPARED_LIMIT", "batch", "one", "pg_query", "supported"]
+__all__ = ["PREPARED_LIMIT", "batch", "one", "pg_query"]
 
 Connection = psycopg.Connection[Any]
 _OK = (pq.ExecStatus.TUPLES_OK, pq.ExecStatus.COMMAND_OK, pq.ExecStatus.EMPTY_QUERY)
@@ -63,26 +65,18 @@ _prepared: weakref.WeakKeyDictionary[Connection, _Prepared] = weakref.WeakKeyDic
 
 def pg_query(sql: str) -> tuple[bytes, int]:
     """``sql`` with its ``%s`` placeholders numbered ``$1`` ... (PostgreSQL's own form), encoded,
-    and how many there are; cached. Raises ``ValueError`` for any other use of ``%``."""
+    and how many there are; cached. Any other use of ``%`` raises :class:`psycopg.ProgrammingError`
+    (as psycopg's own cursor does), before anything is sent."""
     found = _queries.get(sql)
     if found is None:
         if len(_queries) >= _SEEN_LIMIT * 4:
             _queries.clear()
         parts = sql.split("%s")
         if any("%" in part for part in parts):
-            raise ValueError(f"only %s placeholders are supported: {sql[:80]!r}")
+            raise psycopg.ProgrammingError(f"only %s placeholders are supported: {sql[:80]!r}")
         text = parts[0] + "".join(f"${n}{part}" for n, part in enumerate(parts[1:], 1))
         found = _queries[sql] = (text.encode(), len(parts) - 1)
     return found
-
-
-def supported(sql: str) -> bool:
-    """Whether :func:`batch` can send ``sql`` (its only placeholders are ``%s``)."""
-    try:
-        pg_query(sql)
-    except ValueError:
-        return False
-    return True
 
 
 def one(conn: Connection, sql: str, params: Sequence[Any] = ()) -> Rows:
@@ -168,6 +162,7 @@ def _flush(pgconn: pq.abc.PGconn) -> None:
     while pgconn.flush():  # 1: the socket took only part; read what came back meanwhile (the
         if _wait(pgconn, select.POLLOUT | select.POLLIN) & select.POLLIN:  # server may wait for it)
             pgconn.consume_input()
+            _notifies(pgconn)
 
 
 def _read(pgconn: pq.abc.PGconn) -> list[pq.abc.PGresult]:
@@ -176,12 +171,22 @@ def _read(pgconn: pq.abc.PGconn) -> list[pq.abc.PGresult]:
         while pgconn.is_busy():
             _wait(pgconn, select.POLLIN)
             pgconn.consume_input()
+            _notifies(pgconn)
         result = pgconn.get_result()
         if result is None:  # the end of one statement's results
             continue
         if result.status == _SYNC:
             return results
         results.append(result)
+
+
+def _notifies(pgconn: pq.abc.PGconn) -> None:
+    """Hand the notifications that came in with the results to psycopg, as its own reads do, so
+    that ``Connection.notifies()`` yields them at once (libpq would keep them queued where psycopg
+    looks only when more data arrives)."""
+    while found := pgconn.notifies():
+        if pgconn.notify_handler:
+            pgconn.notify_handler(found)
 
 
 def _wait(pgconn: pq.abc.PGconn, events: int) -> int:
