@@ -93,8 +93,8 @@ def maas(pg_url: str) -> Iterator[MaaS]:  # pg_url: conftest's fresh schema for 
 
 @contextlib.contextmanager
 def _statements() -> Iterator[list[str]]:
-    """Every statement a cursor of this thread sends (pipelined ones included), in order; the
-    listener's and the sequencer's threads are left out."""
+    """Every statement this thread sends, through a psycopg cursor or in a ``postgres_wire`` batch
+    (pipelined ones included), in order; the listener's and the sequencer's threads are left out."""
     sent: list[str] = []
     execute, batch, caller = psycopg.Cursor.execute, wire.batch, threading.get_ident()
 
