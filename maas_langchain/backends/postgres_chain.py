@@ -67,7 +67,6 @@ Hasher = Callable[[AuditEvent], str]
 """The chain hash of a complete entry (bound by the runtime that holds the audit key)."""
 
 _BATCH = 5_000
-_BEGIN = "BEGIN ISOLATION LEVEL READ COMMITTED"
 _PENDING = (
     "SELECT id, nonce, mac, timestamp, event_type, action, actor, target, outcome, reason, details "
     "FROM audit_pending p WHERE NOT EXISTS (SELECT 1 FROM audit_log l WHERE l.nonce = p.nonce) "
@@ -140,7 +139,9 @@ class Pass:
     def try_lock(self) -> bool:
         """Begin and try the lock without waiting (one round trip); False (and rolled back) if
         another pass holds it, which will take, or has taken, what is pending."""
-        got = wire.batch(self._conn, [(_BEGIN, ()), ("SELECT pg_try_advisory_xact_lock(%s)", (self._key,))])[1]
+        got = wire.batch(self._conn, [(wire.BEGIN_WRITE, ()), ("SELECT pg_try_advisory_xact_lock(%s)", (self._key,))])[
+            1
+        ]
         row = got.fetchone()
         if row is not None and row[0]:
             return True
@@ -152,7 +153,7 @@ class Pass:
         reads, in one round trip."""
         statements: list[tuple[str, tuple[Any, ...]]] = []
         if not locked:
-            statements += [(_BEGIN, ()), (f"SELECT {self._settings}pg_advisory_xact_lock(%s)", (self._key,))]
+            statements += [(wire.BEGIN_WRITE, ()), (f"SELECT {self._settings}pg_advisory_xact_lock(%s)", (self._key,))]
         statements.append((_MOVE_EVENTS, (self._channel,)))
         if self._hasher is not None:
             statements += [(_PENDING, ()), ("SELECT seq, hash FROM audit_head WHERE id = 1", ())]

@@ -11,7 +11,7 @@ import psycopg
 from psycopg.pq import TransactionStatus
 
 from maas_langchain.backends import postgres_wire as wire
-from maas_langchain.backends.sql_kv import BUMP, UPSERT, upsert_row
+from maas_langchain.backends.sql_kv import BUMP, upsert_row, upsert_values
 from maas_langchain.core.ports.kv import KVPut
 
 if TYPE_CHECKING:
@@ -36,13 +36,18 @@ def release(pool: ConnectionPool[Connection], conn: Connection) -> None:
         pool.putconn(conn)
 
 
+_SETTINGS = (
+    "SELECT set_config('lock_timeout', %s, true), CASE WHEN %s THEN set_config('synchronous_commit', 'on', true) END, "
+    "pg_advisory_xact_lock(%s)"
+)
+"""The lock wait, durability and the writers' schema lock of a put: parameters (wait in ms, sync, key)."""
+_BUMP = BUMP.replace("?", "%s")
 # The kv_put_alone function of migration 0015 as one plain statement: the same settings, lock,
 # upsert and bump, without the plpgsql call (~13 us of server time per put, measured 2026-12-06).
 # The lock is taken in ``s``, which the upsert reads from and the bump waits for. The function
 # stays in the schema: a process of an earlier version still calls it during a rolling upgrade.
 _PUT_ALONE = (
-    "WITH s AS (SELECT set_config('lock_timeout', %s, true), "
-    "CASE WHEN %s THEN set_config('synchronous_commit', 'on', true) END, pg_advisory_xact_lock(%s)), "
+    f"WITH s AS ({_SETTINGS}), "
     "ins AS (INSERT INTO kv_items (ns_id, key, value, created_at, updated_at, expires_at, ttl_minutes, writer) "
     "SELECT %s::bigint, %s::text, %s::text, %s::float8, %s::float8, %s::float8, %s::float8, %s::text FROM s "
     "ON CONFLICT (ns_id, key) DO UPDATE SET value = excluded.value, created_at = excluded.created_at, "
@@ -57,17 +62,7 @@ _PUT_ALONE = (
 # rows of migration 0015's kv_put_many (measured 2026-12-06), which stays for processes of earlier
 # versions during a rolling upgrade.
 _CHUNKS = (100, 20, 5, 1)
-_UPSERT_ROWS = {
-    size: UPSERT.replace("?", "%s").replace(
-        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", "VALUES " + ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * size)
-    )
-    for size in _CHUNKS
-}
-_BEGIN = "BEGIN ISOLATION LEVEL READ COMMITTED"
-_SETTINGS = (
-    "SELECT set_config('lock_timeout', %s, true), CASE WHEN %s THEN set_config('synchronous_commit', 'on', true) END, "
-    "pg_advisory_xact_lock(%s)"
-)
+_UPSERT_ROWS = {size: upsert_values(size).replace("?", "%s") for size in _CHUNKS}
 
 
 def _many(
@@ -75,13 +70,13 @@ def _many(
 ) -> list[tuple[str, Any]]:
     """The statements of one many-puts round trip (see ``_CHUNKS``); the bump's is the last but one."""
     rows = [upsert_row(put, ns_ids[put.ns], now) for put in puts]
-    statements: list[tuple[str, Any]] = [(_BEGIN, ()), (_SETTINGS, head)]
+    statements: list[tuple[str, Any]] = [(wire.BEGIN_WRITE, ()), (_SETTINGS, head)]
     start = 0
     for size in _CHUNKS:
         while len(rows) - start >= size:
             statements.append((_UPSERT_ROWS[size], [v for row in rows[start : start + size] for v in row]))
             start += size
-    statements += [(BUMP.replace("?", "%s"), bump), ("COMMIT", ())]
+    statements += [(_BUMP, bump), ("COMMIT", ())]
     return statements
 
 

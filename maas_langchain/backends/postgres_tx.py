@@ -69,7 +69,6 @@ __all__ = ["PgSession", "PgTx", "ThreadState", "claim_key", "schema_lock_key"]
 
 Connection = psycopg.Connection[Any]
 _READ = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
-_BEGIN_WRITE = "BEGIN ISOLATION LEVEL READ COMMITTED"
 _EVENTS = (
     "WITH c AS (UPDATE counters SET value = value + %s WHERE name = 'events' RETURNING value), "
     "ins AS (INSERT INTO events (seq, kind, timestamp, pool_id, data) "
@@ -183,7 +182,7 @@ class PgSession:
             locks, params = "pg_advisory_xact_lock(%s)", (self._global,)
         # the settings come first in the select list: lock_timeout applies to the waits after it;
         # the keys are parameters, so the statement's text (prepared once per connection) repeats
-        return [(_BEGIN_WRITE, ()), (f"SELECT {', '.join([*self._settings, locks])}", params)]
+        return [(wire.BEGIN_WRITE, ()), (f"SELECT {', '.join([*self._settings, locks])}", params)]
 
     def run_first(self, sql: str | None, params: tuple[Any, ...] = (), ahead: Sequence[Statement] = ()) -> Any:
         """Begin the transaction, with the locks, pipelined with the reads sent ``ahead``

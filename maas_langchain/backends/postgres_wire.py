@@ -37,11 +37,13 @@ from psycopg.adapt import PyFormat, Transformer
 
 from maas_langchain.backends.postgres_ahead import Rows
 
-__all__ = ["PREPARED_LIMIT", "batch", "one", "pg_query"]
+__all__ = ["BEGIN_WRITE", "PREPARED_LIMIT", "batch", "one", "pg_query"]
 
 Connection = psycopg.Connection[Any]
 _OK = (pq.ExecStatus.TUPLES_OK, pq.ExecStatus.COMMAND_OK, pq.ExecStatus.EMPTY_QUERY)
 _SYNC = pq.ExecStatus.PIPELINE_SYNC
+BEGIN_WRITE = "BEGIN ISOLATION LEVEL READ COMMITTED"
+"""How every write transaction of the backend begins (its own, the store put's, a sequencing pass's)."""
 PREPARED_LIMIT = 256
 """Statements prepared per connection at most; past it a statement is sent unnamed."""
 _SEEN_LIMIT = 1_024
