@@ -171,7 +171,7 @@ class _MemoryTx(MemoryOps, MemoryKVOps, MemoryThreadOps, MemoryKeyOps, MemoryEnt
     def get_share(self, pool_id: str, memory_id: str) -> SharedMemory | None:
         return self._out(self._with_content(self._pool_shares(pool_id).get(memory_id)))
 
-    def upsert_share(self, share: SharedMemory) -> SharedMemory:
+    def upsert_share(self, share: SharedMemory) -> None:
         old_seq = self.t.share_seq
         self.t.share_seq += 1
         stored: SharedMemory = dataclasses.replace(share, seq=self.t.share_seq)
@@ -189,7 +189,6 @@ class _MemoryTx(MemoryOps, MemoryKVOps, MemoryThreadOps, MemoryKeyOps, MemoryEnt
                 shares.update((s.memory_id, s) for s in ordered)
 
         self.undo.append(undo)
-        return self._out(stored)
 
     def delete_share(self, pool_id: str, memory_id: str) -> bool:
         shares = self._pool_shares(pool_id)

@@ -7,7 +7,8 @@ declared (``postgres_tx.py`` has the details):
   ``share_memory`` its pool, a handoff transition its handoff, ``initiate_handoff`` the
   initiations, ``query_shared`` nothing) takes the schema's advisory lock *shared* and one
   exclusive advisory lock per resource, so it waits only for writers of the same resources. The
-  reads it declares next (``StateTx.prefetch``) travel in the same batch (``postgres_ahead.py``).
+  reads it declares next (``StateTx.prefetch``) travel in the same batch (``postgres_ahead.py``);
+  its writes whose results it does not need travel with its ``COMMIT`` (``postgres_tx.py``).
 * Every other write transaction takes the schema's advisory lock *exclusive*, as all writers did
   before: it runs alone, so its read-check-write sequences (capacity checks, memory sequence
   numbers, supersession) see every earlier commit and nothing in flight. PostgreSQL makes a

@@ -19,6 +19,12 @@ How writers proceed in parallel (the module docstring of ``postgres.py`` has the
   inside itself instead, under the head's row lock (:meth:`PgSession.flush`), as every
   transaction did before; a read transaction that reaches the server runs a pass first if its
   process still owes one, so its snapshot holds that process's own entries.
+* **Writes sent later.** A write whose result the core does not need (a share's upsert, a new
+  handoff, a handoff's compare-and-set that must hold: :meth:`PgSession.defer`) travels with
+  the next statement, or with the tail and ``COMMIT``, in its place in the order: a write
+  transaction is two round trips, not three. Its error surfaces with that batch, whose first
+  error aborts the rest, ``COMMIT`` included; such a compare-and-set fails its own statement
+  when it matches no row (migration 0017's ``maas_refuse``).
 * **One statement.** A single LangGraph store put (``postgres_put.put_alone``, the common case) is one
   statement outside any transaction, so it is its own transaction: its settings, the schema lock
   (exclusive, as above), the upsert and the cache counter's bump in one round trip, as
@@ -149,6 +155,7 @@ class PgSession:
         self.events: list[tuple[EventKind, float, str | None, dict[str, Any]]] = []
         self.cursor_obj: Any = None
         self.ahead = Ahead()
+        self.later: list[Statement] = []
 
     @property
     def conn(self) -> Connection:
@@ -190,7 +197,8 @@ class PgSession:
         found dead is replaced and the whole batch re-sent, which is safe because nothing of it ran."""
         if not self.write and self.settle is not None:  # its snapshot then holds this process's own entries
             self.settle(self.conn)
-        statements = [*self._begin_statements(), *ahead]
+        begin, later, self.later = self._begin_statements(), self.later, []
+        statements = [*begin, *ahead, *later]
         if sql is not None:
             statements.append((sql, params))
         for attempt in range(1, self._retries + 1):
@@ -205,14 +213,15 @@ class PgSession:
                     self.pool.putconn(self.conn)
                 self.conn = self.pool.getconn()
         self.begun = True
-        first = len(statements) - len(ahead) - (sql is not None)
-        self.ahead.fill(ahead, results[first : first + len(ahead)])
+        self.ahead.fill(ahead, results[len(begin) : len(begin) + len(ahead)])
         return results[-1] if sql is not None else None
 
     def cursor(self) -> Any:
-        """A cursor of the begun transaction (beginning it if it is not yet)."""
+        """A cursor of the begun transaction (begun if it is not yet), writes sent later sent."""
         if not self.begun:
             self.run_first(None)
+        elif self.later:
+            self._send([])
         if self.cursor_obj is None:
             self.cursor_obj = self.conn.cursor()
         return self.cursor_obj
@@ -222,7 +231,13 @@ class PgSession:
         if not self.begun:
             rows: Rows = self.run_first(sql, tuple(params))
             return rows
-        return wire.one(self.conn, sql, params)
+        later, self.later = self.later, []
+        return wire.batch(self.conn, [*later, (sql, params)])[-1]
+
+    def defer(self, sql: str, params: Sequence[Any]) -> None:
+        """Send the write ``sql`` with the next batch (module docstring, "writes sent later")."""
+        self.ahead.drop()
+        self.later.append((sql, tuple(params)))
 
     def claim(self, resources: Sequence[tuple[str, str]]) -> None:
         """Hold the schema lock shared and ``resources`` exclusive, from the first statement on
@@ -241,8 +256,8 @@ class PgSession:
         same pipelined batch; True when it left something for a sequencing pass (``postgres_chain.py``).
         Without a bound hasher entries are chained inside the transaction instead, as before."""
         if not self.audit and not self.events:
-            if self.begun:
-                wire.one(self.conn, "COMMIT")
+            if self.begun or self.later:
+                self._send([("COMMIT", ())])
             return False
         if self.audit and self.hasher is None:
             self._tail(commit=True)
@@ -250,17 +265,22 @@ class PgSession:
         pending = [_pending_row(build) for build in self.audit]
         events = [(kind.value, ts, pool_id, dump(data)) for kind, ts, pool_id, data in self.events]
         self.audit, self.events = [], []
-        tail = (_tail_sql(len(pending), len(events)), [v for row in (*pending, *events) for v in row])
+        tail = (_tail_sql(len(pending), len(events)), tuple(v for row in (*pending, *events) for v in row))
+        self._send([tail, ("COMMIT", ())])
+        return True
+
+    def _send(self, statements: list[Statement]) -> None:
+        """``statements`` after the writes sent later, in one round trip once begun."""
         if not self.begun:
             self.run_first(None)
-        wire.batch(self.conn, [tail, ("COMMIT", ())])
-        return True
+        later, self.later = self.later, []
+        wire.batch(self.conn, [*later, *statements])
 
     def _tail(self, *, commit: bool) -> None:
         audit, events = self.audit, self.events
         if not audit and not events:
-            if commit and self.begun:
-                wire.one(self.conn, "COMMIT")
+            if commit and (self.begun or self.later):
+                self._send([("COMMIT", ())])
             return
         self.ahead.drop()  # it writes the audit log and the stream: a read sent ahead may be stale now
         cur = self.cursor()
@@ -352,6 +372,12 @@ class PgTx(SqlTx):
         if found is not None:
             return found
         return session.execute(text, args)
+
+    def _exec_later(self, sql: str, params: Sequence[Any] = ()) -> None:
+        session, text, args = self._session, self._d.sql(sql), tuple(params)
+        if session.ahead.capturing is not None:
+            session.ahead.record(text, args)  # not a read: stops the getter
+        session.defer(text, args)
 
     def prefetch(self, *reads: Callable[[], object]) -> None:
         """Send the reads' first statements with ``BEGIN`` and the locks (``postgres_ahead.py``)."""

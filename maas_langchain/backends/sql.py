@@ -55,11 +55,13 @@ _S_COLUMNS = ", ".join(f"s.{c.strip()}" for c in SHARE_COLUMNS.split(",")) + ", 
 _SHARES_JOIN = "shared_memories s LEFT JOIN memories m ON m.memory_id = s.memory_id AND m.status = 'active'"
 
 
-_INSERT_SHARE = f"INSERT INTO shared_memories ({SHARE_COLUMNS.removesuffix(', seq')}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq"
+_INSERT_SHARE = (
+    f"INSERT INTO shared_memories ({SHARE_COLUMNS.removesuffix(', seq')}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 # PostgreSQL: the upsert and the pool's count in one statement (xmax = 0: the row was inserted).
 _PG_UPSERT_SHARE = (
     "WITH up AS ("
-    + _INSERT_SHARE.removesuffix(" RETURNING seq")
+    + _INSERT_SHARE
     + " ON CONFLICT (pool_id, memory_id) DO UPDATE SET seq = DEFAULT, author_id = excluded.author_id, "
     "scope_level = excluded.scope_level, owner_id = excluded.owner_id, project_id = excluded.project_id, "
     "team_id = excluded.team_id, shared_at = excluded.shared_at, metadata = excluded.metadata "
@@ -105,6 +107,10 @@ class SqlTx(SqlMemoryOps, SqlKVOps, SqlThreadOps, SqlKeyOps, SqlEntityOps, SqlId
     def _exec(self, sql: str, params: Sequence[Any] = ()) -> Any:
         self._cur.execute(self._d.sql(sql), tuple(params))
         return self._cur
+
+    def _exec_later(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """A write whose result is not needed: PostgreSQL sends it with the next batch."""
+        self._exec(sql, params)
 
     def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return self._exec(sql, params).fetchone()
@@ -253,15 +259,15 @@ class SqlTx(SqlMemoryOps, SqlKVOps, SqlThreadOps, SqlKeyOps, SqlEntityOps, SqlId
         )
         return None if row is None else share_from_row(row)
 
-    def upsert_share(self, share: SharedMemory) -> SharedMemory:
+    def upsert_share(self, share: SharedMemory) -> None:
         tail: tuple[str, ...] = ()
-        if self._d.name == "postgres":  # one round trip: a re-share takes a new seq (the newest)
-            sql, tail = _PG_UPSERT_SHARE, (share.pool_id,)
+        if self._d.name == "postgres":  # one statement, sent later: a re-share takes a new seq (the newest)
+            run, sql, tail = self._exec_later, _PG_UPSERT_SHARE, (share.pool_id,)
         else:
             self.delete_share(share.pool_id, share.memory_id)
             self._exec("UPDATE pools SET share_count = share_count + 1 WHERE pool_id = ?", (share.pool_id,))
-            sql = _INSERT_SHARE
-        row = self._one(
+            run, sql = self._exec, _INSERT_SHARE
+        run(
             sql,
             (
                 share.pool_id,
@@ -276,7 +282,6 @@ class SqlTx(SqlMemoryOps, SqlKVOps, SqlThreadOps, SqlKeyOps, SqlEntityOps, SqlId
                 *tail,
             ),
         )
-        return SharedMemory(**{**share.__dict__, "seq": int(row[0])})
 
     def delete_share(self, pool_id: str, memory_id: str) -> bool:
         cur = self._exec("DELETE FROM shared_memories WHERE pool_id = ? AND memory_id = ?", (pool_id, memory_id))
@@ -323,8 +328,8 @@ class SqlTx(SqlMemoryOps, SqlKVOps, SqlThreadOps, SqlKeyOps, SqlEntityOps, SqlId
 
     def insert_handoff(self, handoff: Handoff) -> None:
         insert = f"INSERT INTO handoffs ({HANDOFF_COLUMNS}) VALUES ({', '.join('?' * 12)})"
-        if self._d.name == "postgres":  # one round trip: the count moves in the same statement
-            self._exec(
+        if self._d.name == "postgres":  # one statement, sent later: the count moves in it too
+            self._exec_later(
                 f"WITH ins AS ({insert}) UPDATE counters SET value = value + 1 WHERE name = 'handoffs'",
                 handoff_params(handoff),
             )
@@ -333,15 +338,19 @@ class SqlTx(SqlMemoryOps, SqlKVOps, SqlThreadOps, SqlKeyOps, SqlEntityOps, SqlId
         self._bump("handoffs", 1)
 
     def transition_handoff(self, handoff_id: str, expected: Iterable[HandoffStatus], new: Handoff) -> bool:
-        states = [s.value for s in expected]
-        marks = ", ".join("?" * len(states))
-        p = handoff_params(new)
-        cur = self._exec(
-            "UPDATE handoffs SET status = ?, updated_at = ?, accepted_at = ?, finished_at = ?, result = ?, reason = ? "
-            f"WHERE handoff_id = ? AND status IN ({marks})",
-            (p[4], p[7], p[8], p[9], p[10], p[11], handoff_id, *states),
+        sql, params = _transition(handoff_id, expected, new)
+        return int(self._exec(sql, params).rowcount) == 1
+
+    def move_handoff(self, handoff_id: str, expected: Iterable[HandoffStatus], new: Handoff) -> None:
+        if self._d.name != "postgres":
+            super().move_handoff(handoff_id, expected, new)
+            return
+        sql, params = _transition(handoff_id, expected, new)  # sent later: the statement fails on no row
+        refusal = f"handoff {handoff_id} changed state concurrently"
+        self._exec_later(
+            f"WITH u AS ({sql} RETURNING 1) SELECT CASE WHEN EXISTS (SELECT 1 FROM u) THEN 1 ELSE maas_refuse(?) END",
+            (*params, refusal),
         )
-        return int(cur.rowcount) == 1
 
     def list_handoffs(
         self,
@@ -401,6 +410,16 @@ class SqlTx(SqlMemoryOps, SqlKVOps, SqlThreadOps, SqlKeyOps, SqlEntityOps, SqlId
 
     def delete_events(self, before: float) -> int:
         return int(self._exec("DELETE FROM events WHERE timestamp < ?", (before,)).rowcount)
+
+
+def _transition(handoff_id: str, expected: Iterable[HandoffStatus], new: Handoff) -> tuple[str, tuple[Any, ...]]:
+    states = [s.value for s in expected]
+    p = handoff_params(new)
+    sql = (
+        "UPDATE handoffs SET status = ?, updated_at = ?, accepted_at = ?, finished_at = ?, result = ?, reason = ? "
+        f"WHERE handoff_id = ? AND status IN ({', '.join('?' * len(states))})"
+    )
+    return sql, (p[4], p[7], p[8], p[9], p[10], p[11], handoff_id, *states)
 
 
 def _handoff_filters(

@@ -96,10 +96,10 @@ def finish(
     now = rt.clock()
     ended = handoff.expires_at if status is HandoffStatus.EXPIRED else now  # expiry happened at the deadline
     done = dataclasses.replace(handoff, status=status, updated_at=now, finished_at=ended, reason=reason, result=result)
-    if not tx.transition_handoff(handoff.handoff_id, _OPEN, done):
-        if not strict:
-            return None
-        raise ConflictError(f"handoff {handoff.handoff_id} changed state concurrently", handoff_id=handoff.handoff_id)
+    if strict:  # a compare-and-set that must hold: PostgreSQL sends it with the commit
+        tx.move_handoff(handoff.handoff_id, _OPEN, done)
+    elif not tx.transition_handoff(handoff.handoff_id, _OPEN, done):
+        return None
     rt.emit(
         tx,
         EventKind.parse(f"handoff.{status.value}"),
@@ -253,8 +253,7 @@ class HandoffManager:
                 finish(self._rt, tx, handoff, to, actor=akey, reason=reason, result=result)
                 return True
             accepted = dataclasses.replace(handoff, status=to, updated_at=now, accepted_at=now)
-            if not tx.transition_handoff(hkey, allowed, accepted):
-                raise ConflictError(f"handoff {hkey} changed state concurrently", handoff_id=hkey)
+            tx.move_handoff(hkey, allowed, accepted)
             self._rt.emit(
                 tx,
                 EventKind.HANDOFF_ACCEPTED,

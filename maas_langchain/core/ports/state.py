@@ -6,8 +6,8 @@ its audit entry commit together or not at all). Policy is *not* here: the servic
 backend stores. The only policy-shaped input is :class:`~maas_langchain.core.access.AudienceFilter`,
 which a backend translates into its own query language so filtering happens in storage.
 
-Implementations: ``storage.memory`` (in-memory reference), ``storage.sqlite`` (embedded
-default); a new backend implements these two classes and passes ``tests/conformance``.
+Implementations: ``backends.memory`` (reference), ``backends.sqlite`` (embedded default),
+``backends.postgres``; a new one implements these two classes and passes ``tests/conformance``.
 
 Example:
     >>> from maas_langchain.backends.memory import MemoryBackend
@@ -45,6 +45,7 @@ from maas_langchain.core.records import (
     Pool,
     SharedMemory,
 )
+from maas_langchain.errors import ConflictError
 
 __all__ = ["GENESIS_HASH", "AuditQuery", "NewMemory", "StateBackend", "StateTx", "StoredMemory"]
 
@@ -104,7 +105,8 @@ class AuditQuery:
 
 
 class StateTx(KVOps, ThreadOps, KeyOps, EntityOps, IdempotencyOps, MemoryCountOps, abc.ABC):
-    """One transaction. Reads see a consistent snapshot; writes commit together."""
+    """One transaction: reads see a consistent snapshot; writes commit together. A write returning
+    nothing may be sent later (with the next statement or the commit), its failure surfacing there."""
 
     # --- contention -------------------------------------------------------------------
     def claim(self, *resources: tuple[str, str]) -> None:
@@ -203,8 +205,8 @@ class StateTx(KVOps, ThreadOps, KeyOps, EntityOps, IdempotencyOps, MemoryCountOp
     def get_share(self, pool_id: str, memory_id: str) -> SharedMemory | None: ...
 
     @abc.abstractmethod
-    def upsert_share(self, share: SharedMemory) -> SharedMemory:
-        """Insert or replace the share of ``memory_id`` in its pool; return it with its seq."""
+    def upsert_share(self, share: SharedMemory) -> None:
+        """Insert or replace the share of ``memory_id`` in its pool, as its newest (seq)."""
 
     @abc.abstractmethod
     def delete_share(self, pool_id: str, memory_id: str) -> bool: ...
@@ -340,6 +342,11 @@ class StateTx(KVOps, ThreadOps, KeyOps, EntityOps, IdempotencyOps, MemoryCountOp
     @abc.abstractmethod
     def transition_handoff(self, handoff_id: str, expected: Iterable[HandoffStatus], new: Handoff) -> bool:
         """Compare-and-set: store ``new`` only if the current status is in ``expected``."""
+
+    def move_handoff(self, handoff_id: str, expected: Iterable[HandoffStatus], new: Handoff) -> None:
+        """:meth:`transition_handoff` that must hold, else the transaction fails (``ConflictError``)."""
+        if not self.transition_handoff(handoff_id, expected, new):
+            raise ConflictError(f"handoff {handoff_id} changed state concurrently", handoff_id=handoff_id)
 
     @abc.abstractmethod
     def list_handoffs(
