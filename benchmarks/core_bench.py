@@ -784,8 +784,10 @@ def count_statements(maas: MaaS, pool: QueryPool) -> dict[str, int]:
     sent alone is one; a pipelined batch of statements is one, psycopg's or ``postgres_wire``'s), counted on the calling thread
     (not a listener's), on fresh agents and a fresh pool after the timed runs (untimed).
     The query is the typical reader's on the full query pool. ``get_agent`` is the first lookup
-    of a just registered agent, ``get_agent_again`` the same lookup 0.2 s later (what a cache saves, once
-    the registration's own change notice has reached it; sooner, the cache may still be refilling)."""
+    of a just registered agent, ``get_agent_again`` the same lookup 0.2 s later (what a cache saves).
+    Each is counted 0.2 s after the writes before it, once their change notices have reached the
+    cache: a notice that arrives during a read makes the cache discard what that read fills (it
+    could be older than the change), so the repeat would read 0 or 2 depending on timing."""
     import contextlib
 
     import psycopg
@@ -841,8 +843,9 @@ def count_statements(maas: MaaS, pool: QueryPool) -> dict[str, int]:
         handoff.append(handoff_id)
 
     with mock.patch.object(psycopg.Cursor, "execute", counting):
+        time.sleep(0.2)  # the setup's change notices reach the cache's listener first (docstring)
         first = count(lambda: maas.agents.get_agent(src))
-        time.sleep(0.2)  # the registration's own change notice reaches the cache's listener first
+        time.sleep(0.2)
         return {
             "get_agent": first,
             "get_agent_again": count(lambda: maas.agents.get_agent(src)),  # served by a cache, if any

@@ -28,6 +28,7 @@ import pytest
 from conftest import postgres_url, require_postgres
 
 from maas_langchain import AgentType, MaaS, PermissionModel, SharedScope
+from maas_langchain.backends import postgres_cache
 from maas_langchain.backends import postgres_wire as wire
 from maas_langchain.backends.postgres import PostgresBackend
 from maas_langchain.backends.postgres_chain import Pass
@@ -250,6 +251,35 @@ def test_a_change_made_while_the_listener_was_down_is_never_hidden_by_the_cache(
     assert _wait_until(lambda: bool((a := maas.agents.get_agent(agent)) and a.name == "changed while deaf"))
     assert _wait_until(lambda: backend.registry_cache_live())
     assert maas.agents.get_agent(agent).name == "changed while deaf"  # type: ignore[union-attr]
+
+
+def test_the_event_channel_is_heard_only_while_the_process_follows_the_stream(
+    maas: MaaS, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = maas.backend
+    assert isinstance(backend, PostgresBackend)
+    pool, writer = _pool_with_writer(maas, "events")
+    assert _wait_until(lambda: backend.registry_cache_live())
+    listener = backend._listener
+    assert listener is not None
+    maas.pools.share_memory(pool, "m-unheard", writer, SharedScope.GLOBAL)  # a pass notifies the channel
+    time.sleep(0.6)  # the thread's loop ran at least once
+    assert not listener.events_live  # nobody follows the stream: its notifications are not sent here
+
+    with maas.backend.transaction(write=False) as tx:
+        head = tx.event_head()
+    backend.wait_for_events(head, 0.05)  # the first wait polls, and asks the thread to listen
+    assert _wait_until(lambda: listener.events_live, 2.0)
+    woken: list[bool] = []
+    waiter = threading.Thread(target=lambda: woken.append(listener.wait(head, 10.0)))
+    waiter.start()
+    maas.pools.share_memory(pool, "m-heard", writer, SharedScope.GLOBAL)
+    waiter.join(10.0)
+    assert woken == [True] and listener.head > head  # woken by the pass's notification
+
+    monkeypatch.setattr(postgres_cache, "EVENTS_IDLE", 0.2)  # no wait for longer than this: stop listening
+    assert _wait_until(lambda: not listener.events_live, 2.0)
+    assert maas.events.subscribe(after_seq=head).poll(timeout=5.0)  # a follower still gets every event
 
 
 def test_a_sequencing_pass_that_fails_after_the_commit_loses_nothing(maas: MaaS) -> None:
