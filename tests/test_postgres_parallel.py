@@ -277,8 +277,18 @@ def test_the_event_channel_is_heard_only_while_the_process_follows_the_stream(
     waiter.join(10.0)
     assert woken == [True] and listener.head > head  # woken by the pass's notification
 
-    monkeypatch.setattr(postgres_cache, "EVENTS_IDLE", 0.2)  # no wait for longer than this: stop listening
-    assert _wait_until(lambda: not listener.events_live, 2.0)
+    monkeypatch.setattr(postgres_cache, "EVENTS_IDLE", 0.2)
+    head = listener.head
+    woken.clear()
+    waiter = threading.Thread(target=lambda: woken.append(listener.wait(head, 30.0)))
+    waiter.start()
+    time.sleep(1.0)  # a wait longer than the idle time keeps the channel
+    assert listener.events_live
+    maas.pools.share_memory(pool, "m-late", writer, SharedScope.GLOBAL)
+    waiter.join(10.0)
+    assert woken == [True] and listener.head > head
+
+    assert _wait_until(lambda: not listener.events_live, 2.0)  # no wait for longer than the idle time
     assert maas.events.subscribe(after_seq=head).poll(timeout=5.0)  # a follower still gets every event
 
 

@@ -182,6 +182,7 @@ class Listener:
         self.live = False
         self.events_live = False  # listening on the event channel, ``head`` read after the LISTEN
         self._wanted = float("-inf")  # monotonic time of the last wait
+        self._waiting = 0  # threads in a wait now: the channel is kept however long they wait
         self.pid = os.getpid()
         threading.Thread(target=self._run, name="maas-postgres-listener", daemon=True).start()
 
@@ -227,7 +228,7 @@ class Listener:
 
     def _follow_events(self, conn: psycopg.Connection[Any]) -> None:
         """Listen on the event channel while a wait was recent, and stop when none was."""
-        wanted = time.monotonic() - self._wanted < EVENTS_IDLE
+        wanted = self._waiting > 0 or time.monotonic() - self._wanted < EVENTS_IDLE
         if wanted and not self.events_live:
             conn.execute(f'LISTEN "{self._events}"')  # before the read: no event falls in between
             row = conn.execute("SELECT value FROM counters WHERE name = 'events'").fetchone()
@@ -253,7 +254,11 @@ class Listener:
             if not (self.live and self.events_live):
                 return False
             if self.head <= after_seq:
-                self._cond.wait(timeout)
+                self._waiting += 1
+                try:
+                    self._cond.wait(timeout)
+                finally:
+                    self._waiting -= 1
             return True
 
     def stop(self) -> None:
