@@ -6,8 +6,8 @@ its audit entry commit together or not at all). Policy is *not* here: the servic
 backend stores. The only policy-shaped input is :class:`~maas_langchain.core.access.AudienceFilter`,
 which a backend translates into its own query language so filtering happens in storage.
 
-Implementations: ``backends.memory`` (reference), ``backends.sqlite`` (embedded default),
-``backends.postgres``; a new one implements these two classes and passes ``tests/conformance``.
+Implementations: ``backends.memory``, ``backends.sqlite`` (default), ``backends.postgres``; a
+new one implements these two classes and passes the tests run on every ``tests/conftest.py`` backend.
 
 Example:
     >>> from maas_langchain.backends.memory import MemoryBackend
