@@ -177,6 +177,7 @@ def test_service_calls_take_a_handful_of_round_trips(maas: MaaS) -> None:
     assert isinstance(backend, PostgresBackend)
     pool, writer = _pool_with_writer(maas, "trips")
     target = maas.agents.register_agent(AgentType.GPT_AGENT, owner_id="u1")
+    assert maas.pools.join_pool(pool, target, PermissionModel.READ)
     maas.pools.share_memory(pool, "warm", writer, SharedScope.GLOBAL)
     store = maas.store()
     store.put(("notes",), "warm", {"v": 0})
@@ -189,6 +190,7 @@ def test_service_calls_take_a_handful_of_round_trips(maas: MaaS) -> None:
         "accept": _statements(backend, lambda: maas.handoffs.accept_handoff(str(handoff[0]), target)),
         "complete": _statements(backend, lambda: maas.handoffs.complete_handoff(str(handoff[0]), target, {})),
         "store put": _statements(backend, lambda: store.put(("notes",), "k", {"v": 1})),
+        "query_shared": _statements(backend, lambda: maas.pools.query_shared(pool, target)),  # audited: a write
     }
     # Before: 17, 15, 11, 11 and 3 (each audit and event row, the head, the lock: one trip each).
     # Now BEGIN and the locks ride with the first statement, the audit entry and the event with
@@ -197,7 +199,10 @@ def test_service_calls_take_a_handful_of_round_trips(maas: MaaS) -> None:
     # share or a handoff transition makes before writing travel with BEGIN (StateTx.prefetch): it
     # was 8, 7, 4 and 4 before that. The write itself (the share's upsert, the new handoff, the
     # transition) travels with the tail and COMMIT (postgres_tx, "writes sent later"): it was 3.
-    assert trips == {"share_memory": 2, "initiate": 2, "accept": 2, "complete": 2, "store put": 1}, trips
+    # query_shared: the pool, the reader and its membership travel with BEGIN; the shares query
+    # needs the reader's audience, and the audit entry its result (it was 5).
+    expected = {"share_memory": 2, "initiate": 2, "accept": 2, "complete": 2, "store put": 1, "query_shared": 3}
+    assert trips == expected, trips
 
 
 def _wait_until(check: Callable[[], bool], seconds: float = 10.0) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import signal
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -160,6 +161,22 @@ def test_an_interrupted_batch_closes_its_connection(pg_url: str) -> None:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
     assert conn.closed  # results were left unread: never handed out again
+
+
+def test_a_batch_s_own_notification_is_not_held_back_after_it(pg_url: str) -> None:
+    # A sequencing pass notifies the event channel, and the leader listens on the connection
+    # that ran the pass: the notification read with the batch's last bytes must reach
+    # notifies() at once, not wait unparsed in libpq's buffer until the next read (it waited
+    # for the leader's next look, 5 ms later, on every event).
+    with psycopg.connect(pg_url, autocommit=True, prepare_threshold=None) as conn:
+        conn.execute("LISTEN wire_self")
+        for attempt in range(3):  # prepared from the second batch on: both paths
+            wire.batch(
+                conn, [(wire.BEGIN_WRITE, ()), ("SELECT pg_notify('wire_self', %s)", (str(attempt),)), ("COMMIT", ())]
+            )
+            started = time.monotonic()
+            got = [n.payload for n in conn.notifies(timeout=0.5, stop_after=1)]
+            assert got == [str(attempt)] and time.monotonic() - started < 0.25, (attempt, got)
 
 
 def test_a_notification_that_arrives_during_a_batch_is_not_held_back(pg_url: str) -> None:

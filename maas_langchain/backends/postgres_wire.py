@@ -16,8 +16,9 @@ return. A failed statement raises the same :mod:`psycopg.errors` class a cursor 
 whole batch has been read (the server skips the rest of a batch after an error, as in psycopg's
 pipeline); a dead connection raises :class:`psycopg.OperationalError` and leaves the connection
 ``broken``, which the callers' reconnect logic relies on. Notifications that arrive with the
-results are handed to psycopg as its own reads hand them (the registry cache's listener runs
-sequencing passes on its ``LISTEN`` connection).
+results, or with the batch's last bytes (a session's own, after its ``COMMIT``), are handed to
+psycopg as its own reads hand them (the registry cache's listener runs sequencing passes on its
+``LISTEN`` connection, and hears the events they notify).
 
 Only statements whose placeholders are all ``%s`` take this path (every statement the backend
 sends); the connection must be idle, outside pipeline mode, and used by one thread, as a pooled
@@ -130,6 +131,8 @@ def batch(conn: Connection, statements: Sequence[tuple[str, Sequence[Any]]]) -> 
         _flush(pgconn)
         results = _read(pgconn)
         pgconn.exit_pipeline_mode()
+        pgconn.is_busy()  # parses what came with the last bytes (a notification after the sync)
+        _notifies(pgconn)
     except BaseException:
         if pgconn.status == pq.ConnStatus.OK:  # interrupted with results unread: unusable
             conn.close()

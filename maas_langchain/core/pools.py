@@ -433,6 +433,7 @@ class PoolRegistry:
 
         def op(tx: StateTx) -> list[SharedMemory]:
             tx.claim()  # a read that writes only its audit entry: it contends on nothing
+            tx.prefetch(lambda: tx.get_pool(pkey), lambda: tx.get_agent(akey), lambda: tx.get_membership(pkey, akey))
             load_pool(tx, pkey)
             found = tx.query_shares(pkey, reader_audience(tx, load_actor(tx, akey), pkey, top), page, start)
             others = sorted({m.author_id for m in found if m.author_id != akey})
