@@ -139,10 +139,8 @@ class Pass:
     def try_lock(self) -> bool:
         """Begin and try the lock without waiting (one round trip); False (and rolled back) if
         another pass holds it, which will take, or has taken, what is pending."""
-        got = wire.batch(self._conn, [(wire.BEGIN_WRITE, ()), ("SELECT pg_try_advisory_xact_lock(%s)", (self._key,))])[
-            1
-        ]
-        row = got.fetchone()
+        statements = [(wire.BEGIN_WRITE, ()), ("SELECT pg_try_advisory_xact_lock(%s)", (self._key,))]
+        row = wire.batch(self._conn, statements)[1].fetchone()
         if row is not None and row[0]:
             return True
         wire.one(self._conn, "ROLLBACK")

@@ -11,7 +11,7 @@ import psycopg
 from psycopg.pq import TransactionStatus
 
 from maas_langchain.backends import postgres_wire as wire
-from maas_langchain.backends.sql_kv import BUMP, upsert_row, upsert_values
+from maas_langchain.backends.sql_kv import BUMP, upsert_chunks, upsert_row, upsert_values
 from maas_langchain.core.ports.kv import KVPut
 
 if TYPE_CHECKING:
@@ -71,11 +71,7 @@ def _many(
     """The statements of one many-puts round trip (see ``_CHUNKS``); the bump's is the last but one."""
     rows = [upsert_row(put, ns_ids[put.ns], now) for put in puts]
     statements: list[tuple[str, Any]] = [(wire.BEGIN_WRITE, ()), (_SETTINGS, head)]
-    start = 0
-    for size in _CHUNKS:
-        while len(rows) - start >= size:
-            statements.append((_UPSERT_ROWS[size], [v for row in rows[start : start + size] for v in row]))
-            start += size
+    statements += [(_UPSERT_ROWS[size], values) for size, values in upsert_chunks(rows, _CHUNKS)]
     statements += [(_BUMP, bump), ("COMMIT", ())]
     return statements
 

@@ -231,8 +231,7 @@ class PgSession:
         if not self.begun:
             rows: Rows = self.run_first(sql, tuple(params))
             return rows
-        later, self.later = self.later, []
-        return wire.batch(self.conn, [*later, (sql, params)])[-1]
+        return self._send([(sql, tuple(params))])[-1]
 
     def defer(self, sql: str, params: Sequence[Any]) -> None:
         """Send the write ``sql`` with the next batch (module docstring, "writes sent later")."""
@@ -269,12 +268,12 @@ class PgSession:
         self._send([tail, ("COMMIT", ())])
         return True
 
-    def _send(self, statements: list[Statement]) -> None:
-        """``statements`` after the writes sent later, in one round trip once begun."""
+    def _send(self, statements: list[Statement]) -> list[Rows]:
+        """``statements`` after the writes sent later, in one round trip once begun; their results."""
         if not self.begun:
             self.run_first(None)
         later, self.later = self.later, []
-        wire.batch(self.conn, [*later, *statements])
+        return wire.batch(self.conn, [*later, *statements])[len(later) :]
 
     def _tail(self, *, commit: bool) -> None:
         audit, events = self.audit, self.events

@@ -9,7 +9,7 @@ both run inside the query.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from maas_langchain.backends.sql_cursor import SqlCursorOps
@@ -22,7 +22,7 @@ try:  # faster; json is the fallback
 except ImportError:  # pragma: no cover - depends on the environment
     _orjson = None
 
-__all__ = ["BUMP", "UPSERT", "SqlKVOps", "upsert_row", "upsert_values"]
+__all__ = ["BUMP", "UPSERT", "SqlKVOps", "upsert_chunks", "upsert_row", "upsert_values"]
 
 _ROW = "i.item_id, n.ns, i.key, i.value, i.created_at, i.updated_at, i.expires_at, i.ttl_minutes"
 _FROM = "kv_items i JOIN kv_namespaces n ON n.ns_id = i.ns_id"
@@ -54,7 +54,18 @@ def upsert_values(size: int) -> str:
     return UPSERT.replace("VALUES (?, ?, ?, ?, ?, ?, ?, ?)", "VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * size))
 
 
-_UPSERT_ROWS = {size: upsert_values(size) for size in (64, 32, 16, 8, 4, 2, 1)}
+def upsert_chunks(rows: Sequence[tuple[Any, ...]], sizes: Sequence[int]) -> Iterator[tuple[int, list[Any]]]:
+    """``rows`` cut into runs of the largest of ``sizes`` (descending, ending in 1) that fit, in
+    order: each run's size and its rows' values, flat (the parameters of :func:`upsert_values`)."""
+    start = 0
+    for size in sizes:
+        while len(rows) - start >= size:
+            yield size, [v for row in rows[start : start + size] for v in row]
+            start += size
+
+
+_SIZES = (64, 32, 16, 8, 4, 2, 1)
+_UPSERT_ROWS = {size: upsert_values(size) for size in _SIZES}
 BUMP = (
     "UPDATE counters SET value = value + 1 WHERE name = 'kv_version' AND EXISTS "
     "(SELECT 1 FROM kv_readers WHERE reader_id <> ? AND expires_at > ?) RETURNING value"
@@ -115,12 +126,8 @@ class SqlKVOps(SqlCursorOps):
 
     def _upsert_rows(self, rows: Sequence[tuple[Any, ...]]) -> None:
         """SQLite: ``rows`` as :data:`_UPSERT_ROWS` statements, the largest that fit first."""
-        start, size = 0, 64
-        while start < len(rows):
-            while size > len(rows) - start:
-                size //= 2
-            self._cur.execute(_UPSERT_ROWS[size], [v for row in rows[start : start + size] for v in row])
-            start += size
+        for size, values in upsert_chunks(rows, _SIZES):
+            self._cur.execute(_UPSERT_ROWS[size], values)
 
     def _where(self, query: KVQuery) -> tuple[str, list[Any]]:
         return _where(query, self._d.name == "postgres")
