@@ -12,15 +12,17 @@ import json
 import random
 import time
 import urllib.parse
+from pathlib import Path
 
 import pytest
 
 from maas_langchain.core.screen_model import DEFAULT_WEIGHTS, InjectionModel, load_default_model
 from maas_langchain.core.screen_normalize import normalize
-from maas_langchain.core.screen_rules import matching_rules
+from maas_langchain.core.screen_rules import COMPACT_RULES, RULES, _markdown_exfil, matching_rules
 from maas_langchain.core.screening import CATEGORIES, MEXTRAValidator, ScreeningResult, screen_text
 
 RULES_ONLY = MEXTRAValidator(use_model=False)
+EVASION_FILE = Path(__file__).resolve().parents[1] / "benchmarks" / "data" / "evasions.jsonl"
 
 
 def categories(text: str) -> tuple[str, ...]:
@@ -255,6 +257,29 @@ def test_new_rule_families_flag_their_phrasings(text: str) -> None:
 @pytest.mark.parametrize("text", BENIGN)
 def test_ordinary_code_sql_markup_and_conversation_pass(text: str) -> None:
     assert categories(text) == (), text
+
+
+def _every_rule_walked(text: str) -> list[str]:
+    """What ``matching_rules`` reports, worked out without its trigger index: every rule tried
+    in order, each gated by its own triggers in each view."""
+    norm = normalize(text)
+    names = [r.name for r in RULES if any(r.search(view) for view in norm.views)]
+    names += [r.name for r in COMPACT_RULES if r.search(norm.compact)]
+    if _markdown_exfil(norm.folded):
+        names.append("markdown-exfil")
+    return names
+
+
+def test_the_trigger_index_tries_exactly_the_rules_a_walk_over_all_of_them_would() -> None:
+    with open(EVASION_FILE, encoding="utf-8") as handle:
+        texts = [json.loads(line)["text"] for line in handle if line.strip()]
+    texts += [*EVASIONS.values(), *NEW_FAMILIES, *BENIGN, *ATTACK_CONTEXT]
+    flagged = 0
+    for text in texts:
+        found = [r.name for r in matching_rules(normalize(text))]
+        assert found == _every_rule_walked(text), text
+        flagged += bool(found)
+    assert flagged > len(texts) // 2  # the comparison covered matches, not only misses
 
 
 ATTACK_CONTEXT = {

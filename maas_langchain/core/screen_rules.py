@@ -434,11 +434,23 @@ def _markdown_exfil(view: str) -> bool:
 
 
 _LONG = 20_000
-_WORDISH = re.compile(r"[\w ]+")
-_WORDS = re.compile(r"\w+")
-_TRIGGERS = frozenset(t for r in RULES for t in r.triggers)
-_COMPACT_TRIGGERS = frozenset(t for r in COMPACT_RULES for t in r.triggers)
+_WORDISH, _WORDS = re.compile(r"[\w ]+"), re.compile(r"\w+")
+
+
+def _by_trigger(rules: tuple[Rule, ...]) -> dict[str, tuple[int, ...]]:
+    """Each trigger's rules, as positions in ``rules`` (a view's triggers name the rules to try)."""
+    triggers = dict.fromkeys(t for r in rules for t in r.triggers)
+    return {t: tuple(i for i, r in enumerate(rules) if t in r.triggers) for t in triggers}
+
+
+_RULES_BY_TRIGGER, _COMPACT_BY_TRIGGER = _by_trigger(RULES), _by_trigger(COMPACT_RULES)
+_TRIGGERS, _COMPACT_TRIGGERS = frozenset(_RULES_BY_TRIGGER), frozenset(_COMPACT_BY_TRIGGER)
 _TRIGGER_SETS = {id(r): frozenset(r.triggers) for r in (*RULES, *COMPACT_RULES)}
+
+
+def _candidates(rules: tuple[Rule, ...], index: dict[str, tuple[int, ...]], present: frozenset[str]) -> list[Rule]:
+    """The rules of ``rules`` with a trigger in ``present``, in their order in ``rules``."""
+    return [rules[position] for position in sorted({p for trigger in present for p in index[trigger]})]
 
 
 def _present(view: str, triggers: frozenset[str]) -> frozenset[str]:
@@ -458,7 +470,7 @@ def _matching(norm: NormalizedText, first_per_family: bool) -> list[Rule]:
     found: list[Rule] = []
     families: set[str] = set()
     gated = [(view, _present(view, _TRIGGERS)) for view in norm.views]
-    for candidate in RULES:
+    for candidate in _candidates(RULES, _RULES_BY_TRIGGER, frozenset().union(*(p for _, p in gated))):
         if first_per_family and families.issuperset(candidate.families):
             continue
         wanted = _TRIGGER_SETS[id(candidate)]
@@ -466,10 +478,10 @@ def _matching(norm: NormalizedText, first_per_family: bool) -> list[Rule]:
             found.append(candidate)
             families.update(candidate.families)
     present = _present(norm.compact, _COMPACT_TRIGGERS)
-    for candidate in COMPACT_RULES:
+    for candidate in _candidates(COMPACT_RULES, _COMPACT_BY_TRIGGER, present):
         if first_per_family and families.issuperset(candidate.families):
             continue
-        if not _TRIGGER_SETS[id(candidate)].isdisjoint(present) and candidate.matches(norm.compact):
+        if candidate.matches(norm.compact):
             found.append(candidate)
             families.update(candidate.families)
     if not (first_per_family and EX in families) and _markdown_exfil(norm.folded):
