@@ -199,14 +199,17 @@ def _decoded_families(decoded: tuple[str, ...], budget: int) -> set[str]:
     return found
 
 
+# Plain alternatives first, then the word-bounded ones under one \b: one regex of both kinds
+# mixed tried every alternative at every position (~3x slower, same matches).
 _CUES = re.compile(
-    r"(ignor|disregard|forget|overrid|bypass|instruction|directive|direction|guideline|\brules?\b|polic|prompt"
-    r"|previous|\bprior\b|earlier|\babove\b|\btold\b|command|pretend|role ?play|\bact as\b|persona|jailbreak"
-    r"|unrestrict|uncensor|\bfilter|restriction|reveal|disclos|\bleak|secret|password|credential|confidential"
-    r"|hidden|operator|developer|\badmin|creator|initial|original|verbatim|word for word|repeat|from now on"
-    r"|henceforth|new task|\breset\b|no longer|obey|\bcomply|\bmode\b|vergiss|vergessen|ignorier|anweisung"
-    r"|\bregel|vorherig|\bobig|bisherig|befehl|geheim|passwort|tu so|stell dir vor|du bist|ab jetzt|olvida"
-    r"|instrucciones|oublie|consignes|dimentica|istruzioni)"
+    r"(?:ignor|disregard|forget|overrid|bypass|instruction|directive|direction|guideline|polic|prompt"
+    r"|previous|earlier|command|pretend|role ?play|persona|jailbreak|unrestrict|uncensor|restriction"
+    r"|reveal|disclos|secret|password|credential|confidential|hidden|operator|developer|creator"
+    r"|initial|original|verbatim|word for word|repeat|from now on|henceforth|new task|no longer|obey"
+    r"|vergiss|vergessen|ignorier|anweisung|vorherig|bisherig|befehl|geheim|passwort|tu so"
+    r"|stell dir vor|du bist|ab jetzt|olvida|instrucciones|oublie|consignes|dimentica|istruzioni)"
+    r"|\b(?:rules?\b|prior\b|above\b|told\b|act as\b|filter|leak|admin|reset\b|comply|mode\b|regel"
+    r"|obig)"
 )
 
 
