@@ -15,7 +15,8 @@ unchanged, a human sentence, and optional ``details``::
     ├── PolicyViolationError       policy_violation
     ├── BackendUnavailableError    backend_unavailable   (``retryable`` is True)
     │   ├── VectorStoreLockedError    (embedded Chroma folder held by another process; not retryable)
-    │   └── StorageFullError          (no room to write: the disk, or a file size limit; retry once freed)
+    │   ├── StorageFullError          (no room to write: the disk, or a file size limit; retry once freed)
+    │   └── ConcurrentWriteError      (what a write was decided on changed before it committed)
     ├── StorageCorruptedError      storage_corrupted     (damaged or lost database file; not retryable)
     └── NotSupportedError          not_supported   (also a ``NotImplementedError``)
 
@@ -31,6 +32,7 @@ __all__ = [
     "AuditKeyError",
     "BackendUnavailableError",
     "CapacityExceededError",
+    "ConcurrentWriteError",
     "ConflictError",
     "EmbeddingDimensionError",
     "InvalidInputError",
@@ -128,6 +130,13 @@ class StorageFullError(BackendUnavailableError):
     the process's file size limit (``ulimit -f``). The message names the path and the bytes still
     free there. Retryable once space is freed, and a retry is safe: SQLite rolled the failed
     transaction back, and the vector index's writes are idempotent upserts."""
+
+
+class ConcurrentWriteError(BackendUnavailableError):
+    """A concurrent writer changed what a write was decided on before it committed, so nothing
+    was stored (PostgreSQL, where writers of one pool run in parallel). The services retry such
+    a write once themselves, serialised behind the others; a caller that still sees this may
+    retry it."""
 
 
 class StorageCorruptedError(MaaSError):

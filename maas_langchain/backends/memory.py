@@ -171,7 +171,8 @@ class _MemoryTx(MemoryOps, MemoryKVOps, MemoryThreadOps, MemoryKeyOps, MemoryEnt
     def get_share(self, pool_id: str, memory_id: str) -> SharedMemory | None:
         return self._out(self._with_content(self._pool_shares(pool_id).get(memory_id)))
 
-    def upsert_share(self, share: SharedMemory) -> None:
+    def upsert_share(self, share: SharedMemory, limit: int | None = None) -> None:
+        del limit  # writers run one at a time: what the core read still holds
         old_seq = self.t.share_seq
         self.t.share_seq += 1
         stored: SharedMemory = dataclasses.replace(share, seq=self.t.share_seq)

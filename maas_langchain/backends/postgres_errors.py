@@ -10,10 +10,18 @@ from psycopg import errors as pg_errors
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import PoolTimeout
 
-from maas_langchain.errors import BackendUnavailableError, ConflictError, InvalidInputError, MaaSError
+from maas_langchain.errors import (
+    BackendUnavailableError,
+    ConcurrentWriteError,
+    ConflictError,
+    InvalidInputError,
+    MaaSError,
+)
 
-__all__ = ["display_location", "first_line", "translate"]
+__all__ = ["RECHECK", "display_location", "first_line", "translate"]
 
+RECHECK = "MR001"
+"""SQLSTATE of migration 0018's ``maas_recheck``: a write found what it was decided on changed."""
 _LOST = ("08", "57P")  # SQLSTATE classes of a connection that is gone (08xxx, admin/crash shutdown)
 # A value PostgreSQL cannot take: too large for an index row or a limit (54xxx), a Python type
 # that maps to no operator for the column (42883, 42804, 42P18).
@@ -47,6 +55,8 @@ def _connection_lost(exc: psycopg.Error) -> bool:
 def translate(exc: psycopg.Error, where: str) -> MaaSError:
     """Map a psycopg error onto the MaaS exception tree."""
     detail = first_line(exc)
+    if exc.sqlstate == RECHECK:
+        return ConcurrentWriteError(f"{detail}; nothing was stored, retry", location=where)
     if isinstance(exc, psycopg.IntegrityError):
         return ConflictError(f"the change conflicts with stored data: {detail}")
     if isinstance(exc, psycopg.DataError) or (exc.sqlstate or "").startswith(_BAD_VALUE):

@@ -58,17 +58,20 @@ _SHARES_JOIN = "shared_memories s LEFT JOIN memories m ON m.memory_id = s.memory
 _INSERT_SHARE = (
     f"INSERT INTO shared_memories ({SHARE_COLUMNS.removesuffix(', seq')}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-# PostgreSQL: the upsert and the pool's count in one statement (xmax = 0: the row was inserted).
+# PostgreSQL: the upsert and the pool's count in one statement (xmax = 0: the row was inserted),
+# checking as it writes what the core decided on: a new share only under the limit, a re-share
+# only of the author's own; otherwise migration 0018's maas_recheck fails it (ConcurrentWriteError).
 _PG_UPSERT_SHARE = (
-    "WITH up AS ("
-    + _INSERT_SHARE
-    + " ON CONFLICT (pool_id, memory_id) DO UPDATE SET seq = DEFAULT, author_id = excluded.author_id, "
+    "WITH up AS (" + _INSERT_SHARE + " ON CONFLICT (pool_id, memory_id) DO UPDATE SET seq = DEFAULT, "
     "scope_level = excluded.scope_level, owner_id = excluded.owner_id, project_id = excluded.project_id, "
     "team_id = excluded.team_id, shared_at = excluded.shared_at, metadata = excluded.metadata "
-    "RETURNING seq, xmax = 0 AS inserted), "
-    "counted AS (UPDATE pools SET share_count = share_count + 1 WHERE pool_id = ? "
-    "AND EXISTS (SELECT 1 FROM up WHERE inserted)) SELECT seq FROM up"
-)
+    "WHERE shared_memories.author_id = excluded.author_id RETURNING xmax = 0 AS inserted), "
+    "counted AS (UPDATE pools SET share_count = share_count + 1 WHERE pool_id = ? AND share_count < ? "
+    "AND EXISTS (SELECT 1 FROM up WHERE inserted) RETURNING 1) "
+    "SELECT CASE WHEN EXISTS (SELECT 1 FROM up WHERE NOT inserted) OR EXISTS (SELECT 1 FROM counted) "
+    "OR NOT EXISTS (SELECT 1 FROM pools WHERE pool_id = ?) THEN 1 ELSE maas_recheck(?) END"
+)  # (no such pool: the foreign key refuses the row, an IntegrityError, as before)
+_NO_LIMIT = 2**62
 
 
 @dataclass(frozen=True)
@@ -259,11 +262,13 @@ class SqlTx(SqlMemoryOps, SqlKVOps, SqlThreadOps, SqlKeyOps, SqlEntityOps, SqlId
         )
         return None if row is None else share_from_row(row)
 
-    def upsert_share(self, share: SharedMemory) -> None:
-        tail: tuple[str, ...] = ()
+    def upsert_share(self, share: SharedMemory, limit: int | None = None) -> None:
+        tail: tuple[Any, ...] = ()
         if self._d.name == "postgres":  # one statement, sent later: a re-share takes a new seq (the newest)
-            run, sql, tail = self._exec_later, _PG_UPSERT_SHARE, (share.pool_id,)
-        else:
+            cap = _NO_LIMIT if limit is None else limit
+            message = f"pool {share.pool_id} or the share of {share.memory_id} in it changed concurrently"
+            run, sql, tail = self._exec_later, _PG_UPSERT_SHARE, (share.pool_id, cap, share.pool_id, message)
+        else:  # SQLite: writers run one at a time, so what the core read (count, author) still holds
             self.delete_share(share.pool_id, share.memory_id)
             self._exec("UPDATE pools SET share_count = share_count + 1 WHERE pool_id = ?", (share.pool_id,))
             run, sql = self._exec, _INSERT_SHARE

@@ -66,6 +66,7 @@ from maas_langchain.core.validation import (
 )
 from maas_langchain.errors import (
     CapacityExceededError,
+    ConcurrentWriteError,
     ConflictError,
     NotFoundError,
 )
@@ -333,8 +334,8 @@ class PoolRegistry:
         level = SharedScope.parse(scope)
         meta = check_json(metadata, "metadata", self._rt.limits.max_metadata_bytes)
 
-        def op(tx: StateTx) -> bool:
-            tx.claim(("pool", pkey))  # shares of other pools proceed in parallel (PostgreSQL)
+        def op(tx: StateTx, *claim: tuple[str, str]) -> bool:
+            tx.claim(*claim)  # first none: the store checks count and author as it writes (PostgreSQL)
             tx.prefetch(
                 lambda: tx.get_pool(pkey),
                 lambda: tx.get_agent(akey),
@@ -367,7 +368,8 @@ class PoolRegistry:
                     team_id=author.team_id,
                     shared_at=self._rt.clock(),
                     metadata=meta,
-                )
+                ),
+                limit,
             )
             self._rt.emit(
                 tx,
@@ -385,7 +387,15 @@ class PoolRegistry:
             )
             return True
 
-        return self._rt.write_or(False, op, event_type=_POOL, action="share", actor=akey, target=pkey)
+        def run(*claim: tuple[str, str]) -> bool:
+            return self._rt.write_or(
+                False, lambda tx: op(tx, *claim), event_type=_POOL, action="share", actor=akey, target=pkey
+            )
+
+        try:  # writers of one pool hold no lock of it while they decide (PostgreSQL)
+            return run()
+        except ConcurrentWriteError:  # another share of this pool changed what this one read: again, serialised
+            return run(("pool", pkey))
 
     @audit_refusals(_POOL, "unshare", "agent_id", "pool_id")
     def unshare_memory(self, pool_id: str, memory_id: str, agent_id: str) -> bool:

@@ -205,8 +205,10 @@ class StateTx(KVOps, ThreadOps, KeyOps, EntityOps, IdempotencyOps, MemoryCountOp
     def get_share(self, pool_id: str, memory_id: str) -> SharedMemory | None: ...
 
     @abc.abstractmethod
-    def upsert_share(self, share: SharedMemory) -> None:
-        """Insert or replace the share of ``memory_id`` in its pool, as its newest (seq)."""
+    def upsert_share(self, share: SharedMemory, limit: int | None = None) -> None:
+        """Insert or replace the share of ``memory_id`` in its pool, as its newest (seq). Where one
+        pool's writers run in parallel the write checks that a new share keeps the pool under ``limit``
+        and a replaced one is its author's, else the transaction fails (``ConcurrentWriteError``)."""
 
     @abc.abstractmethod
     def delete_share(self, pool_id: str, memory_id: str) -> bool: ...
@@ -475,10 +477,8 @@ class StateBackend(abc.ABC):
         del hasher  # this backend chains every entry inside its writer's transaction
 
     def wait_for_events(self, after_seq: int, timeout: float) -> None:
-        """Block until an event after ``after_seq`` may have been committed, or ``timeout``.
-
-        The default polls (sleeps briefly); backends with a notification channel override it.
-        """
+        """Block until an event after ``after_seq`` may have been committed, or ``timeout``. The
+        default polls (sleeps briefly); backends with a notification channel override it."""
         time.sleep(min(max(timeout, 0.0), self.event_poll_interval))
 
     event_poll_interval: float = 0.02
