@@ -8,9 +8,10 @@ How writers proceed in parallel (the module docstring of ``postgres.py`` has the
   (:meth:`PgTx.prefetch`) travel in that first batch too (``postgres_ahead.py``).
 * **Claims.** A write transaction that calls :meth:`PgTx.claim` first takes the schema's
   advisory lock *shared* plus one exclusive transaction-scoped advisory lock per claimed
-  resource, so it waits only for writers of the same pool or handoff. Every other write
-  transaction takes the schema lock *exclusive*, as all writers did before: it runs alone, so
-  code that has not declared what it contends on keeps its read-check-write guarantees.
+  resource, so it waits only for writers of the same resource (a share claims no pool: its upsert
+  checks the pool's count as it writes). Every other write transaction takes the schema lock
+  *exclusive*, as all writers did before: it runs alone, so code that has not declared what it
+  contends on keeps its read-check-write guarantees.
 * **The tail.** Audit entries (:meth:`PgTx.chain_audit`) and events (:meth:`PgTx.append_event`)
   are kept in the transaction and written at commit into ``audit_pending`` / ``events_pending``,
   in the same pipelined batch as ``COMMIT``; no writer locks the audit head or the event counter.
