@@ -1419,9 +1419,9 @@ def _pg_writers_text(r: Result, pg: Result) -> str:
     per_write = 1000 / x["throughput_per_s"] if x["throughput_per_s"] else 0.0
     return (
         f"With **{x['writers']} writer processes on PostgreSQL**, all into one pool, each `share_memory` "
-        f"({n} round trips) decides without a lock of its pool; its upsert checks, in the same statement, that "
-        f"the pool is still under its limit, and a share that finds it changed runs again with the pool claimed. "
-        f"So writers of one pool take turns only on the pool row's count, from that update to their commit. "
+        f"({n} round trips) holds its pool's lock shared; its upsert checks, in the same statement, that the pool "
+        f"is still under its limit, and a share that finds it changed runs again holding the pool alone. So "
+        f"writers of one pool take turns only on the pool row's count, from that update to their commit. "
         f"No writer locks the audit head or the event counter; what every writer "
         f"passes one at a time is the short sequencing pass after its commit, and one pass chains the entries of "
         f"every writer that committed before it. {x['throughput_per_s']:.0f} writes/s, {_fmt(per_write)} ms per "

@@ -1,10 +1,10 @@
 """Shares of one pool decided in parallel (PostgreSQL).
 
-``share_memory`` first runs without a lock of its pool: its upsert checks, as it writes, that the
+``share_memory`` first holds its pool's lock shared: its upsert checks, as it writes, that the
 pool is still under its limit and that a share it replaces is still its author's
 (``StateTx.upsert_share``); when a concurrent share changed either, the transaction fails with
-``ConcurrentWriteError`` and the service runs the share again, serialised behind the pool's other
-writers, where it gets the answer the serialised decision gives.
+``ConcurrentWriteError`` and the service runs the share again holding the pool's lock alone, where
+it gets the answer the serialised decision gives.
 
 Checked on a real server:
 
@@ -13,7 +13,8 @@ Checked on a real server:
 * a share that loses the race for a pool's last place is refused for capacity, and one that
   loses the race for a memory to another agent is refused as a conflict; each refusal is
   audited once, the lost race itself never;
-* without a race, a share is one transaction (no retry).
+* without a race, a share is one transaction (no retry);
+* a share waits while another transaction holds its pool alone (the retry runs serialised).
 
 Capacity under real races between processes is ``test_cross_process.py``'s
 ``test_concurrent_writers_cannot_overshoot_a_capacity_limit``; the service's outcomes on every
@@ -86,7 +87,7 @@ def test_an_upsert_whose_pool_filled_up_after_its_read_fails_and_stores_nothing(
     maas = open_pg()
     pool, a, b = _pool_of_two(maas)
     with pytest.raises(ConcurrentWriteError, match="changed concurrently"), maas.backend.transaction(write=True) as tx:
-        tx.claim()  # no lock of the pool, as share_memory's first try
+        tx.claim(("pool", pool), shared=True)  # as share_memory's first try
         assert tx.count_shares(pool) == 0
         assert _in_thread(lambda: maas.pools.share_memory(pool, "mem-b", b, SharedScope.GLOBAL))  # the only place
         tx.upsert_share(_share(pool, "mem-a", a), 1)
@@ -99,7 +100,7 @@ def test_an_upsert_replacing_another_agents_share_fails_and_stores_nothing(open_
     pool, a, b = _pool_of_two(maas)
     assert maas.pools.share_memory(pool, "mem-x", b, SharedScope.TEAM)
     with pytest.raises(ConcurrentWriteError), maas.backend.transaction(write=True) as tx:
-        tx.claim()
+        tx.claim(("pool", pool), shared=True)
         tx.upsert_share(_share(pool, "mem-x", a), 10)
     (share,) = maas.pools.query_shared(pool, b)
     assert (share.author_id, share.scope) == (b, SharedScope.TEAM)
@@ -122,6 +123,19 @@ def _race_first_upsert(monkeypatch: pytest.MonkeyPatch, race: Callable[[], objec
     return calls
 
 
+def _spy_claims(monkeypatch: pytest.MonkeyPatch) -> list[tuple[tuple[tuple[str, str], ...], bool]]:
+    """Record every claim's resources and whether it was shared."""
+    seen: list[tuple[tuple[tuple[str, str], ...], bool]] = []
+    original = PgTx.claim
+
+    def spy(self: PgTx, *resources: tuple[str, str], shared: bool = False) -> None:
+        seen.append((resources, shared))
+        original(self, *resources, shared=shared)
+
+    monkeypatch.setattr(PgTx, "claim", spy)
+    return seen
+
+
 def _refusals(maas: MaaS, actor: str) -> list[str]:
     return [e.outcome for e in maas.audit.query(actor=actor) if e.outcome != "success"]
 
@@ -132,9 +146,11 @@ def test_a_share_that_loses_the_race_for_the_last_place_is_refused_for_capacity(
     maas = open_pg(max_shared_memories_per_pool=1)
     pool, a, b = _pool_of_two(maas)
     calls = _race_first_upsert(monkeypatch, lambda: maas.pools.share_memory(pool, "mem-b", b, SharedScope.GLOBAL))
+    claims = _spy_claims(monkeypatch)
     with pytest.raises(CapacityExceededError, match="maximum of 1 shared"):
         maas.pools.share_memory(pool, "mem-a", a, SharedScope.GLOBAL)
     assert calls == ["mem-a", "mem-b"]  # the retry, serialised, saw the pool full and wrote nothing
+    assert claims == [((("pool", pool),), True)] * 2 + [((("pool", pool),), False)]  # a, b, then a alone
     assert _authors(maas, pool, a) == {"mem-b": b}
     assert maas.runtime.read(lambda tx: tx.count_shares(pool)) == 1
     assert _refusals(maas, a) == ["capacity_exceeded"]
@@ -166,3 +182,20 @@ def test_a_share_without_a_race_is_one_transaction(
     assert calls == ["mem-a", "mem-a"]
     assert [s.scope for s in maas.pools.query_shared(pool, a)] == [SharedScope.PROJECT]
     assert maas.runtime.read(lambda tx: tx.count_shares(pool)) == 1
+
+
+def test_a_share_waits_while_its_pool_is_held_alone(open_pg: Callable[..., MaaS]) -> None:
+    maas = open_pg()
+    pool, a, _ = _pool_of_two(maas)
+    done = threading.Event()
+    with maas.backend.transaction(write=True) as tx:
+        tx.claim(("pool", pool))  # as a share's second try
+        assert tx.count_shares(pool) == 0  # begun: the lock is held
+        sharing = threading.Thread(
+            target=lambda: (maas.pools.share_memory(pool, "mem-a", a, SharedScope.GLOBAL), done.set())
+        )
+        sharing.start()
+        assert not done.wait(0.5)  # the share holds the pool shared: it waits
+    sharing.join(30)
+    assert done.is_set()
+    assert _authors(maas, pool, a) == {"mem-a": a}

@@ -4,9 +4,9 @@ Concurrency. A write transaction runs at READ COMMITTED. What it waits for depen
 declared (``postgres_tx.py`` has the details):
 
 * A transaction that claims its resources (:meth:`~maas_langchain.core.ports.state.StateTx.claim`:
-  a handoff transition its handoff, ``initiate_handoff`` the initiations, ``query_shared`` and
-  ``share_memory`` nothing; a share's upsert checks its pool's count as it writes, and a share
-  that finds it changed runs again with its pool claimed) takes the schema's advisory lock *shared* and one
+  a handoff transition its handoff, ``initiate_handoff`` the initiations, ``share_memory`` its
+  pool *shared* (its upsert checks the pool's count as it writes; a share that finds it changed
+  runs again holding the pool alone), ``query_shared`` nothing) takes the schema's advisory lock *shared* and one
   exclusive advisory lock per resource, so it waits only for writers of the same resources. The
   reads it declares next (``StateTx.prefetch``) travel in the same batch (``postgres_ahead.py``);
   its writes whose results it does not need travel with its ``COMMIT`` (``postgres_tx.py``).

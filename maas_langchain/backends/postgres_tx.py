@@ -8,8 +8,8 @@ How writers proceed in parallel (the module docstring of ``postgres.py`` has the
   (:meth:`PgTx.prefetch`) travel in that first batch too (``postgres_ahead.py``).
 * **Claims.** A write transaction that calls :meth:`PgTx.claim` first takes the schema's
   advisory lock *shared* plus one exclusive transaction-scoped advisory lock per claimed
-  resource, so it waits only for writers of the same resource (a share claims no pool: its upsert
-  checks the pool's count as it writes). Every other write transaction takes the schema lock
+  resource, so it waits only for writers of the same resource (or one per resource *shared*: the
+  shares of a pool, whose upserts check its count as they write). Every other write takes the schema lock
   *exclusive*, as all writers did before: it runs alone, so code that has not declared what it
   contends on keeps its read-check-write guarantees.
 * **The tail.** Audit entries (:meth:`PgTx.chain_audit`) and events (:meth:`PgTx.append_event`)
@@ -110,12 +110,10 @@ class PgSession:
 
     Args:
         pool: The pool the connection comes from (a dead connection is swapped for another one).
-        conn: A checked-out connection (autocommit; the transaction is begun explicitly), or
-            ``None``: one is checked out when a statement first needs it, so a read the registry
-            cache serves never takes one.
+        conn: A checked-out connection (autocommit; the transaction is begun explicitly), or ``None``:
+            one is checked out when a statement first needs it (a read the registry cache serves takes none).
         write: A write transaction.
-        settings: ``set_config`` calls a write transaction runs before taking its locks, in the
-            same statement (timeouts, durability).
+        settings: ``set_config`` calls a write transaction runs with its locks, first (timeouts, durability).
         schema: The schema, for lock keys.
         global_key: The schema's advisory-lock key.
         channel: The LISTEN/NOTIFY channel of events.
@@ -123,8 +121,7 @@ class PgSession:
         cache: The registry cache a read transaction may use (``None``: read the database).
         hasher: The runtime's chain hash (``None``: none is bound, so audit entries are chained
             inside the transaction, and pending ones cannot be checked).
-        settle: Runs a pass on the (idle) connection if this process left something pending; a read
-            transaction calls it before it begins.
+        settle: Runs a pass on the idle connection if this process left something pending (before a read).
     """
 
     def __init__(
@@ -152,6 +149,7 @@ class PgSession:
         self._retries = retries
         self.begun = False
         self._claims: list[int] | None = None  # None: unclaimed, the schema lock exclusive
+        self._shared = False  # the claims held shared
         self.audit: list[Callable[[int, str], AuditEvent]] = []
         self.events: list[tuple[EventKind, float, str | None, dict[str, Any]]] = []
         self.cursor_obj: Any = None
@@ -184,7 +182,8 @@ class PgSession:
             return [(_READ, ())]
         if self._claims is not None:
             keys = sorted(set(self._claims))
-            locks = "pg_advisory_xact_lock_shared(%s)" + ", pg_advisory_xact_lock(%s)" * len(keys)
+            each = ", pg_advisory_xact_lock_shared(%s)" if self._shared else ", pg_advisory_xact_lock(%s)"
+            locks = "pg_advisory_xact_lock_shared(%s)" + each * len(keys)
             params = (self._global, *keys)
         else:
             locks, params = "pg_advisory_xact_lock(%s)", (self._global,)
@@ -239,11 +238,12 @@ class PgSession:
         self.ahead.drop()
         self.later.append((sql, tuple(params)))
 
-    def claim(self, resources: Sequence[tuple[str, str]]) -> None:
-        """Hold the schema lock shared and ``resources`` exclusive, from the first statement on
-        (module docstring); after the first statement a claim changes nothing."""
+    def claim(self, resources: Sequence[tuple[str, str]], shared: bool = False) -> None:
+        """Hold the schema lock shared and ``resources`` exclusive (or ``shared``), from the first
+        statement on (module docstring); after the first statement a claim changes nothing."""
         if self.write and not self.begun:
             self._claims = [claim_key(self._schema, kind, name) for kind, name in resources]
+            self._shared = shared
 
     # --- the tail ---------------------------------------------------------------------
     def flush(self) -> None:
@@ -457,8 +457,8 @@ class PgTx(SqlTx):
         """Highest applied migration."""
         return int(self._one("SELECT MAX(version) FROM schema_migrations")[0] or 0)
 
-    def claim(self, *resources: tuple[str, str]) -> None:
-        self._session.claim(resources)
+    def claim(self, *resources: tuple[str, str], shared: bool = False) -> None:
+        self._session.claim(resources, shared)
 
     def chain_audit(self, build: Callable[[int, str], AuditEvent]) -> None:
         if not self._session.write:

@@ -334,8 +334,8 @@ class PoolRegistry:
         level = SharedScope.parse(scope)
         meta = check_json(metadata, "metadata", self._rt.limits.max_metadata_bytes)
 
-        def op(tx: StateTx, *claim: tuple[str, str]) -> bool:
-            tx.claim(*claim)  # first none: the store checks count and author as it writes (PostgreSQL)
+        def op(tx: StateTx, alone: bool) -> bool:
+            tx.claim(("pool", pkey), shared=not alone)  # shared: the store checks count and author as it writes
             tx.prefetch(
                 lambda: tx.get_pool(pkey),
                 lambda: tx.get_agent(akey),
@@ -387,15 +387,15 @@ class PoolRegistry:
             )
             return True
 
-        def run(*claim: tuple[str, str]) -> bool:
+        def run(alone: bool) -> bool:
             return self._rt.write_or(
-                False, lambda tx: op(tx, *claim), event_type=_POOL, action="share", actor=akey, target=pkey
+                False, lambda tx: op(tx, alone), event_type=_POOL, action="share", actor=akey, target=pkey
             )
 
-        try:  # writers of one pool hold no lock of it while they decide (PostgreSQL)
-            return run()
-        except ConcurrentWriteError:  # another share of this pool changed what this one read: again, serialised
-            return run(("pool", pkey))
+        try:  # writers of one pool decide side by side, each write checked (PostgreSQL)
+            return run(alone=False)
+        except ConcurrentWriteError:  # another share of this pool changed what this one read: again, alone
+            return run(alone=True)
 
     @audit_refusals(_POOL, "unshare", "agent_id", "pool_id")
     def unshare_memory(self, pool_id: str, memory_id: str, agent_id: str) -> bool:

@@ -109,17 +109,18 @@ class StateTx(KVOps, ThreadOps, KeyOps, EntityOps, IdempotencyOps, MemoryCountOp
     nothing may be sent later (with the next statement or the commit), its failure surfacing there."""
 
     # --- contention -------------------------------------------------------------------
-    def claim(self, *resources: tuple[str, str]) -> None:
+    def claim(self, *resources: tuple[str, str], shared: bool = False) -> None:
         """Declare, as the first call of a write transaction, the only resources its
         read-check-write sequences contend on (``("pool", pool_id)``, ``("handoff", id)``);
         none at all for a read that only appends its audit entry.
 
         A backend that runs writers in parallel (PostgreSQL) then serialises this transaction
         only against others claiming one of the same resources and against unclaimed writers,
-        which stay exclusive; a backend that serialises every writer (SQLite, memory) ignores
-        it. A claim after the transaction's first statement changes nothing: it already runs
-        exclusively. Whatever the claim, the audit chain and the event sequence stay in commit
-        order (:meth:`chain_audit`, :meth:`append_event`).
+        which stay exclusive; ``shared`` claims run beside each other (their writes check what
+        they decided on) and an exclusive claim waits for them. A backend that serialises every
+        writer (SQLite, memory) ignores claims. A claim after the transaction's first statement
+        changes nothing: it already runs exclusively. Whatever the claim, the audit chain and
+        the event sequence stay in commit order (:meth:`chain_audit`, :meth:`append_event`).
         """
 
     def prefetch(self, *reads: Callable[[], object]) -> None:
@@ -463,11 +464,10 @@ class StateBackend(abc.ABC):
         exclude_reader: str | None = None,
         live_after: float = 0.0,
     ) -> int | None:
-        """Upsert store values (no deletes, no vectors; every namespace's id in ``ns_ids``) as a
-        write transaction of their own (joining one open on this thread); return the
-        ``kv_version`` the counter moved to, ``None`` when no other caching reader was
-        registered. The default runs :meth:`StateTx.kv_put` in a transaction; PostgreSQL sends
-        one statement."""
+        """Upsert store values (no deletes, no vectors; every namespace's id in ``ns_ids``) as a write
+        transaction of their own (joining one open on this thread); return the ``kv_version`` the counter
+        moved to, ``None`` when no other caching reader was registered. The default runs
+        :meth:`StateTx.kv_put` in a transaction; PostgreSQL sends one statement."""
         with self.transaction(write=True) as tx:
             return tx.kv_put(puts, now, ns_ids, exclude_reader=exclude_reader, live_after=live_after)[1]
 
