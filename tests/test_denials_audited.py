@@ -42,6 +42,7 @@ NOT_A_CALLER_REFUSAL = {
     "NotSupportedError": "a feature this build or backend lacks: raised before any access decision",
     "StorageCorruptedError": "the database file is damaged (storage fault, tests/test_damaged_files.py)",
     "StorageFullError": "retryable: the disk is full (storage fault, tests/test_disk_full.py)",
+    "ConcurrentWriteError": "retryable: a concurrent share changed what a write read; the service retries it serialised (tests/test_share_recheck.py)",
     "MaaSError": "the abstract base",
 }
 
